@@ -1,0 +1,52 @@
+"""What every command shares: error handling that maps library errors to exit codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ..errors import ActivationKBError
+
+__all__ = ["AppGroup", "CLIError", "fail"]
+
+
+class CLIError(click.ClickException):
+    """A one-line error printed as ``Error: ...`` with a chosen exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def fail(message: str, exit_code: int = 1) -> CLIError:
+    """Return a :class:`CLIError` to raise: ``raise fail("...", 2)``."""
+    return CLIError(message, exit_code)
+
+
+class AppGroup(click.Group):
+    """A click group that turns library errors into one clear line and the right exit code.
+
+    Errors caused by the input (subclasses of :class:`ValueError`, :class:`OSError` such as a
+    missing file) exit with 2; other :class:`~activation_kb.ActivationKBError` exit with 1.
+    No traceback reaches the user.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(130)
+        except (ValueError, OSError) as exc:
+            raise CLIError(_one_line(exc), 2) from exc
+        except ActivationKBError as exc:
+            raise CLIError(_one_line(exc), 1) from exc
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return " ".join(text.split("\n"))
