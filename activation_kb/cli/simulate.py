@@ -1,9 +1,108 @@
-"""CLI commands for the simulate part of activation_kb."""
+"""CLI commands for the simulate part of activation_kb: ``activation-kb simulate``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+
+from ._common import fail
+
+__all__ = ["register"]
+
+_SUFFIX = {"parquet": ".parquet", "csv": ".csv", "xml": ".xml"}
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in name)
+
+
+@click.command("simulate")
+@click.option(
+    "--devices",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Number of machines.",
+)
+@click.option(
+    "--days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60,
+    show_default=True,
+    help="Simulated span in days.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--incidents",
+    default="default",
+    show_default=True,
+    help="'default', 'none', or a JSON file with a list of incident specs.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Output directory (created).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["parquet", "csv", "xml"]),
+    default="parquet",
+    show_default=True,
+    help="Events format; xml writes one file per machine and KMS host.",
+)
+@click.option("--start", default=None, help="UTC start date, e.g. 2026-01-05.")
+def simulate_command(
+    devices: int, days: float, seed: int, incidents: str, out: Path, fmt: str, start: str | None
+) -> None:
+    """Simulate a fleet's activation telemetry with ground-truth incidents."""
+    import pandas as pd
+
+    from ..simulate import simulate_fleet
+
+    if start is not None:
+        try:
+            pd.Timestamp(start)
+        except ValueError as exc:
+            raise fail(f"--start {start!r} is not a date; expected e.g. 2026-01-05", 2) from exc
+    events, truth = simulate_fleet(
+        devices=devices, days=days, seed=seed, incidents=incidents, start=start
+    )
+    try:
+        from ..telemetry import write_events
+    except ImportError as exc:
+        raise fail(
+            f"cannot write events: activation_kb.telemetry is unavailable ({exc})", 1
+        ) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt == "xml":
+        folder = out / "events"
+        folder.mkdir(exist_ok=True)
+        for host, frame in events.groupby("host", sort=True, observed=True):
+            write_events(
+                frame.reset_index(drop=True), folder / f"{_safe(str(host))}.xml", format="xml"
+            )
+        target = folder
+    else:
+        target = out / f"events{_SUFFIX[fmt]}"
+        write_events(events, target, format=fmt)
+    rows = truth.assign(
+        start=truth["start"].map(lambda t: t.isoformat()),
+        end=truth["end"].map(lambda t: t.isoformat()),
+    ).to_dict(orient="records")
+    (out / "incidents.json").write_text(
+        json.dumps(rows, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+    click.echo(
+        f"{len(events)} events from {devices} machines over {days:g} days -> {target}; "
+        f"{len(truth)} incidents -> {out / 'incidents.json'}"
+    )
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level activation-kb group."""
+    group.add_command(simulate_command)

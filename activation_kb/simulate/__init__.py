@@ -1,0 +1,164 @@
+"""Fleet simulator: realistic KMS activation telemetry with ground-truth incidents.
+
+``simulate_fleet`` returns ``(events, incidents)``: a canonical events frame (see
+:mod:`activation_kb.schema`) and the ground truth of the injected incidents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import SimulationError
+from ._engine import Window, run_model
+from ._events import build_events
+from ._fleet import BRANCH_SITE, build_fleet
+from ._incidents import (
+    INCIDENT_KINDS,
+    IncidentSpec,
+    default_incidents,
+    incidents_frame,
+    parse_incidents,
+)
+
+__all__ = ["simulate_fleet", "IncidentSpec", "INCIDENT_KINDS"]
+
+
+def _minutes(value: Any, start: pd.Timestamp) -> float:
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value) * 1440.0
+    ts = pd.Timestamp(value)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    return (ts - start).total_seconds() / 60.0
+
+
+def simulate_fleet(
+    devices: int = 2000,
+    days: float = 60,
+    start: Any = None,
+    seed: int = 0,
+    incidents: Any = "default",
+    sites: list[str] | None = None,
+    kms_hosts: list[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulate the activation telemetry of a fleet.
+
+    Parameters
+    ----------
+    devices : int
+        Number of machines (clients, servers, MAK machines).
+    days : float
+        Length of the simulated span.
+    start : str or pandas.Timestamp, optional
+        UTC start; default 2026-01-05 00:00 UTC (a Monday).
+    seed : int
+        Random seed; the same arguments give the same frames.
+    incidents : "default", "none", list of IncidentSpec or dict, or JSON path
+        What to inject.
+    sites, kms_hosts : list of str, optional
+        Site names and KMS host FQDNs (site *i* is served by host ``i % len(kms_hosts)``).
+
+    Returns
+    -------
+    events : pandas.DataFrame
+        Canonical events frame (``source_format`` "synthetic").
+    incidents : pandas.DataFrame
+        incident_id, kind, start, end, scope_type, scope, expected_codes, description.
+
+    Raises
+    ------
+    SimulationError
+        For a bad size, span or incident.
+    """
+    if days <= 0:
+        raise SimulationError(f"days must be > 0, got {days}")
+    start_ts = pd.Timestamp(start if start is not None else "2026-01-05")
+    start_ts = (
+        start_ts.tz_localize("UTC") if start_ts.tzinfo is None else start_ts.tz_convert("UTC")
+    )
+    rng = np.random.default_rng(seed)
+    specs = parse_incidents(incidents)
+    fleet = build_fleet(int(devices), rng, sites, kms_hosts, BRANCH_SITE if specs is None else None)
+    if specs is None:
+        specs = default_incidents(
+            days,
+            fleet.sites,
+            fleet.kms_hosts,
+            BRANCH_SITE if BRANCH_SITE in fleet.sites else fleet.sites[-1],
+        )
+    minutes = float(days) * 1440.0
+    hosts = list(fleet.kms_hosts)
+    born = np.zeros(fleet.n)
+    windows: list[Window] = []
+    rows = []
+    taken = np.zeros(fleet.n, bool)
+    for i, spec in enumerate(specs, 1):
+        s, e = _minutes(spec.start, start_ts), _minutes(spec.end, start_ts)
+        if not e > s:
+            raise SimulationError(
+                f"incident {spec.kind}: end must be after start, got {spec.start}..{spec.end}"
+            )
+        w = Window(spec, s, e)
+        scope = spec.scope
+        if spec.scope_type == "site":
+            if scope not in fleet.sites:
+                raise SimulationError(
+                    f"incident {spec.kind}: unknown site {scope!r}; sites are {fleet.sites}"
+                )
+            w.mask = fleet.site == fleet.sites.index(scope)
+            if spec.kind == "kms_count_low":
+                hosts.append(f"kms-{scope}.contoso.com")
+                w.host = len(hosts) - 1
+                born[w.mask] = np.maximum(s, 0)  # a new site: its machines are deployed at start
+        elif spec.scope_type == "kms_host":
+            if scope not in hosts:
+                raise SimulationError(
+                    f"incident {spec.kind}: unknown KMS host {scope!r}; hosts are {hosts}"
+                )
+            w.host = hosts.index(scope)
+        else:
+            if scope:
+                wanted = [x.strip() for x in scope.split(",") if x.strip()]
+                pos = {name: j for j, name in enumerate(fleet.names)}
+                bad = [x for x in wanted if x not in pos]
+                if bad:
+                    raise SimulationError(f"incident {spec.kind}: unknown machines {bad[:5]}")
+                pick = np.array([pos[x] for x in wanted], dtype=np.int64)
+            else:
+                want_mak = spec.kind == "mak_exhausted"
+                site_i = {"clock_drift": 1, "no_client_key": 2}.get(spec.kind, 0) % len(fleet.sites)
+                pool = np.flatnonzero(
+                    ~taken
+                    & (fleet.is_mak == want_mak)
+                    & (born == 0)
+                    & ((fleet.site == site_i) | want_mak)
+                )
+                if pool.size == 0:
+                    pool = np.flatnonzero(~taken & (born == 0))
+                pick = np.sort(rng.choice(pool, size=min(spec.machines, pool.size), replace=False))
+                scope = ",".join(fleet.names[pick])
+            taken[pick] = True
+            w.mask = np.zeros(fleet.n, bool)
+            w.mask[pick] = True
+            if spec.kind in ("mak_exhausted", "no_client_key"):  # new deployments
+                fleet.is_mak[pick] = spec.kind == "mak_exhausted"
+                born[pick] = np.maximum(s, 0)
+        windows.append(w)
+        rows.append(
+            {
+                "incident_id": f"INC-{i:03d}",
+                "kind": spec.kind,
+                "start": start_ts + pd.Timedelta(minutes=s),
+                "end": start_ts + pd.Timedelta(minutes=e),
+                "scope_type": spec.scope_type,
+                "scope": scope,
+                "expected_codes": spec.expected_codes,
+                "description": spec.description or INCIDENT_KINDS[spec.kind][2].format(scope=scope),
+            }
+        )
+    start_min = start_ts.value / 60e9
+    attempts = run_model(fleet, windows, born, minutes, start_min, len(hosts), rng)
+    events = build_events(fleet, attempts, hosts, born, minutes, start_ts, rng)
+    return events, incidents_frame(rows)
