@@ -17,7 +17,7 @@ __all__ = [
     # events columns
     "EVENT_TIME", "HOST", "ROLE", "CHANNEL", "PROVIDER", "EVENT_ID", "RECORD_ID", "LEVEL",
     "EVENT_KIND", "ACTIVATION_METHOD", "RESULT_CODE", "CODE", "IS_SUCCESS", "CATEGORY",
-    "STATUS_FLAGS", "KMS_HOST", "KMS_PORT", "CMID", "CLIENT_TIME", "IS_VM", "LICENSE_STATUS",
+    "STATUS_FLAGS", "KMS_HOST", "KMS_PORT", "CLIENT_NAME", "CMID", "CLIENT_TIME", "IS_VM", "LICENSE_STATUS",
     "MINUTES_TO_EXPIRY", "SKU_ID", "APP_ID", "MIN_COUNT", "KMS_COUNT", "ACTIVATION_INTERVAL_MIN",
     "RENEWAL_INTERVAL_MIN", "TRIGGER", "SITE", "MESSAGE", "SOURCE_FORMAT", "SOURCE_FILE",
     "SOURCE_RECORD", "RAW",
@@ -44,6 +44,8 @@ CATEGORY = "category"
 STATUS_FLAGS = "status_flags"
 KMS_HOST = "kms_host"
 KMS_PORT = "kms_port"
+#: The client named by a KMS host record (12290 Info field 3); empty on client-side records.
+CLIENT_NAME = "client_name"
 CMID = "cmid"
 CLIENT_TIME = "client_time"
 IS_VM = "is_vm"
@@ -113,6 +115,7 @@ EVENT_DTYPES: Mapping[str, object] = {
     STATUS_FLAGS: "UInt32",
     KMS_HOST: _STR,
     KMS_PORT: "UInt16",
+    CLIENT_NAME: _STR,
     CMID: _STR,
     CLIENT_TIME: "datetime64[ns]",
     IS_VM: "boolean",

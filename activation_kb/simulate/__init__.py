@@ -42,6 +42,7 @@ def simulate_fleet(
     incidents: Any = "default",
     sites: list[str] | None = None,
     kms_hosts: list[str] | None = None,
+    background: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate the activation telemetry of a fleet.
 
@@ -58,7 +59,12 @@ def simulate_fleet(
     incidents : "default", "none", list of IncidentSpec or dict, or JSON path
         What to inject.
     sites, kms_hosts : list of str, optional
-        Site names and KMS host FQDNs (site *i* is served by host ``i % len(kms_hosts)``).
+        Site names and KMS host FQDNs (site *i* is served by host ``i % len(kms_hosts)``, and
+        host *j* stands in site *j*).
+    background : bool
+        Simulate the failures every real fleet has outside incidents: laptops at home without VPN
+        (0x8007232B, or 0xC004F074 for those with a static KMS host) and rare transient network
+        faults (0.05 % of requests). False gives a fleet whose only failures are the incidents.
 
     Returns
     -------
@@ -80,7 +86,17 @@ def simulate_fleet(
     )
     rng = np.random.default_rng(seed)
     specs = parse_incidents(incidents)
-    fleet = build_fleet(int(devices), rng, sites, kms_hosts, BRANCH_SITE if specs is None else None)
+    day0 = (start_ts - start_ts.normalize()).total_seconds() / 60.0
+    n_days = int(np.ceil((day0 + float(days) * 1440.0) / 1440.0)) + 1
+    fleet = build_fleet(
+        int(devices),
+        rng,
+        sites,
+        kms_hosts,
+        BRANCH_SITE if specs is None else None,
+        n_days,
+        start_ts.normalize().weekday(),
+    )
     if specs is None:
         specs = default_incidents(
             days,
@@ -158,7 +174,8 @@ def simulate_fleet(
                 "description": spec.description or INCIDENT_KINDS[spec.kind][2].format(scope=scope),
             }
         )
-    start_min = start_ts.value / 60e9
-    attempts = run_model(fleet, windows, born, minutes, start_min, len(hosts), rng)
-    events = build_events(fleet, attempts, hosts, born, minutes, start_ts, rng)
+    attempts = run_model(fleet, windows, born, minutes, day0, len(hosts), rng, background)
+    host_sites = [fleet.sites[j % len(fleet.sites)] for j in range(len(fleet.kms_hosts))]
+    host_sites += [w.spec.scope for w in windows if w.spec.kind == "kms_count_low"]
+    events = build_events(fleet, attempts, hosts, host_sites, born, minutes, start_ts, rng)
     return events, incidents_frame(rows)

@@ -1,15 +1,19 @@
-"""The event-driven activation model: attempts of every machine, stepped hour by hour.
+"""The activation model: every attempt of every machine, stepped hour by hour.
 
-Each machine carries its next attempt time. The clock advances in 60-minute steps; every machine due
-in a step makes one attempt, evaluated for all due machines at once with numpy. Outcomes:
+Each machine carries the time of its next attempt. The clock advances in 60-minute steps; every
+machine due in a step makes one attempt, evaluated for all due machines at once with numpy:
 
-* success: activated, validity 180 days from now (sliding), next attempt = renewal (7 days);
-* failure: next attempt after the activation interval (120 minutes), grace / validity unchanged.
+* success: activated, validity 180 days from now (sliding), next attempt after the renewal
+  interval (7 days);
+* failure: next attempt after the activation interval (120 minutes), validity unchanged.
 
-Machines that are switched off at night (``office_hours``) postpone a due attempt to their next
-logon (weekdays 07:00-19:00 UTC, ``Trigger=UserLogon``). KMS hosts count the distinct CMIDs that
-reached them in the past 30 days, capped at 50, and answer 0xC004F038 while that count is below the
-client's threshold (25 client editions, 5 servers).
+A machine that is off when an attempt falls due makes it when it next comes on (``Trigger=UserLogon``
+in 8198/8233). Off the corporate network (a laptop at home without VPN) the ``_vlmcs._tcp`` lookup
+fails (0x8007232B), or a statically configured KMS host cannot be reached (0x800706BA); either way
+no KMS host could be contacted and slui reports 0xC004F074. A small share of on-network requests is lost to transient network faults.
+KMS hosts count the distinct CMIDs that reached them in the past 30 days, capped at 50, and answer
+0xC004F038 while that count is below the client's threshold (25 client editions, 5 servers); a
+client whose clock differs from the host's by more than 4 hours gets 0xC004F06C.
 """
 
 from __future__ import annotations
@@ -21,7 +25,21 @@ import numpy as np
 from ._fleet import Fleet
 from ._incidents import IncidentSpec
 
-__all__ = ["Attempts", "run_model", "ACT_INTERVAL", "RENEW_INTERVAL", "VALIDITY", "GRACE"]
+__all__ = [
+    "Attempts",
+    "Window",
+    "run_model",
+    "ACT_INTERVAL",
+    "RENEW_INTERVAL",
+    "VALIDITY",
+    "GRACE",
+    "C",
+    "REACHED",
+    "UNREACHABLE",
+    "NO_HOST",
+    "NO_REQUEST",
+    "MAK",
+]
 
 ACT_INTERVAL = 120
 RENEW_INTERVAL = 10080
@@ -29,10 +47,17 @@ VALIDITY = 180 * 1440
 GRACE = 30 * 1440
 COUNT_WINDOW = 30 * 1440
 COUNT_CAP = 50
+CLOCK_TOLERANCE = 240
 STEP = 60
+#: share of on-network KMS requests lost to a transient network fault
+TRANSIENT = 0.0005
 
-# attempt paths
-REACHED, NOT_REACHED, NO_REQUEST, MAK = 0, 1, 2, 3
+# attempt paths: what the client could do
+REACHED = 0  # a KMS host answered (12288, 12289 on the client, 12290 on the host)
+UNREACHABLE = 1  # a host was named but did not answer (12288 only)
+NO_HOST = 2  # DNS gave no KMS host (12288 without host, no request sent)
+NO_REQUEST = 3  # no request possible (no KMS client key): 8198/8233 only
+MAK = 4  # MAK activation against Microsoft's servers: 8198 on failure
 
 C = {
     "dns": 0x8007232B,
@@ -52,10 +77,11 @@ class Attempts:
 
     dev: np.ndarray
     t: np.ndarray  # minutes after start
-    code: np.ndarray  # uint32 HRESULT
+    code: np.ndarray  # uint32 HRESULT of the attempt as slui reports it (8198)
+    request_code: np.ndarray  # uint32 HRESULT of the request (12288) and rules engine (8233)
     path: np.ndarray
     host: np.ndarray  # KMS host index (-1 none)
-    logon: np.ndarray  # Trigger=UserLogon
+    logon: np.ndarray  # Trigger=UserLogon (postponed until the machine came on)
     lic: np.ndarray
     to_expiry: np.ndarray
     count: np.ndarray  # KMS count answered
@@ -73,22 +99,37 @@ class Window:
     host: int = -1
 
 
-def _logon_shift(
-    t: np.ndarray, start_min: float, rng: np.random.Generator
+def _next_on(
+    fleet: Fleet, dev: np.ndarray, t: np.ndarray, day0: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move times outside weekday 07:00-19:00 to the next 07:00 + up to 90 min logon jitter."""
-    absm = start_min + t
-    day = np.floor(absm / 1440.0)
-    mod = absm - day * 1440.0
-    weekday = (day.astype(np.int64) + 3) % 7  # 1970-01-01 is a Thursday (3)
-    ok = (weekday < 5) & (mod >= 420) & (mod < 1140)
-    if ok.all():
-        return t, np.zeros(len(t), bool)
-    nd = np.where(mod < 420, day, day + 1)
-    wd = (nd.astype(np.int64) + 3) % 7
-    nd = nd + np.where(wd == 5, 2, np.where(wd == 6, 1, 0))
-    shifted = nd * 1440.0 + 420 + rng.uniform(0, 90, len(t)) - start_min
-    return np.where(ok, t, shifted), ~ok
+    """Return the first time at or after ``t`` each machine is on, and its day index.
+
+    ``day0`` is the minute of the day the simulation starts at. Machines that stay off for the
+    rest of the schedule get ``inf``.
+    """
+    days = fleet.on_start.shape[1]
+    u = t + day0
+    d = np.floor(u / 1440.0).astype(np.int64)
+    mod = u - d * 1440.0
+    out = np.full(t.size, np.inf)
+    out_day = np.full(t.size, days - 1, dtype=np.int64)
+    todo = np.ones(t.size, dtype=bool)
+    for k in range(10):
+        dd = d + k
+        live = todo & (dd < days)
+        if not live.any():
+            break
+        idx = np.flatnonzero(live)
+        s = fleet.on_start[dev[idx], dd[idx]].astype(np.float64)
+        e = fleet.on_end[dev[idx], dd[idx]].astype(np.float64)
+        low = mod[idx] if k == 0 else np.zeros(idx.size)
+        cand = np.maximum(low, s)
+        ok = ~np.isnan(s) & (cand < e)
+        hit = idx[ok]
+        out[hit] = dd[hit] * 1440.0 + cand[ok] - day0
+        out_day[hit] = dd[hit]
+        todo[hit] = False
+    return out, out_day
 
 
 def run_model(
@@ -96,11 +137,16 @@ def run_model(
     windows: list[Window],
     born: np.ndarray,
     minutes: float,
-    start_min: float,
+    day0: float,
     n_hosts: int,
     rng: np.random.Generator,
+    background: bool = True,
 ) -> Attempts:
-    """Run the activation model for ``minutes`` and return every attempt."""
+    """Run the activation model for ``minutes`` and return every attempt.
+
+    With ``background`` false, machines never leave the corporate network and no request is lost
+    to a transient fault: every failure comes from an incident.
+    """
     n = fleet.n
     new = born > 0
     last = -rng.uniform(0, RENEW_INTERVAL, n)
@@ -109,6 +155,7 @@ def run_model(
     grace_end = born + GRACE
     nxt = np.where(new, born, last + RENEW_INTERVAL)
     nxt[fleet.is_mak & ~new] = np.inf  # MAK: activated once, no renewal
+    pending_logon = np.zeros(n, dtype=bool)
     seen_t = np.where(new | fleet.is_mak, -np.inf, last)
     seen_h = np.where(new | fleet.is_mak, -1, fleet.site_host[fleet.site]).astype(np.int64)
     base_host = fleet.site_host[fleet.site].astype(np.int64)
@@ -120,20 +167,18 @@ def run_model(
         due = np.flatnonzero(nxt < min(clock, minutes))
         if due.size == 0:
             continue
-        t = nxt[due]
-        logon = np.zeros(due.size, bool)
-        off = fleet.office_hours[due]
-        if off.any():
-            t2, moved = _logon_shift(t[off], start_min, rng)
-            t[off] = t2
-            logon[off] = moved
-            later = t >= clock
-            if later.any():  # postponed to a later step
-                nxt[due[later]] = t[later]
-                keep = ~later
-                due, t, logon = due[keep], t[keep], logon[keep]
-                if due.size == 0:
-                    continue
+        t, day = _next_on(fleet, due, nxt[due], day0)
+        moved = t > nxt[due]
+        later = t >= min(clock, minutes)
+        if later.any():  # the machine is off: it tries when it next comes on
+            nxt[due[later]] = t[later]
+            pending_logon[due[later]] = True
+            keep = ~later
+            due, t, day, moved = due[keep], t[keep], day[keep], moved[keep]
+            if due.size == 0:
+                continue
+        logon = moved | pending_logon[due]
+        pending_logon[due] = False
         m = due.size
         code = np.zeros(m, np.uint32)
         path = np.full(m, REACHED, np.int8)
@@ -143,23 +188,22 @@ def run_model(
         path[mak] = MAK
         decided = mak.copy()
         for w in windows:
-            if not (w.start <= clock and w.end >= clock - STEP):
+            if not (w.start < clock and w.end >= clock - STEP):
                 continue
             inw = (t >= w.start) & (t < w.end)
             kind = w.spec.kind
             if kind == "mak_exhausted":
                 hit = inw & mak & w.mask[due]
                 code[hit] = C["mak"]
-                path[hit] = NO_REQUEST
             elif kind == "no_client_key":
                 hit = inw & ~decided & w.mask[due]
                 code[hit] = C["nokey"]
                 path[hit] = NO_REQUEST
                 decided |= hit
             elif kind == "dns_srv_missing":
-                hit = inw & ~decided & w.mask[due]
+                hit = inw & ~decided & w.mask[due] & ~fleet.static_kms[due]
                 code[hit] = C["dns"]
-                path[hit] = NOT_REACHED
+                path[hit] = NO_HOST
                 host[hit] = -1
                 decided |= hit
             elif kind == "kms_count_low":
@@ -168,16 +212,31 @@ def run_model(
             elif kind == "clock_drift":
                 hit = inw & w.mask[due]
                 offset[hit] += 300.0
+        off_lan = ~decided & ~fleet.on_lan[due, day] if background else np.zeros(m, bool)
+        static = off_lan & fleet.static_kms[due]
+        path[static] = UNREACHABLE
+        dns = off_lan & ~static
+        path[dns] = NO_HOST
+        code[dns] = C["dns"]
+        host[dns] = -1
+        decided |= off_lan
         for w in windows:  # host-side incidents after routing
             if w.spec.kind not in ("kms_host_down", "kms_host_unactivated"):
                 continue
             inw = (t >= w.start) & (t < w.end) & ~decided & (host == w.host)
             if w.spec.kind == "kms_host_down":
-                code[inw] = C["down"]
-                path[inw] = NOT_REACHED
+                path[inw] = UNREACHABLE
             else:
                 code[inw] = C["hostunact"]
             decided |= inw
+        lost = ~decided & (rng.random(m) < (TRANSIENT if background else 0.0))
+        path[lost] = UNREACHABLE
+        decided |= lost
+        # no KMS host could be contacted: the request (12288) and the rules engine (8233) say why,
+        # slui (8198) reports 0xC004F074
+        unreachable = path == UNREACHABLE
+        request_code = np.where(unreachable, np.uint32(C["rpc"]), code).astype(np.uint32)
+        code[unreachable | (path == NO_HOST)] = C["down"]
         reached = path == REACHED
         # the host records every CMID that reaches it, then answers with its count
         seen_t[due[reached]] = t[reached]
@@ -188,10 +247,11 @@ def run_model(
         )
         cnt = np.where(host >= 0, counts[np.maximum(host, 0)], 0).astype(np.int16)
         free = reached & ~decided
-        clk = free & (np.abs(offset) > 240)
+        clk = free & (np.abs(offset) > CLOCK_TOLERANCE)
         code[clk] = C["clock"]
         low = free & ~clk & (cnt < min_count[due])
         code[low] = C["count"]
+        request_code[free] = code[free]
         ok = code == 0
         okd = due[ok]
         activated[okd] = True
@@ -203,18 +263,11 @@ def run_model(
         to_exp = np.where(lic_ok, expiry[due] - t, np.maximum(grace_end[due] - t, 0)).astype(
             np.int32
         )
-        out.append((due, t, code, path, host, logon, lic, to_exp, cnt, offset))
-    cols = list(zip(*out)) if out else [[np.zeros(0)]] * 10
-    arr = [np.concatenate(c) for c in cols]
-    return Attempts(
-        arr[0].astype(np.int64),
-        arr[1].astype(np.float64),
-        arr[2].astype(np.uint32),
-        arr[3].astype(np.int8),
-        arr[4].astype(np.int64),
-        arr[5].astype(bool),
-        arr[6].astype(np.int8),
-        arr[7].astype(np.int32),
-        arr[8].astype(np.int16),
-        arr[9],
-    )
+        out.append((due, t, code, request_code, path, host, logon, lic, to_exp, cnt, offset))
+    types = (np.int64, np.float64, np.uint32, np.uint32, np.int8, np.int64, bool, np.int8,
+             np.int32, np.int16, np.float64)
+    arrays = [
+        np.concatenate([row[i] for row in out]).astype(tp) if out else np.zeros(0, tp)
+        for i, tp in enumerate(types)
+    ]
+    return Attempts(*arrays)

@@ -23,7 +23,7 @@ __all__ = [
 INCIDENT_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "dns_srv_missing": (
         "site",
-        ("0x8007232B",),
+        ("0x8007232B", "0xC004F074"),
         "_vlmcs._tcp SRV record missing in DNS for site {scope}",
     ),
     "kms_host_down": (
