@@ -19,9 +19,11 @@ __all__ = [
     "Article",
     "Section",
     "Table",
-    "clean_inline",
     "clean_block",
+    "clean_inline",
     "code_of_cell",
+    "code_of_heading",
+    "links_in",
     "read_article",
 ]
 
@@ -114,14 +116,9 @@ def read_article(text: str, source: str) -> Article:
         On an unclosed front matter or HTML comment, a table row that never gets its cells, or a
         code section that cannot be split into cause and resolution.
     """
-    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    text = _strip_comments(text, source)
-    lines = text.split("\n")
-    front, start = _front_matter(lines, source)
-    fenced = _fenced(lines)
-    tables = _tables(lines, start, fenced, source)
-    sections = _sections(lines, start, fenced, source)
-    return Article(front, tables, sections)
+    doc = _Lines.of(text, source)
+    front, start = _front_matter(doc)
+    return Article(front, _tables(doc, start), _sections(doc, start))
 
 
 def links_in(text: str) -> list[tuple[str, str]]:
@@ -129,28 +126,54 @@ def links_in(text: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in _LINK.finditer(text)]
 
 
-def _strip_comments(text: str, source: str) -> str:
-    # Keep the line count so that error messages name the lines of the original file.
-    text = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
-    opened = text.find("<!--")
-    if opened >= 0:
-        line = text.count("\n", 0, opened) + 1
-        raise CatalogueParseError(f"{source}: line {line}: HTML comment '<!--' is never closed")
-    return text
+def code_of_heading(text: str) -> str | None:
+    """Return the first code written in a heading's text, canonical, or None."""
+    match = CODE_IN_TEXT.search(_LINK.sub(r"\1", text))
+    return f"0x{match.group(1).upper()}" if match else None
 
 
-def _front_matter(lines: list[str], source: str) -> tuple[dict[str, str], int]:
-    if not lines or lines[0].strip() != "---":
+@dataclass(frozen=True)
+class _Lines:
+    """The article's lines without HTML comments, their numbers in the file, fence marks."""
+
+    source: str
+    text: list[str]
+    number: list[int]
+    fenced: list[bool]
+
+    @classmethod
+    def of(cls, text: str, source: str) -> _Lines:
+        text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        # Comments become as many line breaks, so lines keep their numbers; a line that only
+        # held a comment is dropped (it must not end a table as a blank line would).
+        bare = _COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+        opened = bare.find("<!--")
+        if opened >= 0:
+            line = bare.count("\n", 0, opened) + 1
+            raise CatalogueParseError(f"{source}: line {line}: HTML comment '<!--' is never closed")
+        kept = [
+            (number, line)
+            for number, (line, original) in enumerate(zip(bare.split("\n"), text.split("\n")), 1)
+            if line.strip() or not original.strip()
+        ]
+        lines = [line for _, line in kept]
+        return cls(source, lines, [number for number, _ in kept], _fenced(lines))
+
+    def error(self, index: int, message: str) -> CatalogueParseError:
+        """Return a parse error naming the source and the file line of ``text[index]``."""
+        return CatalogueParseError(f"{self.source}: line {self.number[index]}: {message}")
+
+
+def _front_matter(doc: _Lines) -> tuple[dict[str, str], int]:
+    if not doc.text or doc.text[0].strip() != "---":
         return {}, 0
-    for end in range(1, len(lines)):
-        if lines[end].strip() in ("---", "..."):
+    for end in range(1, len(doc.text)):
+        if doc.text[end].strip() in ("---", "..."):
             break
     else:
-        raise CatalogueParseError(
-            f"{source}: line 1: front matter opened with '---' is never closed by a '---' line"
-        )
+        raise doc.error(0, "front matter opened with '---' is never closed by a '---' line")
     front: dict[str, str] = {}
-    for line in lines[1:end]:
+    for line in doc.text[1:end]:
         match = _FRONT_KEY.match(line)
         if match and match.group(1).lower() not in front:
             front[match.group(1).lower()] = match.group(2).strip("'\"")
@@ -183,7 +206,8 @@ def _cells(row: str) -> list[str]:
     return [cell.replace("\\|", "|").strip() for cell in _CELL_SPLIT.split(row)]
 
 
-def _tables(lines: list[str], start: int, fenced: list[bool], source: str) -> list[Table]:
+def _tables(doc: _Lines, start: int) -> list[Table]:
+    lines, fenced = doc.text, doc.fenced
     tables: list[Table] = []
     i = start
     while i + 1 < len(lines):
@@ -200,9 +224,10 @@ def _tables(lines: list[str], start: int, fenced: list[bool], source: str) -> li
             while len(_cells(row)) < ncols:
                 j += 1
                 if j >= len(lines) or not lines[j].strip() or fenced[j]:
-                    raise CatalogueParseError(
-                        f"{source}: line {first + 1}: table row has {len(_cells(row))} cells, "
-                        f"expected {ncols} like the header on line {i + 1}"
+                    raise doc.error(
+                        first,
+                        f"table row has {len(_cells(row))} cells, expected {ncols} like the "
+                        f"header on line {doc.number[i]}",
                     )
                 row = f"{row} {lines[j].strip()}"
             while (
@@ -213,73 +238,56 @@ def _tables(lines: list[str], start: int, fenced: list[bool], source: str) -> li
             ):
                 j += 1
                 row = f"{row} {lines[j].strip()}"
-            rows.append((first + 1, _cells(row)))
+            rows.append((doc.number[first], _cells(row)))
             j += 1
-        tables.append(Table(i + 1, ncols, rows))
+        tables.append(Table(doc.number[i], ncols, rows))
         i = j
     return tables
 
 
-def _headings(lines: list[str], start: int, fenced: list[bool]) -> list[tuple[int, int, str]]:
-    """Return (line index, level, text) of every ATX heading outside code blocks."""
-    found = []
-    for index in range(start, len(lines)):
-        match = None if fenced[index] else _HEADING.match(lines[index])
-        if match:
-            found.append((index, len(match.group(1)), match.group(2)))
-    return found
-
-
-def _sections(lines: list[str], start: int, fenced: list[bool], source: str) -> list[Section]:
-    headings = _headings(lines, start, fenced)
-    codes = [code_of_heading(text) for _, _, text in headings]
+def _sections(doc: _Lines, start: int) -> list[Section]:
+    headings = [
+        (index, len(match.group(1)), code_of_heading(match.group(2)))
+        for index in range(start, len(doc.text))
+        if not doc.fenced[index] and (match := _HEADING.match(doc.text[index]))
+    ]
     sections: list[Section] = []
     seen: dict[str, int] = {}
-    for position, (index, level, _) in enumerate(headings):
-        code = codes[position]
+    for position, (index, level, code) in enumerate(headings):
         if code is None:
             continue
         if code in seen:
-            raise CatalogueParseError(
-                f"{source}: line {index + 1}: a second section for {code} "
-                f"(the first is on line {seen[code]})"
+            raise doc.error(
+                index, f"a second section for {code} (the first is on line {seen[code]})"
             )
-        seen[code] = index + 1
-        end = len(lines)
-        for later in range(position + 1, len(headings)):
-            other_index, other_level, _ = headings[later]
-            more_codes_at_level = any(
-                codes[k] is not None and headings[k][1] <= level
-                for k in range(later + 1, len(headings))
-            )
+        seen[code] = doc.number[index]
+        end = len(doc.text)
+        for later, (other_index, other_level, other_code) in enumerate(headings):
+            if later <= position:
+                continue
+            # A heading at the section's level without a code ends it only when no code section
+            # follows: otherwise it is a stray label ("### Solution 2") inside the section.
+            more_codes = any(c is not None and lv <= level for _, lv, c in headings[later + 1 :])
             if (
-                codes[later] is not None
+                other_code is not None
                 or other_level < level
-                or (other_level == level and not more_codes_at_level)
+                or (other_level == level and not more_codes)
             ):
                 end = other_index
                 break
-        sections.append(_split_section(code, index, lines, end, fenced, source))
+        sections.append(_split_section(doc, code, index, end))
     return sections
 
 
-def code_of_heading(text: str) -> str | None:
-    """Return the first code written in a heading's text, canonical, or None."""
-    match = CODE_IN_TEXT.search(_LINK.sub(r"\1", text))
-    return f"0x{match.group(1).upper()}" if match else None
-
-
-def _split_section(
-    code: str, index: int, lines: list[str], end: int, fenced: list[bool], source: str
-) -> Section:
+def _split_section(doc: _Lines, code: str, index: int, end: int) -> Section:
     """Split a code section by position: intro, then the first part (cause), then the rest."""
     parts: list[list[str]] = [[]]
     markers: list[str] = []
     several_solutions = False
     for k in range(index + 1, end):
-        line = lines[k]
+        line = doc.text[k]
         marker = None
-        if not fenced[k]:
+        if not doc.fenced[k]:
             heading = _HEADING.match(line)
             if heading:
                 marker = f"**{heading.group(2)}**"
@@ -295,13 +303,13 @@ def _split_section(
             several_solutions = True
             parts[-1].extend(["", marker, ""])
     if len(markers) < 2:
-        raise CatalogueParseError(
-            f"{source}: line {index + 1}: the section for {code} has {len(markers)} labelled "
-            f"part(s); expected a cause and a resolution, each opened by a sub-heading or a "
-            f"'**Label:**' line"
+        raise doc.error(
+            index,
+            f"the section for {code} has {len(markers)} labelled part(s); expected a cause and a "
+            f"resolution, each opened by a sub-heading or a '**Label:**' line",
         )
     if several_solutions:
         # Several solutions: keep the label of the first one too ("**Solution 1:**").
         parts[2][:0] = [markers[1], ""]
     intro, cause, resolution = (clean_block(part) for part in parts)
-    return Section(code, index + 1, intro, cause, resolution)
+    return Section(code, doc.number[index], intro, cause, resolution)

@@ -339,8 +339,10 @@ def _cell_text(cell: str) -> str:
 
 def _without_code(text: str, code: str) -> str:
     """Remove the row's own code when a message cell repeats it (``0 x 80092328 le nom DNS``)."""
-    text = CODE_IN_TEXT.sub(lambda m: "" if f"0x{m.group(1).upper()}" == code else m.group(0), text)
-    return re.sub(r"[ \t]+", " ", text).strip().lstrip(":-–— ").strip()
+    kept = CODE_IN_TEXT.sub(lambda m: "" if f"0x{m.group(1).upper()}" == code else m.group(0), text)
+    if kept == text:
+        return text
+    return re.sub(r"[ \t]+", " ", kept).strip().lstrip(":-–— ").strip()
 
 
 def _links(*texts: str) -> list[dict[str, str]]:
