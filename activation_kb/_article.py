@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .codes import CODE_IN_TEXT
 from .errors import CatalogueParseError
@@ -73,7 +73,7 @@ class Article:
 
     front_matter: dict[str, str]
     tables: list[Table]
-    sections: list[Section] = field(default_factory=list)
+    sections: list[Section]
 
 
 def code_of_cell(cell: str) -> str | None:
