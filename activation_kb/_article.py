@@ -42,8 +42,9 @@ _LINK = re.compile(r"\[([^\]]*)\]\(\s*<?([^)\s>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
 _BREAK = re.compile(r"<br\s*/?>", re.I)
 _BOLD_TAG = re.compile(r"</?(?:strong|b)(?:\s[^<>]*)?>", re.I)
 _ITALIC_TAG = re.compile(r"</?(?:em|i)(?:\s[^<>]*)?>", re.I)
+_ESCAPED_BRACKET = re.compile(r"\\([<>])")
 _OTHER_TAG = re.compile(
-    r"</?(?:span|p|div|sup|sub|u|kbd|code|a|font|center|nobr)(?:\s[^<>]*)?/?>", re.I
+    r"</?(?:span|p|div|sup|sub|u|kbd|code|a|font|center|nobr|li|ul|ol)(?:\s[^<>]*)?/?>", re.I
 )
 
 
@@ -91,6 +92,7 @@ def clean_inline(text: str) -> str:
     text = _BOLD_TAG.sub("**", text)
     text = _ITALIC_TAG.sub("*", text)
     text = _OTHER_TAG.sub("", text)
+    text = _ESCAPED_BRACKET.sub(r"\1", text)  # markdown's \<5x5 key\> is <5x5 key>
     return html.unescape(text).replace("\u00a0", " ")
 
 
@@ -127,8 +129,8 @@ def links_in(text: str) -> list[tuple[str, str]]:
 
 
 def code_of_heading(text: str) -> str | None:
-    """Return the first code written in a heading's text, canonical, or None."""
-    match = CODE_IN_TEXT.search(_LINK.sub(r"\1", text))
+    """Return the first code written in a heading's text (not in its anchor), or None."""
+    match = CODE_IN_TEXT.search(_OTHER_TAG.sub("", _LINK.sub(r"\1", text)))
     return f"0x{match.group(1).upper()}" if match else None
 
 

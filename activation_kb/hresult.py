@@ -54,7 +54,7 @@ KNOWN_DEFECTS: dict[int, str] = {
     0x80092328: (
         "The article lists 0x80092328 with the message and fix of 0x8007232B (DNS name does not "
         "exist, DNS_ERROR_RCODE_NAME_ERROR). As an HRESULT it is FACILITY_SECURITY code 0x2328 "
-        "(9000, the base of the DNS error numbers), which no SDK header defines: it looks like a "
+        "(9000, the base of the DNS error numbers), not a known SDK error: it looks like a "
         "garbled 0x8007232B. Check the code in the event log."
     ),
 }

@@ -275,6 +275,20 @@ def test_stray_solution_heading_in_the_2019_layout():
     )
 
 
+def test_anchors_in_headings_are_not_read_and_deeper_levels_work():
+    frame = _fixture("quirk_anchor_headings.md")
+    # the first section's anchor names another code (an old slug): the heading text decides
+    assert list(frame.index) == ["0xC004F038", "0xC004F035"]
+    assert frame.loc["0xC004F038", "cause"] == "KMS ホストの数が不足しています。"
+    assert frame.loc["0xC004F038", "resolution"] == "**Slmgr.vbs /dli** を実行します。"
+    assert frame.loc["0xC004F035", "activation_types"] == ["KMS client", "KMS host"]
+    assert frame.loc["0xC004F035", "resolution"].splitlines()[1:] == [
+        "   1. **slmgr /dti** を実行します。",
+        "   1. **slmgr /atp <確認 ID>** を実行します。",
+    ]
+    assert set(frame["lang"]) == {"ja"}
+
+
 def test_front_matter_with_odd_dates():
     frame = _fixture("quirk_front_matter_dates.md")
     assert list(frame.index) == ["0xC004C020"]

@@ -60,7 +60,7 @@ def test_lookup_code_outside_the_article_is_described():
 def test_lookup_words_ranks_codes():
     result = run("lookup", "horloge", "--lang", "fr")
     assert result.exit_code == 0
-    assert result.output.splitlines()[0] == "1 codes match 'horloge', best first:"
+    assert result.output.splitlines()[0] == "1 code matches 'horloge', best first:"
     assert "0xC004F06C  1.00  clock" in result.output
     data = json.loads(run("lookup", "DNS", "--json").output)
     assert (data["kind"], data["code"], data["in_article"], data["description"]) == (
@@ -76,6 +76,15 @@ def test_lookup_nothing_found_exits_1():
     assert "No catalogue entry matches 'zebra unicorn'." in result.output
     result = run("lookup", "zebra unicorn", "--json")
     assert result.exit_code == 1 and json.loads(result.output)["results"] == []
+
+
+def test_lookup_short_hex_code_says_how_it_was_read():
+    result = run("lookup", "0xC004F07")
+    assert result.exit_code == 0
+    assert result.output.rstrip().endswith(
+        "Note: '0xC004F07' has 7 hexadecimal digits, not 8; it was read as 0x0C004F07."
+    )
+    assert "Note:" not in run("lookup", "0x80072EE7").output
 
 
 def test_lookup_decimal_code_no_text_mentions_is_described():

@@ -7,6 +7,7 @@ document), 1 when words match nothing, 2 on bad input.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = ["register"]
 
 _FORMATS = ("csv", "json", "parquet")
 _LIST_COLUMNS = ("activation_types", "links")
+_SHORT_HEX = re.compile(r"^\s*0\s*[xX]\s*([0-9A-Fa-f]{1,7})\s*$")
 
 
 def register(group: click.Group) -> None:
@@ -83,6 +85,10 @@ def lookup_command(query: str, lang: str, as_json: bool) -> None:
     elif description is not None:
         click.echo(description.summary())
         click.echo(f"\n{code} is not in the article \"Troubleshoot activation error codes\".")
+        short = _SHORT_HEX.match(query)
+        if short:
+            click.echo(f"Note: {query.strip()!r} has {len(short.group(1))} hexadecimal digits, "
+                       f"not 8; it was read as {code}.")
     else:
         click.echo(f"No catalogue entry matches {query!r}.", err=True)
     if results.empty and description is None:
@@ -108,7 +114,8 @@ def _entry(row: pd.Series) -> str:
 
 
 def _ranking(query: str, results: pd.DataFrame) -> str:
-    lines = [f"{len(results)} codes match {query!r}, best first:"]
+    count = "1 code matches" if len(results) == 1 else f"{len(results)} codes match"
+    lines = [f"{count} {query!r}, best first:"]
     for row in results.itertuples(index=False):
         message = row.message if len(row.message) <= 90 else row.message[:87] + "..."
         lines.append(f"  {row.code}  {row.score:4.2f}  {row.category:<16}  {message}")
