@@ -25,6 +25,7 @@ __all__ = [
     "code_of_heading",
     "links_in",
     "read_article",
+    "without_link_targets",
 ]
 
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -77,9 +78,14 @@ class Article:
     sections: list[Section]
 
 
+def without_link_targets(text: str) -> str:
+    """Replace every markdown link ``[text](url)`` by its text."""
+    return _LINK.sub(r"\1", text)
+
+
 def code_of_cell(cell: str) -> str | None:
     """Return the canonical code when a table cell holds exactly one code, else None."""
-    text = _LINK.sub(r"\1", cell)
+    text = without_link_targets(cell)
     text = _OTHER_TAG.sub("", _BOLD_TAG.sub("", _ITALIC_TAG.sub("", text)))
     text = html.unescape(text).replace("\u00a0", " ").strip().strip("*_`").strip()
     match = CODE_IN_TEXT.fullmatch(text)
@@ -130,7 +136,7 @@ def links_in(text: str) -> list[tuple[str, str]]:
 
 def code_of_heading(text: str) -> str | None:
     """Return the first code written in a heading's text (not in its anchor), or None."""
-    match = CODE_IN_TEXT.search(_OTHER_TAG.sub("", _LINK.sub(r"\1", text)))
+    match = CODE_IN_TEXT.search(_OTHER_TAG.sub("", without_link_targets(text)))
     return f"0x{match.group(1).upper()}" if match else None
 
 

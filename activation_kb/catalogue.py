@@ -271,7 +271,7 @@ def _table_entries(article: Article, source: str) -> list[dict]:
     entries: list[dict] = []
     seen: dict[str, int] = {}
     for table in article.tables:
-        column = None if not table.rows else _code_column(table)
+        column = _code_column(table)
         if column is None:
             continue
         width = table.ncols - column

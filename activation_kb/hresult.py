@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
+from .catalogue import cached_catalogue
 from .categories import category_label, category_of
 from .codes import code_value
 from .resources import package_data_path
@@ -230,6 +231,4 @@ def _win32_errors() -> dict[int, tuple[str, str]]:
 
 @lru_cache(maxsize=1)
 def _article_values() -> frozenset[int]:
-    from .catalogue import cached_catalogue
-
     return frozenset(int(v) for v in cached_catalogue("en")["value"])

@@ -11,6 +11,7 @@ from functools import cache, lru_cache
 
 import pandas as pd
 
+from ._article import without_link_targets
 from .catalogue import cached_catalogue, check_language
 from .categories import load_categories
 from .codes import code_value
@@ -30,7 +31,6 @@ _PREFIX_FACTOR = 0.8  # a query word that only starts a text word ("activ" in "a
 _MIN_PREFIX = 3
 _K1 = 1.2  # BM25 saturation: the tenth "KMS" of a text adds little
 _WORD = re.compile(r"\w+")
-_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _LOOKS_HEX = re.compile(r"^\s*(?:[A-Za-z][\w -]{0,30}?\s*[=:#]\s*)?0\s*[xX]|^\s*[0-9A-Fa-f]{8}\s*$")
 
 
@@ -176,7 +176,7 @@ def _build_index(catalogue: pd.DataFrame) -> _Index:
             "resolution": row.resolution,
         }
         for field, weight in SEARCH_FIELDS.items():
-            for word in normalize_words(_LINK.sub(r"\1", texts[field])):
+            for word in normalize_words(without_link_targets(texts[field])):
                 counts = postings.setdefault(word, {})
                 counts[position] = counts.get(position, 0.0) + weight
     n = len(frame)
