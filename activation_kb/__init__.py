@@ -22,6 +22,7 @@ from .errors import (
     SchemaError,
     SimulationError,
     TelemetryError,
+    UnsupportedLanguageError,
 )
 
 __version__ = "0.1.0"
@@ -63,6 +64,7 @@ __all__ = [
     "SchemaError",
     "SimulationError",
     "TelemetryError",
+    "UnsupportedLanguageError",
     # codes and categories
     "normalize_code",
     "find_codes",

@@ -8,6 +8,7 @@ from functools import lru_cache
 import pandas as pd
 
 from .codes import normalize_code
+from .errors import UnsupportedLanguageError
 from .resources import package_data_path
 
 __all__ = ["CATEGORY_NAMES", "OTHER", "category_of", "category_label", "load_categories"]
@@ -57,11 +58,31 @@ def category_of(code: object) -> str:
 
 
 def category_label(category: str, lang: str = "en") -> str:
-    """Return the human label of a category in ``lang`` ("en" or "fr")."""
-    column = "label_fr" if lang == "fr" else "label_en"
+    """Return the human label of a category in English or French.
+
+    Parameters
+    ----------
+    category : str
+        One of :data:`CATEGORY_NAMES`.
+    lang : {"en", "fr"}, default "en"
+
+    Returns
+    -------
+    str
+        The label, e.g. ``"Clock and time stamp"`` / ``"Horloge et horodatage"``.
+
+    Raises
+    ------
+    UnsupportedLanguageError
+        When ``lang`` is not "en" or "fr".
+    KeyError
+        When ``category`` is not a known category.
+    """
+    if lang not in ("en", "fr"):
+        raise UnsupportedLanguageError(f"no category labels in {lang!r}; expected one of: en, fr")
     for row in _rows():
         if row["category"] == category:
-            return row[column]
+            return row[f"label_{lang}"]
     raise KeyError(f"unknown category {category!r}; expected one of {', '.join(CATEGORY_NAMES)}")
 
 

@@ -11,6 +11,7 @@ __all__ = [
     "ActivationKBError",
     "InvalidCodeError",
     "CatalogueParseError",
+    "UnsupportedLanguageError",
     "TelemetryError",
     "SchemaError",
     "MissingDependencyError",
@@ -31,6 +32,10 @@ class InvalidCodeError(ActivationKBError, ValueError):
 
 class CatalogueParseError(ActivationKBError, ValueError):
     """Raised when a text is not a recognisable revision of the activation error-code article."""
+
+
+class UnsupportedLanguageError(ActivationKBError, ValueError):
+    """Raised when a catalogue language other than the shipped ones ("en", "fr") is asked for."""
 
 
 class TelemetryError(ActivationKBError, ValueError):

@@ -1,9 +1,196 @@
-"""CLI commands for the catalogue part of activation_kb."""
+"""CLI commands for the catalogue: ``activation-kb lookup`` and ``activation-kb catalogue``.
+
+``lookup`` exits 0 when it found rows or described a valid code (also one the article does not
+document), 1 when words match nothing, 2 on bad input.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+from typing import Any
+
 import click
+import pandas as pd
+
+from ._common import fail
+
+__all__ = ["register"]
+
+_FORMATS = ("csv", "json", "parquet")
+_LIST_COLUMNS = ("activation_types", "links")
+_SHORT_HEX = re.compile(r"^\s*0\s*[xX]\s*([0-9A-Fa-f]{1,7})\s*$")
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level activation-kb group."""
+    group.add_command(lookup_command)
+    group.add_command(catalogue_group)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Return the rows of a catalogue frame as JSON-ready dicts (lists and ints kept)."""
+    return frame.to_dict(orient="records")
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+@click.command("lookup")
+@click.argument("query")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of the catalogue.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def lookup_command(query: str, lang: str, as_json: bool) -> None:
+    """Look up an error code (any spelling) or words in the error catalogue.
+
+    A code prints its entry; a valid code the article does not document prints what its bits
+    and the SDK tables say (exit 0). Words print the matching codes, best first (exit 1 when
+    none matches). JSON keys: query, lang, kind ("code" or "words"), code, in_article,
+    description, results.
+    """
+    from ..codes import normalize_code
+    from ..errors import InvalidCodeError
+    from ..hresult import describe_code
+    from ..search import lookup, query_code
+
+    if not query.strip():
+        raise fail("the query is empty; give an error code such as 0xC004F074 or words", 2)
+    code = query_code(query, lang)
+    results = lookup(query, lang=lang)
+    if code is None and results.empty:
+        # A decimal number that no entry mentions: still a valid code to describe.
+        try:
+            code = normalize_code(query)
+        except InvalidCodeError:
+            code = None
+    description = describe_code(code) if code is not None else None
+    if as_json:
+        click.echo(_dumps({
+            "query": query,
+            "lang": lang,
+            "kind": "words" if code is None else "code",
+            "code": code,
+            "in_article": None if description is None else description.in_article,
+            "description": None if description is None else description.as_dict(),
+            "results": records(results),
+        }))
+    elif not results.empty and code is not None:
+        click.echo(_entry(results.iloc[0]))
+        click.echo(f"\nDecoded:\n{description.summary()}")
+    elif not results.empty:
+        click.echo(_ranking(query, results))
+    elif description is not None:
+        click.echo(description.summary())
+        click.echo(f"\n{code} is not in the article \"Troubleshoot activation error codes\".")
+        short = _SHORT_HEX.match(query)
+        if short:
+            click.echo(f"Note: {query.strip()!r} has {len(short.group(1))} hexadecimal digits, "
+                       f"not 8; it was read as {code}.")
+    else:
+        click.echo(f"No catalogue entry matches {query!r}.", err=True)
+    if results.empty and description is None:
+        raise click.exceptions.Exit(1)
+
+
+def _entry(row: pd.Series) -> str:
+    lines = [
+        f"{row['code']}  {row['message']}",
+        f"Category: {row['category_label']} ({row['category']})",
+        f"Activation type: {', '.join(row['activation_types'])}",
+        "",
+        "Cause:",
+        _indent(row["cause"]),
+        "",
+        "Resolution:",
+        _indent(row["resolution"]),
+    ]
+    if row["links"]:
+        lines += ["", "Links:"] + [f"  - {link['text']}: {link['url']}" for link in row["links"]]
+    lines += ["", f"Source: {row['source']} ({row['lang']})"]
+    return "\n".join(lines)
+
+
+def _ranking(query: str, results: pd.DataFrame) -> str:
+    count = "1 code matches" if len(results) == 1 else f"{len(results)} codes match"
+    lines = [f"{count} {query!r}, best first:"]
+    for row in results.itertuples(index=False):
+        message = row.message if len(row.message) <= 90 else row.message[:87] + "..."
+        lines.append(f"  {row.code}  {row.score:4.2f}  {row.category:<16}  {message}")
+    lines.append("Run `activation-kb lookup CODE` for the cause and resolution.")
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" if line else "" for line in text.split("\n"))
+
+
+@click.group("catalogue")
+def catalogue_group() -> None:
+    """Export the shipped error catalogue or parse a copy of the article."""
+
+
+@catalogue_group.command("export")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of the catalogue.")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None,
+              help="Output format; default: from the -o suffix, else csv.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write; csv and json go to standard output without it.")
+def export_command(lang: str, fmt: str | None, output: Path | None) -> None:
+    """Write the shipped catalogue as CSV, JSON or Parquet.
+
+    In CSV the list columns (activation_types, links) hold JSON text.
+    """
+    from ..catalogue import load_catalogue
+
+    if fmt is None:
+        suffix = output.suffix.lstrip(".").lower() if output is not None else ""
+        fmt = suffix if suffix in _FORMATS else "csv"
+    if fmt == "parquet" and output is None:
+        raise fail("--format parquet writes a binary file: give it with -o FILE", 2)
+    frame = load_catalogue(lang)
+    if fmt == "parquet":
+        frame.to_parquet(output, index=False)
+    else:
+        text = _dumps(records(frame)) + "\n" if fmt == "json" else _csv(frame)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+    if output is not None:
+        click.echo(f"Wrote {len(frame)} codes ({lang}, {fmt}) to {output}", err=True)
+
+
+def _csv(frame: pd.DataFrame) -> str:
+    flat = frame.assign(**{
+        column: [json.dumps(value, ensure_ascii=False) for value in frame[column]]
+        for column in _LIST_COLUMNS
+    })
+    return flat.to_csv(index=False)
+
+
+@catalogue_group.command("parse")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+def parse_command(file: Path, as_json: bool) -> None:
+    """Parse a copy of the article (any revision or translation) and print its codes."""
+    from ..catalogue import parse_catalogue
+    from ..errors import CatalogueParseError
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CatalogueParseError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    frame = parse_catalogue(text, source=file.name)
+    if as_json:
+        click.echo(_dumps(records(frame)))
+        return
+    lang = ", ".join(sorted(set(frame["lang"])))
+    click.echo(f"{len(frame)} codes in {file.name} (lang {lang}):")
+    for row in frame.itertuples(index=False):
+        types = ", ".join(row.activation_types)
+        message = row.message if len(row.message) <= 70 else row.message[:67] + "..."
+        click.echo(f"  {row.code}  {row.category:<16}  {types:<27}  {message}")
