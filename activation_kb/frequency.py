@@ -1,0 +1,218 @@
+"""Error frequency over time: failed activation attempts by category, code and dimension.
+
+Counts are built on :func:`activation_kb.attempts.activation_attempts`, so the 12288, 8198, 8233
+and 12290 records of one failed attempt count once per code, whichever logs were collected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .attempts import DIMENSIONS, AttemptTable, activation_attempts
+from .errors import AnalysisError
+
+__all__ = ["error_frequency", "MEASURES", "KEYS", "time_buckets"]
+
+#: What a bucket's ``value`` counts.
+MEASURES = ("events", "devices", "rate")
+#: Columns ``by`` may name.
+KEYS = ("category", "code", "device", *DIMENSIONS)
+_ERROR_KEYS = ("category", "code")
+_CALENDAR = {"W": "W-MON", "W-MON": "W-MON", "MS": "M", "M": "M"}
+
+
+def _check_freq(freq: str) -> str:
+    if freq in _CALENDAR:
+        return freq
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (ValueError, TypeError):
+        raise AnalysisError(
+            f"freq={freq!r} is not a bucket size; expected a fixed frequency such as '15min', 'h', "
+            "'6h', 'D', or 'W' (weeks from Monday) or 'MS' (calendar months)"
+        ) from None
+    if step <= pd.Timedelta(0):
+        raise AnalysisError(f"freq={freq!r} must be a positive duration")
+    return freq
+
+
+def time_buckets(times: pd.Series, freq: str, tz: str | None = None) -> pd.Series:
+    """Return the start of the ``freq`` bucket of each UTC time, in time zone ``tz``.
+
+    Parameters
+    ----------
+    times : pandas.Series
+        tz-aware times.
+    freq : str
+        A fixed frequency ("15min", "h", "D" ...) or "W" (weeks starting Monday) or "MS" (months).
+    tz : str, optional
+        Buckets follow this zone's calendar (a day starts at local midnight); default UTC.
+
+    Returns
+    -------
+    pandas.Series
+        tz-aware bucket starts.
+    """
+    local = times.dt.tz_convert(tz or "UTC")
+    if freq in _CALENDAR:
+        naive = local.dt.tz_localize(None).dt.to_period(_CALENDAR[freq]).dt.start_time
+        return naive.dt.tz_localize(tz or "UTC", ambiguous="NaT", nonexistent="shift_forward")
+    if tz in (None, "UTC"):
+        return local.dt.floor(freq)
+    naive = local.dt.tz_localize(None).dt.floor(freq)
+    return naive.dt.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+
+
+def _grid(first: pd.Timestamp, last: pd.Timestamp, freq: str, tz: str | None) -> pd.DatetimeIndex:
+    zone = tz or "UTC"
+    if freq in _CALENDAR:
+        start = first.tz_localize(None).to_period(_CALENDAR[freq]).start_time
+        stop = last.tz_localize(None).to_period(_CALENDAR[freq]).start_time
+        naive = pd.period_range(start, stop, freq=_CALENDAR[freq]).start_time
+        return naive.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+    if zone == "UTC":
+        return pd.date_range(first, last, freq=freq)
+    naive = pd.date_range(first.tz_localize(None), last.tz_localize(None), freq=freq)
+    return naive.tz_localize(zone, ambiguous=True, nonexistent="shift_forward").dropna().unique()
+
+
+def _as_keys(by: str | Sequence[str]) -> list[str]:
+    keys = [by] if isinstance(by, str) else list(by)
+    bad = [k for k in keys if k not in KEYS]
+    if bad or not keys or len(set(keys)) != len(keys):
+        raise AnalysisError(
+            f"by={by!r}: expected one or more distinct names among {', '.join(KEYS)}"
+        )
+    return keys
+
+
+def _bound(value: object, name: str, tz: str | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise AnalysisError(f"{name}={value!r} is not a date or time") from None
+    return ts.tz_localize(tz or "UTC").tz_convert("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def error_frequency(
+    events: pd.DataFrame | AttemptTable,
+    freq: str = "h",
+    by: str | Sequence[str] = "category",
+    measure: str = "events",
+    *,
+    start: object = None,
+    end: object = None,
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """Count activation errors per time bucket and key: a tidy frame with every bucket present.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or AttemptTable
+        Canonical events frame, or the :class:`~activation_kb.attempts.AttemptTable` built from
+        it (pass it when counting the same events several ways, to group records only once).
+    freq : str
+        Bucket size: "15min", "h", "6h", "D", "W" (weeks from Monday), "MS" (months) ...
+    by : str or sequence of str
+        ``"category"``, ``"code"``, or a list mixing them with dimensions: ``site``,
+        ``kms_host``, ``edition`` (client/server KMS threshold), ``sku_id``, ``role``,
+        ``trigger``, ``activation_method``, ``device``.
+    measure : {"events", "devices", "rate"}
+        ``events``: failed attempts (an attempt counts once per code, or once per category,
+        whatever its number of records); ``devices``: distinct devices with such a failure;
+        ``rate``: failed attempts / all attempts of the bucket (within the same dimension
+        values), so that a busy Monday morning is not mistaken for a rise.
+    start, end : str or timestamp, optional
+        Time range ``[start, end)``; naive times are in ``tz`` (UTC by default). Default: the
+        span of the attempts.
+    tz : str, optional
+        Time zone of the buckets (days start at local midnight) and of the ``time`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``time`` (bucket start), the ``by`` keys, ``value`` (the measure), ``failures``
+        (failed attempts) and ``attempts`` (all attempts in the bucket and dimension values).
+        Every bucket of the range is present for every key combination seen in the range, with
+        0 where nothing failed. ``attrs`` holds ``measure``, ``freq``, ``tz``, ``by`` and
+        ``devices`` (distinct devices that made an attempt in the range).
+
+    Raises
+    ------
+    AnalysisError
+        For an unknown measure, key, bucket size or bound.
+
+    See Also
+    --------
+    activation_kb.detect_spikes : Find rises in these counts.
+    """
+    if measure not in MEASURES:
+        raise AnalysisError(f"measure={measure!r}; expected one of {', '.join(MEASURES)}")
+    keys = _as_keys(by)
+    freq = _check_freq(freq)
+    if tz is not None:
+        try:
+            pd.Timestamp("2026-01-01", tz=tz)
+        except Exception:  # noqa: BLE001 - any failure means an unknown zone
+            raise AnalysisError(f"tz={tz!r} is not a time zone name such as 'Europe/Paris'") from None
+    table = events if isinstance(events, AttemptTable) else activation_attempts(events)
+    attempts, errors = table.attempts, table.errors
+    lo, hi = _bound(start, "start", tz), _bound(end, "end", tz)
+    if lo is not None and hi is not None and hi <= lo:
+        raise AnalysisError(f"end ({end}) must be after start ({start})")
+    if lo is not None:
+        attempts, errors = attempts[attempts["time"] >= lo], errors[errors["time"] >= lo]
+    if hi is not None:
+        attempts, errors = attempts[attempts["time"] < hi], errors[errors["time"] < hi]
+    dims = [k for k in keys if k not in _ERROR_KEYS]
+    out_cols = ["time", *keys, "value", "failures", "attempts"]
+    if attempts.empty:
+        out = pd.DataFrame({c: pd.Series(dtype="float64") for c in out_cols})
+        out["time"] = pd.Series(dtype=f"datetime64[ns, {tz or 'UTC'}]")
+        out.attrs.update(measure=measure, freq=freq, tz=tz, by=keys, devices=0)
+        return out
+    a_time = time_buckets(attempts["time"], freq, tz)
+    e_time = time_buckets(errors["time"], freq, tz)
+    first = a_time.min() if lo is None else time_buckets(pd.Series([lo]), freq, tz).iloc[0]
+    last = a_time.max() if hi is None else time_buckets(
+        pd.Series([hi - pd.Timedelta(1, "ns")]), freq, tz
+    ).iloc[0]
+    grid = _grid(first, last, freq, tz)
+
+    per = errors.assign(time=e_time.to_numpy())[["time", "attempt", "device", *keys]]
+    per = per.drop_duplicates(["attempt", *keys])  # one attempt counts once per key value
+    grouped = per.groupby(["time", *keys], sort=False, observed=True)
+    failures = grouped.size().rename("failures")
+    exposure = (
+        attempts.assign(time=a_time.to_numpy())
+        .groupby(["time", *dims], sort=False, observed=True)
+        .size()
+        .rename("attempts")
+    )
+    combos = per[keys].drop_duplicates()
+    if combos.empty:
+        combos = pd.DataFrame({k: pd.Series(dtype="string") for k in keys})
+    full = combos.merge(pd.DataFrame({"time": grid}), how="cross")[["time", *keys]]
+    out = full.merge(failures.reset_index(), on=["time", *keys], how="left")
+    out = out.merge(exposure.reset_index(), on=["time", *dims], how="left")
+    out["failures"] = out["failures"].fillna(0).astype("int64")
+    out["attempts"] = out["attempts"].fillna(0).astype("int64")
+    if measure == "events":
+        out["value"] = out["failures"].astype("float64")
+    elif measure == "devices":
+        devices = grouped["device"].nunique().rename("value").reset_index()
+        out = out.merge(devices, on=["time", *keys], how="left")
+        out["value"] = out["value"].fillna(0).astype("float64")
+    else:
+        share = out["failures"] / out["attempts"].where(out["attempts"] > 0)
+        out["value"] = share.fillna(0.0)
+    out = out.sort_values(["time", *keys], kind="stable").reset_index(drop=True)[out_cols]
+    out.attrs.update(
+        measure=measure, freq=freq, tz=tz, by=keys, devices=int(attempts["device"].nunique())
+    )
+    return out

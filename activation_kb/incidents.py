@@ -1,0 +1,341 @@
+"""From spikes to incidents: what rose together, where, and what the article says to do.
+
+:func:`explain_spikes` groups the spikes of :func:`~activation_kb.detect_spikes` that co-occur in
+time and on the same machines into incidents (0x8007232B and 0xC004F074 rising together at one
+site are one DNS/KMS-discovery incident), and attaches to each the documented message, cause and
+resolution of its leading code, the devices affected, and the dimensions (site, KMS host, edition,
+SKU) that hold most of its failures compared with their share of all attempts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from .attempts import DIMENSIONS, AttemptTable, activation_attempts
+from .categories import category_label
+from .errors import AnalysisError
+
+__all__ = ["explain_spikes", "INCIDENT_COLUMNS", "UMBRELLA_CODES"]
+
+#: Codes that name a symptom whose cause another code of the same attempts names:
+#: 0xC004F074 ("no KMS could be contacted") comes with the 12288 error of each host tried.
+UMBRELLA_CODES = frozenset({"0xC004F074"})
+#: Columns of the incidents frame, in order.
+INCIDENT_COLUMNS = (
+    "incident_id",
+    "start",
+    "end",
+    "first_seen",
+    "last_seen",
+    "top_code",
+    "category",
+    "category_label",
+    "codes",
+    "categories",
+    "message",
+    "cause",
+    "resolution",
+    "in_article",
+    "uncatalogued_codes",
+    "devices",
+    "failures",
+    "excess",
+    "score",
+    "severity",
+    "scope",
+    "dimensions",
+    "codes_detail",
+    "spikes",
+)
+_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+_SPIKE_COLUMNS = ("start", "end", "excess", "score", "severity")
+
+
+class _Groups:
+    """Union-find over spike indices."""
+
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        self.parent[self.find(i)] = self.find(j)
+
+
+def _spike_errors(errors: pd.DataFrame, spike: pd.Series, keys: list[str]) -> pd.DataFrame:
+    """The errors a spike counted: its keys' values, inside its window."""
+    mask = (errors["time"] >= spike["start"]) & (errors["time"] < spike["end"])
+    for key in keys:
+        mask &= errors[key] == spike[key]
+    return errors[mask.to_numpy(dtype=bool)]
+
+
+def _catalogue_rows(catalogue: pd.DataFrame | None, lang: str) -> dict[str, dict[str, Any]]:
+    if catalogue is None:
+        from .catalogue import load_catalogue
+
+        catalogue = load_catalogue(lang)
+    missing = {"code", "message", "cause", "resolution"} - set(catalogue.columns)
+    if missing:
+        raise AnalysisError(f"catalogue lacks column(s) {sorted(missing)}; pass load_catalogue()")
+    return {str(r["code"]): r for r in catalogue.to_dict(orient="records")}
+
+
+def _code_text(code: str, rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Message, cause and resolution of a code: the article's, or describe_code's for others."""
+    row = rows.get(code)
+    if row is not None:
+        return {
+            "message": row["message"],
+            "cause": row["cause"],
+            "resolution": row["resolution"],
+            "in_article": True,
+            "links": list(row.get("links") or []),
+        }
+    from .hresult import describe_code
+
+    info = describe_code(code)
+    name = info.symbol or info.win32_name or "no known symbol"
+    facility = info.facility_name or str(info.facility)
+    return {
+        "message": info.message or f"{name} (facility {facility}, code {info.code_number})",
+        "cause": f"Not documented in the article. {info.summary()}",
+        "resolution": "",
+        "in_article": False,
+        "links": [],
+    }
+
+
+def _rank_codes(per_code: pd.DataFrame, device_sets: dict[str, set]) -> list[str]:
+    """Codes by failures; an umbrella code goes after the specific codes of the same machines."""
+    specific = [c for c in per_code["code"] if c not in UMBRELLA_CODES]
+
+    def covered(code: str) -> bool:
+        mine = device_sets[code]
+        return code in UMBRELLA_CODES and any(
+            len(mine & device_sets[other]) >= 0.5 * max(len(mine), 1) for other in specific
+        )
+
+    ranked = per_code.assign(demoted=[covered(c) for c in per_code["code"]])
+    ranked = ranked.sort_values(["demoted", "failures", "code"], ascending=[True, False, True])
+    return ranked["code"].tolist()
+
+
+def _profile(attempts: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
+    """Each device's usual value of every dimension: the most frequent non-empty one."""
+    out = pd.DataFrame(index=pd.Index(attempts["device"].unique(), name="device"))
+    for dim in dims:
+        known = attempts.loc[attempts[dim].fillna("") != "", ["device", dim]]
+        counts = known.groupby(["device", dim], observed=True).size().reset_index(name="n")
+        usual = counts.sort_values(["n", dim], ascending=[False, True]).drop_duplicates("device")
+        out[dim] = usual.set_index("device")[dim].reindex(out.index).fillna("")
+    return out
+
+
+def _dimensions(
+    failing_devices: set, profile: pd.DataFrame, dims: Sequence[str], top: int
+) -> list[dict[str, Any]]:
+    """Rank dimension values by the failing devices they hold beyond their share of the fleet."""
+    total = len(failing_devices)
+    rows: list[dict[str, Any]] = []
+    if total == 0 or profile.empty:
+        return rows
+    failing = profile.loc[profile.index.isin(failing_devices)]
+    for dim in dims:
+        fleet = profile[dim].value_counts(normalize=True)
+        for value, count in failing[dim].value_counts().items():
+            share_fleet = float(fleet.get(value, 0.0))
+            rows.append(
+                {
+                    "dimension": dim,
+                    "value": str(value),
+                    "devices": int(count),
+                    "share": round(count / total, 4),
+                    "fleet_share": round(share_fleet, 4),
+                    "lift": round(count / total / share_fleet, 2) if share_fleet else None,
+                    "excess_share": round(count / total - share_fleet, 4),
+                }
+            )
+    rows.sort(key=lambda r: (-r["excess_share"], -r["devices"], r["dimension"], r["value"]))
+    return rows[:top] if top else rows
+
+
+def _scope(dimensions: list[dict[str, Any]]) -> str:
+    """A short text naming the dimension values that explain the incident."""
+    parts = []
+    seen = set()
+    for row in dimensions:
+        if (row["dimension"] in seen or not row["value"] or row["share"] < 0.5
+                or row["excess_share"] < 0.2):
+            continue
+        seen.add(row["dimension"])
+        parts.append(
+            f"{row['dimension']}={row['value']} ({row['share']:.0%} of failing devices, "
+            f"{row['fleet_share']:.0%} of the fleet)"
+        )
+    return "; ".join(parts) or "fleet-wide"
+
+
+def explain_spikes(
+    spikes: pd.DataFrame,
+    events: pd.DataFrame | AttemptTable,
+    catalogue: pd.DataFrame | None = None,
+    lang: str = "en",
+    *,
+    gap: str = "3D",
+    overlap: float = 0.3,
+    dimensions: Sequence[str] = ("site", "kms_host", "edition", "sku_id", "role"),
+    top: int = 10,
+) -> pd.DataFrame:
+    """Group co-occurring spikes into incidents and explain each with the article.
+
+    Parameters
+    ----------
+    spikes : pandas.DataFrame
+        Output of :func:`~activation_kb.detect_spikes` run on
+        :func:`~activation_kb.error_frequency` counts keyed by ``code`` or ``category``
+        (optionally with dimensions such as ``site``).
+    events : pandas.DataFrame or AttemptTable
+        The events the counts came from (or their attempt table).
+    catalogue : pandas.DataFrame, optional
+        Catalogue to take the text from; default ``load_catalogue(lang)``.
+    lang : {"en", "fr"}
+        Language of the message, cause, resolution and category label.
+    gap : str
+        Spikes less than this apart may belong to one incident ("3D": a problem that pauses over
+        a weekend, when the failing machines are off, stays one incident).
+    overlap : float
+        Two spikes join when at least this share of the smaller one's failing devices also
+        fail in the other (the same machines failing in several ways).
+    dimensions : sequence of str
+        Dimensions to rank; any of :data:`activation_kb.attempts.DIMENSIONS`.
+    top : int
+        Number of ranked dimension values kept per incident (0 keeps all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per incident (:data:`INCIDENT_COLUMNS`), largest excess first: the window
+        (``start``, ``end``) and the first and last failure seen in it; ``top_code`` (the code
+        of most failures, an umbrella code such as 0xC004F074 after the specific code of the same
+        machines), its ``category``, the article's ``message``, ``cause`` and ``resolution`` in
+        ``lang`` (``in_article`` False and ``describe_code`` text for a code the article does
+        not document), all ``codes`` and ``categories``, ``uncatalogued_codes``, ``devices``
+        affected, ``failures`` (failed attempts), the largest spike's ``excess``, ``score`` and
+        ``severity``, ``scope`` (the dimension values that hold most failures), ``dimensions``
+        (ranked list of dicts: dimension, value, devices, share of the failing devices,
+        fleet_share, lift, excess_share; a device's value is its most frequent one over all its
+        attempts), ``codes_detail`` (per code: failures, devices and text) and ``spikes``
+        (number of spikes grouped).
+
+    Raises
+    ------
+    AnalysisError
+        When ``spikes`` lacks the columns of ``detect_spikes`` output or names unknown keys.
+    """
+    from .catalogue import check_language
+
+    check_language(lang)
+    missing = [c for c in _SPIKE_COLUMNS if c not in spikes.columns]
+    if missing:
+        raise AnalysisError(
+            f"spikes lacks column(s) {missing}; expected the output of detect_spikes"
+        )
+    unknown = [d for d in dimensions if d not in DIMENSIONS]
+    if unknown:
+        raise AnalysisError(f"unknown dimension(s) {unknown}; expected some of {DIMENSIONS}")
+    keys = [c for c in spikes.columns if c in ("code", "category", *DIMENSIONS)]
+    table = events if isinstance(events, AttemptTable) else activation_attempts(events)
+    rows = _catalogue_rows(catalogue, lang)
+    spikes = spikes.reset_index(drop=True)
+    if spikes.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
+    errors, attempts = table.errors, table.attempts
+    per_spike = [_spike_errors(errors, s, keys) for _, s in spikes.iterrows()]
+    devices = [set(e["device"]) for e in per_spike]
+    groups = _Groups(len(spikes))
+    tolerance = pd.Timedelta(gap)
+    for i in range(len(spikes)):
+        for j in range(i + 1, len(spikes)):
+            a, b = spikes.iloc[i], spikes.iloc[j]
+            if a["start"] > b["end"] + tolerance or b["start"] > a["end"] + tolerance:
+                continue
+            smaller = min(len(devices[i]), len(devices[j]))
+            if smaller and len(devices[i] & devices[j]) >= overlap * smaller:
+                groups.union(i, j)
+    members: dict[int, list[int]] = {}
+    for i in range(len(spikes)):
+        members.setdefault(groups.find(i), []).append(i)
+    profile = _profile(attempts, dimensions)
+    incidents = [
+        _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, rows, lang, top)
+        for ids in members.values()
+    ]
+    out = pd.DataFrame(incidents)
+    out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
+    out["incident_id"] = [f"INC-{i:03d}" for i in range(1, len(out) + 1)]
+    return out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+
+
+def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
+    start, end = group["start"].min(), group["end"].max()
+    failing = pd.concat(errors_list, ignore_index=True).drop_duplicates(["attempt", "code"])
+    per_code = (
+        failing.groupby("code", observed=True)
+        .agg(failures=("attempt", "nunique"), devices=("device", "nunique"),
+             category=("category", "first"))
+        .reset_index()
+    )
+    device_sets = {c: set(f["device"]) for c, f in failing.groupby("code", observed=True)}
+    codes = _rank_codes(per_code, device_sets)
+    top_code = codes[0]
+    detail = []
+    by_code = per_code.set_index("code")
+    for code in codes:
+        text = _code_text(code, rows)
+        detail.append(
+            {
+                "code": code,
+                "category": str(by_code.loc[code, "category"]),
+                "failures": int(by_code.loc[code, "failures"]),
+                "devices": int(by_code.loc[code, "devices"]),
+                **text,
+            }
+        )
+    ranked = _dimensions(set(failing["device"]), profile, list(profile.columns), top)
+    worst = max(group["severity"], key=lambda s: _SEVERITY_RANK.get(str(s), -1))
+    lead = detail[0]
+    categories = list(dict.fromkeys(d["category"] for d in detail))
+    return {
+        "start": start,
+        "end": end,
+        "first_seen": failing["time"].min(),
+        "last_seen": failing["time"].max(),
+        "top_code": top_code,
+        "category": lead["category"],
+        "category_label": category_label(lead["category"], lang),
+        "codes": codes,
+        "categories": categories,
+        "message": lead["message"],
+        "cause": lead["cause"],
+        "resolution": lead["resolution"],
+        "in_article": bool(lead["in_article"]),
+        "uncatalogued_codes": [d["code"] for d in detail if not d["in_article"]],
+        "devices": int(failing["device"].nunique()),
+        "failures": int(failing["attempt"].nunique()),
+        "excess": float(group["excess"].max()),
+        "score": float(group["score"].max()),
+        "severity": str(worst),
+        "scope": _scope(ranked),
+        "dimensions": ranked,
+        "codes_detail": detail,
+        "spikes": int(len(group)),
+    }
