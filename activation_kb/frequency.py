@@ -21,7 +21,7 @@ MEASURES = ("events", "devices", "rate")
 #: Columns ``by`` may name.
 KEYS = ("category", "code", "device", *DIMENSIONS)
 _ERROR_KEYS = ("category", "code")
-_CALENDAR = {"W": "W-MON", "W-MON": "W-MON", "MS": "M", "M": "M"}
+_CALENDAR = {"W": "W-SUN", "MS": "M"}  # weeks end on Sunday: they start on Monday
 
 
 def _check_freq(freq: str) -> str:
@@ -184,12 +184,12 @@ def error_frequency(
     ).iloc[0]
     grid = _grid(first, last, freq, tz)
 
-    per = errors.assign(time=e_time.to_numpy())[["time", "attempt", "device", *keys]]
+    per = errors[["attempt", "device", *keys]].assign(time=e_time)[["time", "attempt", "device", *keys]]
     per = per.drop_duplicates(["attempt", *keys])  # one attempt counts once per key value
     grouped = per.groupby(["time", *keys], sort=False, observed=True)
     failures = grouped.size().rename("failures")
     exposure = (
-        attempts.assign(time=a_time.to_numpy())
+        attempts[dims].assign(time=a_time)
         .groupby(["time", *dims], sort=False, observed=True)
         .size()
         .rename("attempts")

@@ -28,6 +28,7 @@ INCIDENT_COLUMNS = (
     "incident_id",
     "start",
     "end",
+    "detected",
     "first_seen",
     "last_seen",
     "top_code",
@@ -50,6 +51,7 @@ INCIDENT_COLUMNS = (
     "codes_detail",
     "spikes",
 )
+_TOUCH = "12h"  # spikes of one code this close are one incident, wherever they are
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 _SPIKE_COLUMNS = ("start", "end", "excess", "score", "severity")
 
@@ -74,7 +76,8 @@ def _spike_errors(errors: pd.DataFrame, spike: pd.Series, keys: list[str]) -> pd
     """The errors a spike counted: its keys' values, inside its window."""
     mask = (errors["time"] >= spike["start"]) & (errors["time"] < spike["end"])
     for key in keys:
-        mask &= errors[key] == spike[key]
+        if pd.notna(spike[key]):  # spikes of several key sets: a missing key is not a filter
+            mask &= errors[key] == spike[key]
     return errors[mask.to_numpy(dtype=bool)]
 
 
@@ -194,6 +197,7 @@ def explain_spikes(
     overlap: float = 0.3,
     dimensions: Sequence[str] = ("site", "kms_host", "edition", "sku_id", "role"),
     top: int = 10,
+    min_devices: int = 3,
 ) -> pd.DataFrame:
     """Group co-occurring spikes into incidents and explain each with the article.
 
@@ -202,7 +206,8 @@ def explain_spikes(
     spikes : pandas.DataFrame
         Output of :func:`~activation_kb.detect_spikes` run on
         :func:`~activation_kb.error_frequency` counts keyed by ``code`` or ``category``
-        (optionally with dimensions such as ``site``).
+        (optionally with dimensions such as ``site``); spikes of several such runs may be
+        concatenated (a key a spike lacks, NA, does not filter its errors).
     events : pandas.DataFrame or AttemptTable
         The events the counts came from (or their attempt table).
     catalogue : pandas.DataFrame, optional
@@ -213,18 +218,25 @@ def explain_spikes(
         Spikes less than this apart may belong to one incident ("3D": a problem that pauses over
         a weekend, when the failing machines are off, stays one incident).
     overlap : float
-        Two spikes join when at least this share of the smaller one's failing devices also
-        fail in the other (the same machines failing in several ways).
+        Two spikes less than ``gap`` apart join when at least this share of the smaller one's
+        failing devices also fail in the other (the same machines failing in several ways).
+        Spikes of the same code (or category) less than 12 hours apart always join: one code
+        rising at two sites, or counted both fleet-wide and per site, is one incident.
     dimensions : sequence of str
         Dimensions to rank; any of :data:`activation_kb.attempts.DIMENSIONS`.
     top : int
         Number of ranked dimension values kept per incident (0 keeps all).
+    min_devices : int
+        Spikes whose failures come from fewer machines are left out: one laptop retrying every
+        2 hours at a site where its code is rare is a machine's problem, not an incident. Their
+        number is in ``attrs["single_machine_spikes"]``.
 
     Returns
     -------
     pandas.DataFrame
         One row per incident (:data:`INCIDENT_COLUMNS`), largest excess first: the window
-        (``start``, ``end``) and the first and last failure seen in it; ``top_code`` (the code
+        (``start``, ``end``), when it was ``detected`` (the earliest alarm of its spikes) and the
+        first and last failure seen in it; ``top_code`` (the code
         of most failures, an umbrella code such as 0xC004F074 after the specific code of the same
         machines), its ``category``, the article's ``message``, ``cause`` and ``resolution`` in
         ``lang`` (``in_article`` False and ``describe_code`` text for a code the article does
@@ -261,15 +273,30 @@ def explain_spikes(
     errors, attempts = table.errors, table.attempts
     per_spike = [_spike_errors(errors, s, keys) for _, s in spikes.iterrows()]
     devices = [set(e["device"]) for e in per_spike]
+    wide = [i for i, d in enumerate(devices) if len(d) >= min_devices]
+    dropped = len(spikes) - len(wide)
+    spikes = spikes.iloc[wide].reset_index(drop=True)
+    per_spike = [per_spike[i] for i in wide]
+    devices = [devices[i] for i in wide]
+    if spikes.empty:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
+        out.attrs["single_machine_spikes"] = dropped
+        return out
     groups = _Groups(len(spikes))
-    tolerance = pd.Timedelta(gap)
+    tolerance, touch = pd.Timedelta(gap), pd.Timedelta(_TOUCH)
+    error_keys = [k for k in keys if k in ("code", "category")]
     for i in range(len(spikes)):
         for j in range(i + 1, len(spikes)):
             a, b = spikes.iloc[i], spikes.iloc[j]
             if a["start"] > b["end"] + tolerance or b["start"] > a["end"] + tolerance:
                 continue
             smaller = min(len(devices[i]), len(devices[j]))
-            if smaller and len(devices[i] & devices[j]) >= overlap * smaller:
+            shared = smaller and len(devices[i] & devices[j]) >= overlap * smaller
+            near = a["start"] <= b["end"] + touch and b["start"] <= a["end"] + touch
+            same = bool(error_keys) and all(
+                pd.notna(a[k]) and a[k] == b[k] for k in error_keys
+            )
+            if shared or (near and same):
                 groups.union(i, j)
     members: dict[int, list[int]] = {}
     for i in range(len(spikes)):
@@ -282,7 +309,9 @@ def explain_spikes(
     out = pd.DataFrame(incidents)
     out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
     out["incident_id"] = [f"INC-{i:03d}" for i in range(1, len(out) + 1)]
-    return out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+    out.attrs["single_machine_spikes"] = dropped
+    return out
 
 
 def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
@@ -317,6 +346,7 @@ def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
     return {
         "start": start,
         "end": end,
+        "detected": group["detected"].min() if "detected" in group.columns else pd.NaT,
         "first_seen": failing["time"].min(),
         "last_seen": failing["time"].max(),
         "top_code": top_code,

@@ -20,7 +20,8 @@ Counts are compared with their expectation by the upper tail of a quasi-Poisson 
 2 hours) whose index is estimated per key from quiet buckets (1, Poisson, at least), at four time
 scales (one bucket, and sums over about 3, 6 and 24 hours) so that a slow rise of a few failures an
 hour is found as well as a burst. Flagged buckets of one key less than ``gap`` apart
-form one spike. A spike is reported when both hold:
+form one spike, trimmed so that it starts and ends on buckets that are unusual by themselves
+(probability under 5 %). A spike is reported when both hold:
 
 * its **score**, ``-log10`` of the probability of at least its observed total under the baseline,
   reaches ``2 + 8 * (1 - sensitivity)`` (6, one in a million, at the default sensitivity 0.5);
@@ -30,7 +31,8 @@ form one spike. A spike is reported when both hold:
 
 Detection repeats, each pass excluding the spikes of the previous one from the baseline and from
 the dispersion estimate, until the spikes stop changing (at most 6 passes). The first pass, which
-knows no spike yet, learns its baseline from counts capped at their 90th percentile and estimates
+knows no spike yet, learns its baseline from counts capped at twice the median of their hour of
+the week plus two (a rise in one week is cut, a rise every Monday is kept) and estimates
 dispersion without the 10 % most extreme windows of each key.
 Severity grades the excess in units of ``min_excess``: low (< 5), medium (< 25), high (< 100),
 critical (>= 100).
@@ -55,6 +57,7 @@ _PRIOR = 3.0  # pseudo-failures per shrinkage level
 _INDEX_MAX = 100.0
 _PASSES = 6
 _TRIM = 0.1
+_EDGE = -math.log10(0.05)  # a spike starts and ends on buckets unusual at 5 %
 _SCALES_H = (1.0, 3.0, 6.0, 24.0)
 _MAX_SCORE = 300.0
 _RESERVED = ("value", "failures", "attempts", "expected", "score", "flagged")
@@ -149,6 +152,18 @@ class _Baseline:
         return (grown * past + (1 - grown) * whole) * n
 
 
+def _slot_median(x: np.ndarray, period: int) -> np.ndarray:
+    """For every bucket, the median of ``x`` over the buckets of its slot (position mod period)."""
+    k, t = x.shape
+    if not period or period >= t:
+        return np.broadcast_to(np.median(x, axis=1, keepdims=True), x.shape)
+    rows = -(-t // period)
+    padded = np.full((k, rows * period), np.nan)
+    padded[:, :t] = x
+    per_slot = np.nanmedian(padded.reshape(k, rows, period), axis=1)
+    return np.tile(per_slot, (1, rows))[:, :t]
+
+
 def _slot_sums(x: np.ndarray, period: int) -> np.ndarray:
     """For every bucket, the sum of ``x`` over all buckets in the same slot (position mod period)."""
     k, t = x.shape
@@ -205,6 +220,8 @@ def _flag(y, mean, quiet, thr: float, scales: list[int], trim: float):
         calm[:, : size - 1] = False
         phis[size] = index = _dispersion(obs, exp, calm, trim)
         score = _tail_score(obs, exp, index[:, None])
+        if size == 1:
+            single = score
         best = np.maximum(best, score)
         excess = obs - exp
         hit = (score >= thr + extra) & (excess >= 1)
@@ -218,7 +235,7 @@ def _flag(y, mean, quiet, thr: float, scales: list[int], trim: float):
         for lag in range(size):
             strongest[:, : t - lag] = np.maximum(strongest[:, : t - lag], mean_excess[:, lag:])
         flagged |= (strongest > 0) & (y - mean >= np.maximum(0.5 * strongest, 0.5))
-    return best, flagged, alarm, phis
+    return best, flagged, alarm, phis, single
 
 
 def _runs(flags: np.ndarray, gap: int) -> list[tuple[int, int]]:
@@ -332,17 +349,22 @@ def _fit(counts, sensitivity, time, value, exposure, keys, history, min_excess, 
     busy = np.ones_like(y)
     if n is not None:  # how busy each bucket is compared with the usual for its hour of the week
         busy = np.clip((n + 1.0) / (base.fit(n, ones, ones.astype(bool)) + 1.0), 0.2, 5.0)
-    # the first pass, which knows no spike yet, learns from counts capped at their 90th percentile
-    capped = np.minimum(y, np.quantile(y, 0.9, axis=1, keepdims=True))
+    # the first pass, which knows no spike yet, learns from counts capped near the usual value of
+    # their hour of the week: a rise in one week is cut down, a rise every Monday is kept
+    capped = np.minimum(y, 2.0 * _slot_median(y, base.p_week) + 2.0)
     for attempt in range(_PASSES):
         mean = base.fit((capped if attempt == 0 else y) / busy, ones, quiet) * busy
-        score, flagged, alarm, phis = _flag(
+        score, flagged, alarm, phis, single = _flag(
             y, mean, quiet, thr, scales, _TRIM if attempt == 0 else 0.0
         )
         spikes = []
         calm = np.ones_like(y, dtype=bool)
         for k in range(y.shape[0]):
             for a, b in _runs(flagged[k], gap_b):
+                while b - a > 1 and single[k, a] < _EDGE:  # edges must be unusual themselves
+                    a += 1
+                while b - a > 1 and single[k, b - 1] < _EDGE:
+                    b -= 1
                 obs, exp = y[k, a:b].sum(), mean[k, a:b].sum()
                 scale = min(scales, key=lambda size: abs(math.log(size / (b - a))))
                 s = float(_tail_score(np.array([obs]), np.array([exp]), phis[scale][k])[0])

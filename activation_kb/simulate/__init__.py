@@ -15,6 +15,7 @@ from ..errors import SimulationError
 from ._engine import Window, run_model
 from ._events import build_events
 from ._fleet import BRANCH_SITE, build_fleet
+from ._scoring import DetectionScore, score_detection
 from ._incidents import (
     INCIDENT_KINDS,
     IncidentSpec,
@@ -23,7 +24,7 @@ from ._incidents import (
     parse_incidents,
 )
 
-__all__ = ["simulate_fleet", "IncidentSpec", "INCIDENT_KINDS"]
+__all__ = ["simulate_fleet", "IncidentSpec", "INCIDENT_KINDS", "score_detection", "DetectionScore"]
 
 
 def _minutes(value: Any, start: pd.Timestamp) -> float:

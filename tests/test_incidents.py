@@ -1,0 +1,100 @@
+"""From spikes to explained incidents (activation_kb.incidents)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from activation_kb.attempts import activation_attempts
+from activation_kb.errors import AnalysisError
+from activation_kb.frequency import error_frequency
+from activation_kb.incidents import INCIDENT_COLUMNS, explain_spikes
+from activation_kb.simulate import simulate_fleet
+from activation_kb.spikes import detect_spikes
+
+
+@pytest.fixture(scope="module")
+def dns_and_rogue():
+    """A DNS outage at one site, and an undocumented code on a few machines elsewhere."""
+    events, truth = simulate_fleet(600, 21, seed=4, background=False, incidents=[
+        {"kind": "dns_srv_missing", "start": 8.3, "end": 9.0, "scope": "lyon"},
+    ])
+    table = activation_attempts(events)
+    # five berlin machines fail with a code the article does not document (0x8007000D)
+    berlin = sorted(set(table.attempts.loc[table.attempts["site"] == "berlin", "device"]))[:5]
+    rows = []
+    for i, name in enumerate(berlin):
+        for hour in range(10):
+            rows.append({"event_time": pd.Timestamp("2026-01-20 08:00", tz="UTC")
+                         + pd.Timedelta(hours=2 * hour, minutes=i), "host": name,
+                         "event_id": 8198, "event_kind": "activation_failure",
+                         "result_code": 0x8007000D, "is_success": False, "site": "berlin",
+                         "role": "client"})
+    from activation_kb.schema import coerce_events
+
+    events = pd.concat([events, coerce_events(pd.DataFrame(rows))], ignore_index=True)
+    table = activation_attempts(events.sort_values("event_time", kind="stable"))
+    spikes = detect_spikes(error_frequency(table, "h", "code"))
+    return table, spikes, truth
+
+
+def test_codes_rising_together_are_one_incident(dns_and_rogue):
+    table, spikes, truth = dns_and_rogue
+    assert {"0x8007232B", "0xC004F074"} <= set(spikes["code"])
+    incidents = explain_spikes(spikes, table)
+    assert list(incidents.columns) == list(INCIDENT_COLUMNS)
+    dns = incidents[incidents["codes"].map(lambda c: "0x8007232B" in c)]
+    assert len(dns) == 1
+    inc = dns.iloc[0]
+    # the specific code leads; 0xC004F074 (no KMS could be contacted) is its symptom
+    assert inc["codes"] == ["0x8007232B", "0xC004F074"] and inc["top_code"] == "0x8007232B"
+    assert inc["category"] == "dns" and inc["categories"] == ["dns", "kms_unreachable"]
+    assert inc["message"] == "DNS name does not exist." and "SRV" in inc["cause"]
+    assert "slmgr.vbs /skms" in inc["resolution"] and inc["in_article"]
+    assert inc["start"] <= truth["start"].iloc[0] + pd.Timedelta("2h")
+    assert inc["spikes"] == 2 and inc["devices"] > 5 and inc["failures"] >= inc["devices"]
+    top = inc["dimensions"][0]
+    assert (top["dimension"], top["value"]) == ("site", "lyon") and top["share"] == 1.0
+    assert top["fleet_share"] < 0.5 and inc["scope"].startswith("site=lyon (100% of failing")
+    assert inc["first_seen"] >= inc["start"] and inc["last_seen"] < inc["end"]
+    assert inc["detected"] >= inc["start"]
+
+
+def test_uncatalogued_code_is_described_and_flagged(dns_and_rogue):
+    table, spikes, _ = dns_and_rogue
+    incidents = explain_spikes(spikes, table)
+    rogue = incidents[incidents["top_code"] == "0x8007000D"].iloc[0]
+    assert not rogue["in_article"] and rogue["uncatalogued_codes"] == ["0x8007000D"]
+    assert rogue["category"] == "other"
+    assert "Not documented in the article" in rogue["cause"]
+    assert "ERROR_INVALID_DATA" in rogue["cause"]  # the Win32 name from describe_code
+    assert rogue["devices"] == 5 and "site=berlin" in rogue["scope"]
+
+
+def test_french_text(dns_and_rogue):
+    table, spikes, _ = dns_and_rogue
+    inc = explain_spikes(spikes, table, lang="fr")
+    dns = inc[inc["top_code"] == "0x8007232B"].iloc[0]
+    assert dns["message"] == "Le nom DNS n’existe pas."
+    assert dns["category_label"] == "DNS et découverte du KMS"
+
+
+def test_single_machine_spikes_are_left_out(dns_and_rogue):
+    table, spikes, _ = dns_and_rogue
+    strict = explain_spikes(spikes, table, min_devices=6)  # the rogue code hits 5 machines
+    assert "0x8007000D" not in set(strict["top_code"])
+    assert strict.attrs["single_machine_spikes"] == 1
+
+
+def test_empty_and_bad_input(dns_and_rogue):
+    table, spikes, _ = dns_and_rogue
+    empty = explain_spikes(spikes.iloc[:0], table)
+    assert empty.empty and list(empty.columns) == list(INCIDENT_COLUMNS)
+    with pytest.raises(AnalysisError, match="detect_spikes"):
+        explain_spikes(pd.DataFrame({"code": ["0x8007232B"]}), table)
+    with pytest.raises(AnalysisError, match="dimension"):
+        explain_spikes(spikes, table, dimensions=["colour"])
+    from activation_kb.errors import UnsupportedLanguageError
+
+    with pytest.raises(UnsupportedLanguageError):
+        explain_spikes(spikes, table, lang="de")
