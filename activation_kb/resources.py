@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["data_path", "package_data_path"]
+__all__ = ["data_path", "notebook_path", "package_data_path"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -37,3 +37,16 @@ def data_path(name: str) -> Path:
     if checkout.exists():
         return checkout
     return installed
+
+
+def notebook_path(name: str) -> Path:
+    """Return the path of a notebook shipped with activation_kb (``notebooks/NAME``).
+
+    In an installed wheel the notebooks live in ``activation_kb/_data/notebooks/``; in a source
+    checkout in ``notebooks/`` beside the package.
+    """
+    installed = _PACKAGE_DIR / "_data" / "notebooks" / name
+    if installed.exists():
+        return installed
+    checkout = _PACKAGE_DIR.parent / "notebooks" / name
+    return checkout if checkout.exists() else installed

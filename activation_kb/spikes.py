@@ -453,6 +453,19 @@ def detect_spikes(
                           start  observed
     0 2026-01-13 08:00:00+00:00     160.0
     """
+    if counts.empty:
+        _, keys, _, _ = _prepare(counts, time, value, exposure, keys)
+        thr = score_threshold(sensitivity)
+        empty = pd.DataFrame({k: counts[k].iloc[:0] for k in keys})
+        for column in ("start", "end", "detected", "peak"):
+            empty[column] = counts[time].iloc[:0]
+        for column in ("observed", "expected", "excess", "ratio", "peak_observed",
+                       "peak_expected", "score"):
+            empty[column] = pd.Series(dtype=float)
+        empty["buckets"] = pd.Series(dtype=int)
+        empty["severity"] = pd.Series(dtype=object)
+        empty.attrs.update(sensitivity=sensitivity, min_excess=None, threshold=thr)
+        return empty
     grid, combos, keys, y, mean, _, _, spikes, step, min_ex = _fit(
         counts, sensitivity, time, value, exposure, keys, history, min_excess, gap, fleet_size
     )
@@ -513,6 +526,11 @@ def expected_counts(
         ``score`` (best ``-log10`` probability of a window holding the bucket) and ``in_spike``
         (the bucket belongs to a reported spike).
     """
+    if counts.empty:
+        _prepare(counts, time, value, exposure, keys)
+        score_threshold(sensitivity)
+        return counts.assign(expected=pd.Series(dtype=float), score=pd.Series(dtype=float),
+                             in_spike=pd.Series(dtype=bool))
     grid, combos, keys, y, mean, score, _, spikes, _, _ = _fit(
         counts, sensitivity, time, value, exposure, keys, history, min_excess, gap, fleet_size
     )

@@ -1,9 +1,103 @@
-"""CLI commands for the report part of activation_kb."""
+"""CLI commands for the scheduled report: ``activation-kb report run`` and ``report list``.
+
+Exit codes: 0 report written, 1 a cell or the export failed (the executed notebook is kept in
+``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 incidents found and
+``--fail-on-spike`` given.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
+
+from ._common import fail
+
+__all__ = ["register"]
 
 
 def register(group: click.Group) -> None:
     """Add this module's commands to the top-level activation-kb group."""
+    group.add_command(report_group)
+
+
+@click.group("report")
+def report_group() -> None:
+    """Run the fleet report (papermill + nbconvert) and list past runs."""
+
+
+@report_group.command("run")
+@click.option("--events", "events", multiple=True, metavar="PATH",
+              help="Event export: file, directory or glob; repeat for several. "
+                   "Default: the bundled sample.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("reports/latest"), show_default=True,
+              help="Folder the report is published into (replaced only when the run succeeds).")
+@click.option("--since", default=None, help="Start of the period, e.g. 2026-02-01.")
+@click.option("--until", default=None, help="End of the period (excluded).")
+@click.option("--freq", default="h", show_default=True, help="Bucket size: 15min, h, D, W.")
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
+              help="Language of the report.")
+@click.option("--sensitivity", type=float, default=0.5, show_default=True,
+              help="Spike detection sensitivity in (0, 1]; higher finds smaller rises.")
+@click.option("--top-n", "top_n", type=int, default=10, show_default=True,
+              help="Codes in the top-codes chart and incidents shown in detail.")
+@click.option("--title", default=None, help="Report title.")
+@click.option("--tz", default=None, help="Time zone of CSV local times and of the report.")
+@click.option("--fail-on-spike", is_flag=True,
+              help="Exit with 3 when incidents were found (for alerting from cron).")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title, tz,
+                fail_on_spike, as_json) -> None:
+    """Run the fleet report and write HTML, the executed notebook, incidents and a manifest."""
+    from ..errors import ReportError, ReportParameterError
+    from ..report import run_report
+
+    try:
+        result = run_report(
+            list(events) or None, out, since=since, until=until, freq=freq, lang=lang,
+            sensitivity=sensitivity, top_n=top_n, title=title, tz=tz,
+        )
+    except ReportParameterError as exc:
+        raise fail(str(exc), 2) from exc
+    except ReportError as exc:
+        raise fail(" ".join(str(exc).split()), 1) from exc
+    manifest = result.manifest
+    if as_json:
+        click.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
+    else:
+        summary = manifest.get("summary", {})
+        click.echo(
+            f"report written to {result.out_dir} in {manifest['seconds']:.1f} s: "
+            f"{manifest['incidents']} incident(s), {summary.get('devices', 0)} devices, "
+            f"{manifest.get('records', 0)} records ({manifest.get('rejected', 0)} rejected)"
+        )
+        click.echo(f"  {result.html}")
+    if fail_on_spike and result.incidents:
+        raise fail(f"{result.incidents} incident(s) found; see {result.out_dir / 'incidents.json'}",
+                   3)
+
+
+@report_group.command("list")
+@click.argument("root", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def list_command(root: Path, as_json: bool) -> None:
+    """List the reports under ROOT (default: reports/) from their manifests, newest first."""
+    from ..report import list_reports
+
+    if not root.is_dir():
+        raise fail(f"{root}: no such folder; expected the folder holding report runs", 2)
+    frame = list_reports(root)
+    if as_json:
+        click.echo(json.dumps(frame.to_dict(orient="records"), indent=2, default=str))
+        return
+    if frame.empty:
+        click.echo(f"no report under {root}")
+        return
+    for row in frame.to_dict(orient="records"):
+        period = f"{(row['period_start'] or '')[:10]} to {(row['period_end'] or '')[:10]}"
+        click.echo(
+            f"{row['path']}  {row['status']}  {row['finished'] or ''}  incidents="
+            f"{row['incidents']}  records={row['records']}  period {period}  {row['parameters']}"
+        )
