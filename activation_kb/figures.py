@@ -1,69 +1,501 @@
-"""Plotly figures for activation error telemetry (partial: top-codes chart only).
+"""Plotly figures of activation errors: frequency by category, code heatmap, top codes, incidents.
 
-Figures are returned as :class:`plotly.graph_objects.Figure`, never shown.
+Every function returns a :class:`plotly.graph_objects.Figure` (never shows it) drawn with the
+package template ``"activation_kb"`` (:data:`TEMPLATE`), one colour per category
+(:data:`CATEGORY_COLORS`, the same in every figure), and titles and axis labels in English or
+French. Text from data (codes, host names, sites, catalogue text) is escaped wherever plotly would
+read it as markup, so it always shows as itself. Empty input gives a figure that says so.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from activation_kb.categories import CATEGORY_NAMES, OTHER
-from activation_kb.errors import AnalysisError
-from activation_kb.schema import CATEGORY, CODE, IS_SUCCESS
-
-__all__ = ["CATEGORY_COLORS", "plot_top_codes"]
-
-_PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
-    "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#7f7f7f",
+from ._figure_style import (
+    CATEGORY_COLORS,
+    TEMPLATE,
+    category_text,
+    check_lang,
+    color_of,
+    escape,
+    format_number,
+    format_time,
+    hover_paragraph,
+    label,
+    new_figure,
+    no_data,
+    ordered_categories,
+    rgba,
+    time_zone,
+    title_text,
+    utc_wall,
+    x_axis,
 )
+from ._spike_marks import add_spike_marks, catalogue_rows, code_text, incident_records, text_lines
+from .attempts import AttemptTable, activation_attempts
+from .categories import category_of
+from .errors import AnalysisError
+from .frequency import error_frequency
+from .spikes import SEVERITIES
 
-#: Fixed colour per category, so a category keeps its colour across every figure.
-CATEGORY_COLORS: dict[str, str] = {
-    name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(CATEGORY_NAMES)
-}
-CATEGORY_COLORS.setdefault(OTHER, "#7f7f7f")
+__all__ = [
+    "CATEGORY_COLORS",
+    "TEMPLATE",
+    "plot_frequency",
+    "plot_code_heatmap",
+    "plot_top_codes",
+    "plot_incident",
+]
 
-_TITLES = {"en": "Most frequent error codes", "fr": "Codes d'erreur les plus fréquents"}
-_AXIS = {"en": "Events", "fr": "Événements"}
+_COUNT_COLUMNS = ("time", "value", "failures", "attempts")
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+_INCIDENT_FIELDS = ("incident_id", "start", "end", "top_code", "codes", "scope", "dimensions")
 
 
-def plot_top_codes(events: pd.DataFrame, top_n: int = 10, lang: str = "en") -> go.Figure:
-    """Horizontal bar chart of the ``top_n`` most frequent failure codes.
+# --- counts -----------------------------------------------------------------------------------
+
+
+def _measure(counts: pd.DataFrame) -> str:
+    measure = counts.attrs.get("measure", "events")
+    return measure if measure in ("events", "devices", "rate") else "events"
+
+
+def _counts_by(counts: object, key: str, function: str) -> pd.DataFrame:
+    """Check ``error_frequency`` output and sum it over any dimension keys besides ``key``."""
+    hint = f"expected the output of error_frequency(events, by={key!r})"
+    if not isinstance(counts, pd.DataFrame):
+        raise AnalysisError(f"{function}: counts must be a DataFrame ({hint}), not "
+                            f"{type(counts).__name__}")
+    missing = [c for c in ("time", key, "value") if c not in counts.columns]
+    if missing:
+        raise AnalysisError(f"{function}: counts lacks column(s) {missing}; {hint}")
+    if not pd.api.types.is_datetime64_any_dtype(counts["time"]):
+        raise AnalysisError(
+            f"{function}: column 'time' must hold times, not {counts['time'].dtype}"
+        )
+    extra = [c for c in counts.columns if c not in (*_COUNT_COLUMNS, key)]
+    if key == "code" and "category" in extra:  # a code has one category: nothing to sum
+        extra.remove("category")
+    if not extra:
+        return counts[["time", key, "value"]]
+    if (key == "category" and "code" in extra) or _measure(counts) == "rate":
+        raise AnalysisError(
+            f"{function}: cannot add up {_measure(counts)!r} counts over {extra}; {hint} alone"
+        )
+    return counts.groupby(["time", key], as_index=False, observed=True)["value"].sum()
+
+
+def _axis_titles(fig: go.Figure, counts: pd.DataFrame, lang: str, **extra: Any) -> None:
+    measure = _measure(counts)
+    fig.update_layout(
+        xaxis_title=label(lang, "time").replace("{tz}", escape(time_zone(counts["time"]))),
+        yaxis_title=label(lang, measure),
+        **extra,
+    )
+    if measure == "rate":
+        fig.update_yaxes(tickformat=".0%")
+
+
+def _value_format(counts: pd.DataFrame) -> str:
+    return {"rate": ":.1%", "devices": ":,.0f"}.get(_measure(counts), ":,.0f")
+
+
+# --- frequency by category -----------------------------------------------------------------
+
+
+def plot_frequency(
+    counts: pd.DataFrame,
+    spikes: pd.DataFrame | None = None,
+    *,
+    incidents: pd.DataFrame | None = None,
+    lang: str = "en",
+    title: str | None = None,
+) -> go.Figure:
+    """Stacked error frequency over time by category, with spikes marked.
 
     Parameters
     ----------
-    events : pandas.DataFrame
-        Canonical events frame (see :mod:`activation_kb.schema`).
-    top_n : int
-        Number of codes to show; must be positive.
-    lang : str
-        ``"en"`` or ``"fr"`` for titles and labels.
+    counts : pandas.DataFrame
+        ``error_frequency(events, by="category")`` in any measure (the y axis names it);
+        counts also keyed by dimensions (site ...) are added up over them, except rates.
+    spikes : pandas.DataFrame, optional
+        ``detect_spikes`` output on counts keyed by ``code`` or ``category``. Each spike gets a
+        marker at its peak, on top of its category's band, and a shaded window; hovering the
+        marker shows the code, its message, cause and resolution (wrapped), the peak and excess.
+    incidents : pandas.DataFrame, optional
+        ``explain_spikes`` output: its text is used for the spikes it grouped (and it names the
+        incident). Without ``spikes``, each incident is marked at its category's highest bucket.
+    lang : {"en", "fr"}
+        Language of titles, labels and catalogue text.
+    title : str, optional
+        Plain-text title (escaped); default "Activation errors over time, by category".
 
     Returns
     -------
     plotly.graph_objects.Figure
-        One bar per code, coloured by its category.
+        One stacked trace per category (``legendgroup`` = category name), then one marker trace.
+
+    Raises
+    ------
+    UnsupportedLanguageError
+        When ``lang`` is not "en" or "fr".
+    AnalysisError
+        When ``counts``, ``spikes`` or ``incidents`` are not the frames named above.
+
+    Examples
+    --------
+    >>> from activation_kb import simulate_fleet, error_frequency, detect_spikes
+    >>> events, _ = simulate_fleet(200, 14, seed=1)
+    >>> counts = error_frequency(events, "h", by="category")
+    >>> fig = plot_frequency(counts, detect_spikes(error_frequency(events, "h", by="code")))
+    >>> fig.data[-1].name
+    'Spike peaks'
     """
-    if lang not in _TITLES:
-        raise AnalysisError(f"lang must be 'en' or 'fr'; received {lang!r}. Pass lang='en' or 'fr'.")
-    if top_n < 1:
-        raise AnalysisError(f"top_n must be >= 1; received {top_n!r}. Pass a positive integer.")
-    failures = events[~events[IS_SUCCESS].fillna(False).astype(bool)]
-    counts = failures.groupby([CODE, CATEGORY], dropna=True).size().sort_values(ascending=False)
-    counts = counts.head(top_n).iloc[::-1]
-    codes = [c for c, _ in counts.index]
-    cats = [k for _, k in counts.index]
-    fig = go.Figure(
-        go.Bar(
-            x=counts.to_numpy(),
-            y=codes,
-            orientation="h",
-            marker_color=[CATEGORY_COLORS.get(k, CATEGORY_COLORS[OTHER]) for k in cats],
-            customdata=cats,
-            hovertemplate="%{y} (%{customdata}): %{x}<extra></extra>",
-        )
-    )
-    fig.update_layout(template="plotly_white", title=_TITLES[lang], xaxis_title=_AXIS[lang])
+    lang = check_lang(lang)
+    frame = _counts_by(counts, "category", "plot_frequency")
+    records = incident_records(incidents)
+    fig = new_figure(None, title_text(title, "frequency_title", lang), lang)
+    _axis_titles(fig, counts, lang, legend_title_text=label(lang, "category"))
+    if frame.empty:
+        return no_data(fig, lang)
+    wide = frame.pivot_table(index="time", columns="category", values="value", aggfunc="sum",
+                             fill_value=0.0, observed=True).sort_index()
+    wide = wide[ordered_categories(wide.columns)]
+    fmt = _value_format(counts)
+    for cat in wide.columns:
+        name = category_text(cat, lang)
+        fig.add_trace(go.Scatter(
+            **x_axis(wide.index), y=wide[cat].to_numpy(), name=name, legendgroup=cat,
+            mode="lines", stackgroup="counts", fillcolor=rgba(color_of(cat), 0.75),
+            line={"color": color_of(cat), "width": 0, "shape": "hv"},
+            hovertemplate=f"<b>{name}</b><br>%{{x|%Y-%m-%d %H:%M}}: %{{y{fmt}}}<extra></extra>",
+        ))
+    add_spike_marks(fig, spikes, records, wide, time_zone(counts["time"]), lang)
     return fig
+
+
+# --- code heatmap and top codes ------------------------------------------------------------
+
+
+def _code_tick(code: str) -> str:
+    return f'<span style="color:{color_of(category_of(code))}">■</span> {escape(code)}'
+
+
+def _category_legend(fig: go.Figure, categories: list[str], lang: str, **where: Any) -> None:
+    """Legend-only square markers naming the colour of each category."""
+    for cat in ordered_categories(categories):
+        fig.add_trace(go.Scatter(
+            x=[None], y=[None], mode="markers", name=category_text(cat, lang), legendgroup=cat,
+            marker={"symbol": "square", "size": 12, "color": color_of(cat)}, hoverinfo="skip",
+            **where,
+        ))
+
+
+def plot_code_heatmap(
+    counts: pd.DataFrame, *, lang: str = "en", top_n: int = 20, title: str | None = None
+) -> go.Figure:
+    """Heatmap of error codes (rows, most failures first) over time (columns).
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        ``error_frequency(events, by="code")`` in any measure (the colour bar names it).
+    lang : {"en", "fr"}
+        Language of titles and labels.
+    top_n : int
+        Number of codes shown: those with the most failed attempts over the period.
+    title : str, optional
+        Plain-text title (escaped); default "Error codes over time".
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One heatmap trace; each code's tick carries a square in its category's colour and the
+        legend names the categories.
+
+    Raises
+    ------
+    UnsupportedLanguageError
+        When ``lang`` is not "en" or "fr".
+    AnalysisError
+        When ``counts`` is not keyed by code, or ``top_n`` is not a positive integer.
+    """
+    lang = check_lang(lang)
+    _check_top(top_n)
+    frame = _counts_by(counts, "code", "plot_code_heatmap")
+    fig = new_figure(None, title_text(title, "heatmap_title", lang), lang)
+    _axis_titles(fig, counts, lang, legend={"orientation": "h", "y": -0.25, "x": 0})
+    fig.update_layout(yaxis_title=label(lang, "code"))
+    if frame.empty:
+        return no_data(fig, lang)
+    weight = counts["failures"] if "failures" in counts.columns else counts["value"]
+    totals = weight.groupby(counts["code"].astype(str)).sum().reset_index(name="total")
+    totals = totals.sort_values(["total", "code"], ascending=[False, True]).head(top_n)
+    codes = totals["code"].tolist()
+    wide = frame.assign(code=frame["code"].astype(str)).pivot_table(
+        index="code", columns="time", values="value", aggfunc="sum", fill_value=0.0
+    ).reindex(codes).fillna(0.0)
+    measure = label(lang, _measure(counts))
+    fmt = _value_format(counts)
+    fig.add_trace(go.Heatmap(
+        z=wide.to_numpy(), **x_axis(wide.columns), y=[escape(c) for c in codes], zmin=0,
+        colorscale=[[0.0, "#FFFFFF"], [0.15, "#FDD49E"], [0.5, "#FC8D59"], [1.0, "#7F0000"]],
+        colorbar={"title": {"text": measure, "side": "right"},
+                  **({"tickformat": ".0%"} if _measure(counts) == "rate" else {})},
+        hovertemplate=f"<b>%{{y}}</b><br>%{{x|%Y-%m-%d %H:%M}}<br>{measure}: %{{z{fmt}}}"
+        "<extra></extra>",
+        xgap=0, ygap=1, showlegend=False,
+    ))
+    fig.update_yaxes(type="category", autorange="reversed", tickmode="array",
+                     tickvals=[escape(c) for c in codes],
+                     ticktext=[_code_tick(c) for c in codes], showgrid=False)
+    fig.update_xaxes(showgrid=False)
+    _category_legend(fig, [category_of(c) for c in codes], lang)
+    return fig
+
+
+def _check_top(top_n: object) -> None:
+    if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
+        raise AnalysisError(f"top_n must be a positive integer, not {top_n!r}")
+
+
+def _table(events_or_table: pd.DataFrame | AttemptTable) -> AttemptTable:
+    if isinstance(events_or_table, AttemptTable):
+        return events_or_table
+    if not isinstance(events_or_table, pd.DataFrame):
+        raise AnalysisError(f"expected a canonical events DataFrame or an AttemptTable, not "
+                            f"{type(events_or_table).__name__}")
+    return activation_attempts(events_or_table)
+
+
+def plot_top_codes(
+    events_or_table: pd.DataFrame | AttemptTable,
+    *,
+    top_n: int = 10,
+    lang: str = "en",
+    title: str | None = None,
+) -> go.Figure:
+    """Horizontal bars of the codes with the most failed activation attempts.
+
+    Failed attempts are counted with :func:`~activation_kb.attempts.activation_attempts`: the
+    two to four records Windows writes for one failed attempt count once per code.
+
+    Parameters
+    ----------
+    events_or_table : pandas.DataFrame or AttemptTable
+        Canonical events frame, or the attempt table built from it.
+    top_n : int
+        Number of codes shown.
+    lang : {"en", "fr"}
+        Language of titles, labels and the catalogue message in hover.
+    title : str, optional
+        Plain-text title (escaped); default "Most frequent error codes".
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        One bar trace per category (``legendgroup`` = category name), codes ranked from the top.
+
+    Raises
+    ------
+    UnsupportedLanguageError
+        When ``lang`` is not "en" or "fr".
+    AnalysisError
+        When ``top_n`` is not a positive integer or the events are not canonical.
+    """
+    lang = check_lang(lang)
+    _check_top(top_n)
+    errors = _table(events_or_table).errors
+    fig = new_figure(None, title_text(title, "top_title", lang), lang)
+    fig.update_layout(xaxis_title=label(lang, "events"), yaxis_title=label(lang, "code"),
+                      legend_title_text=label(lang, "category"))
+    if errors.empty:
+        return no_data(fig, lang)
+    per = errors.groupby("code", observed=True).agg(
+        failures=("attempt", "nunique"), devices=("device", "nunique"),
+        category=("category", "first"),
+    ).reset_index()
+    per["code"] = per["code"].astype(str)
+    per = per.sort_values(["failures", "code"], ascending=[False, True]).head(top_n)
+    catalogue = catalogue_rows(lang)
+    unit = label(lang, "events").lower()
+    for cat in ordered_categories(per["category"]):
+        part = per[per["category"].astype(str) == cat]
+        hover = [
+            "<br>".join([
+                f"<b>{escape(r.code)}</b> · {category_text(cat, lang)}",
+                f"{format_number(r.failures, lang)} {unit}, {format_number(r.devices, lang)} "
+                f"{label(lang, 'failed_devices')}",
+                *text_lines(code_text(r.code, catalogue), lang, max_lines=4),
+            ])
+            for r in part.itertuples()
+        ]
+        fig.add_trace(go.Bar(
+            x=part["failures"].to_numpy(), y=[escape(c) for c in part["code"]], orientation="h",
+            name=category_text(cat, lang), legendgroup=cat, marker_color=color_of(cat),
+            text=part["failures"].to_numpy(), textposition="auto", hovertext=hover,
+            hoverinfo="text",
+        ))
+    fig.update_yaxes(type="category", categoryorder="array", autorange="reversed",
+                     categoryarray=[escape(c) for c in per["code"]])
+    return fig
+
+
+# --- one incident --------------------------------------------------------------------------
+
+
+def _incident_fields(incident: object) -> dict[str, Any]:
+    if isinstance(incident, pd.DataFrame):
+        if len(incident) != 1:
+            raise AnalysisError(f"plot_incident takes one incident; the frame has {len(incident)} "
+                                "rows (pass incidents.iloc[i])")
+        incident = incident.iloc[0]
+    if not isinstance(incident, (pd.Series, Mapping)):
+        raise AnalysisError(f"incident must be a row of explain_spikes output, not "
+                            f"{type(incident).__name__}")
+    fields = dict(incident)
+    missing = [f for f in _INCIDENT_FIELDS if f not in fields]
+    if missing:
+        raise AnalysisError(f"incident lacks field(s) {missing}; expected a row of explain_spikes")
+    return fields
+
+
+def _incident_counts(inc: dict[str, Any], table: AttemptTable, freq: str) -> pd.DataFrame:
+    """Count the incident's codes from well before to well after its window."""
+    if table.attempts.empty:
+        return pd.DataFrame(columns=["time", "code", "value"])
+    start, end = pd.Timestamp(inc["start"]), pd.Timestamp(inc["end"])
+    step = pd.Timedelta(pd.tseries.frequencies.to_offset("D" if freq in ("W", "MS") else freq))
+    pad = max(end - start, 12 * step)
+    first, last = table.attempts["time"].min(), table.attempts["time"].max()
+    lo, hi = max(start - pad, first), min(end + pad, last + pd.Timedelta(1, "ns"))
+    counts = error_frequency(table, freq, by="code", start=lo, end=max(hi, lo + step))
+    return counts[counts["code"].isin([str(c) for c in inc["codes"]])]
+
+
+def _short(text: str, width: int = 40) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _dimension_bars(fig: go.Figure, dims: list[dict[str, Any]], lang: str) -> None:
+    rows = list(dims)[:8]
+    full = [f"{escape(d['dimension'])}: {escape(d['value']) or label(lang, 'none')}"
+            for d in rows]
+    names = [escape(_short(f"{d['dimension']}: {d['value']}")) if d["value"] else n
+             for d, n in zip(rows, full)]
+    hover = [
+        f"<b>{n}</b><br>{format_number(d['devices'], lang)} {label(lang, 'failed_devices')} "
+        f"({d['share']:.0%})<br>{label(lang, 'fleet_share')}: {d['fleet_share']:.0%}"
+        + (f"<br>{label(lang, 'lift')} ×{format_number(d['lift'], lang, 2)}"
+           if d.get("lift") else "")
+        for n, d in zip(full, rows)
+    ]
+    for key, color in (("share", "#4D4D4D"), ("fleet_share", "#BDBDBD")):
+        fig.add_trace(go.Bar(
+            x=[d[key] for d in rows], y=names, orientation="h", marker_color=color,
+            name=label(lang, "failing_share" if key == "share" else "fleet_share"),
+            hovertext=hover, hoverinfo="text", legendgroup=key,
+        ), row=2, col=1)
+    fig.update_xaxes(tickformat=".0%", range=[0, 1.05], title_text=label(lang, "share_axis"),
+                     row=2, col=1)
+    fig.update_yaxes(autorange="reversed", row=2, col=1)
+
+
+def plot_incident(
+    incident: pd.Series | Mapping[str, Any] | pd.DataFrame,
+    events_or_table: pd.DataFrame | AttemptTable,
+    *,
+    freq: str = "h",
+    lang: str = "en",
+) -> go.Figure:
+    """One incident's view: its codes over time around its (shaded) window, and its scope.
+
+    Parameters
+    ----------
+    incident : pandas.Series or mapping
+        One row of :func:`~activation_kb.explain_spikes` output (a one-row frame is accepted).
+    events_or_table : pandas.DataFrame or AttemptTable
+        The events the incident was found in (or their attempt table).
+    freq : str
+        Bucket size of the time series ("h", "15min", "D" ...).
+    lang : {"en", "fr"}
+        Language of the labels.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Top: one line per code of the incident (its category's colour, a dash per code) with the
+        window shaded. Bottom: the ranked dimension values (site, KMS host ...) as the share of
+        failing devices against their share of the fleet. The title names the incident, its
+        top code and category; the subtitle its window, devices and scope.
+
+    Raises
+    ------
+    UnsupportedLanguageError
+        When ``lang`` is not "en" or "fr".
+    AnalysisError
+        When ``incident`` is not a row of explain_spikes output, or for a bad ``freq``.
+    """
+    lang = check_lang(lang)
+    inc = _incident_fields(incident)
+    table = _table(events_or_table)
+    counts = _incident_counts(inc, table, freq)
+    fig = make_subplots(
+        rows=2, cols=1, row_heights=[0.58, 0.42], vertical_spacing=0.16,
+        subplot_titles=(label(lang, "codes_over_time"), label(lang, "dimensions")),
+    )
+    category = inc.get("category") or category_of(inc["top_code"])
+    title = (f"<b>{escape(inc['incident_id'])}</b> · {escape(inc['top_code'])} · "
+             f"{category_text(category, lang)}")
+    window = f"{format_time(inc['start'])} → {format_time(inc['end'])} UTC"
+    facts = [window]
+    if inc.get("devices") is not None:
+        facts.append(f"{format_number(inc['devices'], lang)} {label(lang, 'failed_devices')}")
+    if inc.get("severity"):
+        severity = str(inc["severity"])
+        facts.append(f"{label(lang, 'severity')} "
+                     f"{label(lang, severity) if severity in SEVERITIES else escape(severity)}")
+    scope = hover_paragraph(inc["scope"], width=110, max_lines=2).replace("<br>", " ")
+    subtitle = " · ".join(facts) + f"<br>{label(lang, 'scope')}: {scope}"
+    new_figure(fig, title, lang, subtitle=subtitle)
+    fig.update_layout(height=780, margin={"t": 150}, barmode="group",
+                      legend={"tracegroupgap": 12})
+    fig.update_xaxes(title_text=label(lang, "time").replace("{tz}", "UTC"), row=1, col=1)
+    fig.update_yaxes(title_text=label(lang, "events"), row=1, col=1)
+    if counts.empty:
+        no_data(fig, lang, xref="x domain", yref="y domain")
+    else:
+        dashes: dict[str, int] = {}
+        for code in [str(c) for c in inc["codes"]]:
+            series = counts[counts["code"] == code]
+            if series.empty:
+                continue
+            cat = category_of(code)
+            dashes[cat] = dashes.get(cat, -1) + 1
+            dash = _DASHES[dashes[cat] % len(_DASHES)]
+            fig.add_trace(go.Scatter(
+                **x_axis(series["time"]), y=series["value"].to_numpy(), mode="lines",
+                name=escape(code), legendgroup=cat,
+                line={"color": color_of(cat), "dash": dash, "width": 2, "shape": "hv"},
+                hovertemplate=f"<b>{escape(code)}</b><br>%{{x|%Y-%m-%d %H:%M}}: %{{y:,.0f}}"
+                "<extra></extra>",
+            ), row=1, col=1)
+        fig.add_vrect(
+            x0=utc_wall(inc["start"]), x1=utc_wall(inc["end"]),
+            fillcolor=color_of(category), opacity=0.15, line_width=0, layer="below",
+            annotation_text=label(lang, "window"), annotation_position="top left",
+            row=1, col=1,
+        )
+    dims = list(inc["dimensions"] if inc["dimensions"] is not None else [])
+    if dims:
+        _dimension_bars(fig, dims, lang)
+    else:
+        no_data(fig, lang, xref="x2 domain", yref="y2 domain")
+    return fig
+
