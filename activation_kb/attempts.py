@@ -122,7 +122,9 @@ def _labels(codes: np.ndarray, uniques: np.ndarray) -> pd.Categorical:
     """A categorical of ``uniques[codes]``, with "" where the code is -1."""
     labels = np.append(uniques, "")
     categories, inverse = np.unique(labels.astype(str), return_inverse=True)
-    return pd.Categorical.from_codes(inverse[np.where(codes < 0, len(uniques), codes)], categories)
+    picked = inverse[np.where(codes < 0, len(uniques), codes)]
+    used = np.unique(picked)  # only the values that occur, so counts list no empty category
+    return pd.Categorical.from_codes(np.searchsorted(used, picked), categories[used])
 
 
 def _dimension_codes(events: pd.DataFrame, name: str, rows: np.ndarray, on_host: np.ndarray):

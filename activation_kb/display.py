@@ -152,7 +152,7 @@ LABELS: dict[str, dict[str, str]] = {
 }
 _STYLE = (
     "<style>.akb-table{border-collapse:collapse;font-size:0.92em;margin:0.4em 0 1em 0}"
-    ".akb-table th,.akb-table td{border:1px solid #ccd;padding:3px 8px;text-align:left;"
+    ".akb-table th,.akb-table td{border:1px solid #ccd;padding:3px 8px;text-align:left!important;"
     "vertical-align:top}.akb-table th{background:#f3f4f8}.akb-card{border-left:4px solid #888;"
     "padding:0.2em 1em;margin:0.8em 0}.akb-sev-critical{border-color:#b2182b}"
     ".akb-sev-high{border-color:#ef8a62}.akb-sev-medium{border-color:#fddbc7}"
@@ -172,8 +172,9 @@ def _table(rows: list[list[Any]], header: list[str]) -> str:
         return text_html(value)
 
     head = "".join(f"<th>{text_html(h)}</th>" for h in header)
+    thead = f"<thead><tr>{head}</tr></thead>" if any(header) else ""
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
-    return f'<table class="akb-table"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    return f'<table class="akb-table">{thead}<tbody>{body}</tbody></table>'
 
 
 def _when(value: Any, tz: str | None = None) -> str:

@@ -134,12 +134,12 @@ def _rank_codes(per_code: pd.DataFrame, device_sets: dict[str, set]) -> list[str
 
 def _profile(attempts: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
     """Each device's usual value of every dimension: the most frequent non-empty one."""
-    out = pd.DataFrame(index=pd.Index(attempts["device"].unique(), name="device"))
+    out = pd.DataFrame(index=pd.Index(attempts["device"].astype(str).unique(), name="device"))
     for dim in dims:
-        known = attempts.loc[attempts[dim].fillna("") != "", ["device", dim]]
+        known = attempts.loc[attempts[dim].astype(str) != "", ["device", dim]].astype(str)
         counts = known.groupby(["device", dim], observed=True).size().reset_index(name="n")
         usual = counts.sort_values(["n", dim], ascending=[False, True]).drop_duplicates("device")
-        out[dim] = usual.set_index("device")[dim].reindex(out.index).fillna("")
+        out[dim] = usual.set_index("device")[dim].astype(str).reindex(out.index).fillna("")
     return out
 
 

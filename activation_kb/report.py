@@ -226,7 +226,8 @@ def _kernel_dir() -> Path:
     spec = root / "kernels" / _KERNEL
     spec.mkdir(parents=True, exist_ok=True)
     wanted = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+                 "--IPKernelApp.log_level=ERROR"],
         "display_name": "Python (activation_kb)",
         "language": "python",
         "env": {"PLOTLY_RENDERER": "notebook"},
@@ -263,12 +264,12 @@ def export_html(notebook: Path, html: Path, title: str | None = None) -> Path:
 
     exporter = HTMLExporter(
         template_name="lab",
+        extra_template_paths=[str(Path(__file__).parent / "templates")],
+        template_file="offline.html.j2",
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
     )
-    exporter.extra_template_paths = [str(Path(__file__).parent / "templates")]
-    exporter.template_file = "offline.html.j2"
     node = nbformat.read(notebook, as_version=4)
     if title:
         node.metadata["title"] = title
