@@ -154,6 +154,7 @@ def analyze_fleet(
     lang: str = "en",
     sensitivity: float = 0.5,
     tz: str | None = None,
+    history: str = "28D",
 ) -> FleetAnalysis:
     """Run the report's analysis on event exports or an events frame.
 
@@ -172,6 +173,10 @@ def analyze_fleet(
     tz : str, optional
         Time zone of local times in CSV exports, of naive ``since``/``until`` and of the
         buckets (a day starts at local midnight).
+    history : str
+        How far back the spike baseline looks. Events up to this long before ``since`` are
+        read for the baseline only: the report shows the period, compared with the weeks
+        before it.
 
     Returns
     -------
@@ -189,27 +194,35 @@ def analyze_fleet(
     lo, hi = _bound(since, "since", tz), _bound(until, "until", tz)
     if lo is not None and hi is not None and hi <= lo:
         raise AnalysisError(f"until ({until}) must be after since ({since})")
+    try:
+        lookback = pd.Timedelta(history)
+    except (ValueError, TypeError):
+        raise AnalysisError(f"history={history!r} is not a duration such as '28D'") from None
     frame, rejected, files, records, duplicates = _load(events, tz)
-    if lo is not None:
-        frame = frame[(frame[S.EVENT_TIME] >= lo).to_numpy(bool)]
+    # the baseline learns from up to `history` before the period: a short period (a week) is
+    # compared with the weeks before it, not with itself
+    first = None if lo is None else lo - lookback
+    if first is not None:
+        frame = frame[(frame[S.EVENT_TIME] >= first).to_numpy(bool)]
     if hi is not None:
         frame = frame[(frame[S.EVENT_TIME] < hi).to_numpy(bool)]
     frame = frame.reset_index(drop=True)
-    table = activation_attempts(frame)
-    counts = error_frequency(table, freq, "category", start=lo, end=hi, tz=tz)
-    code_counts = error_frequency(table, freq, "code", start=lo, end=hi, tz=tz)
+    table_all = activation_attempts(frame)
     spikes = pd.concat(
         [
-            detect_spikes(
-                code_counts if keys == ("code",)
-                else error_frequency(table, freq, list(keys), start=lo, end=hi, tz=tz),
-                sensitivity,
-            )
+            detect_spikes(error_frequency(table_all, freq, list(keys), start=first, end=hi, tz=tz),
+                          sensitivity, history=history)
             for keys in DETECTION_KEYS
         ],
         ignore_index=True,
     )
-    incidents = explain_spikes(spikes, table, lang=lang)
+    if lo is not None:  # report the period only
+        spikes = spikes[spikes["end"] > lo].reset_index(drop=True)
+        frame = frame[(frame[S.EVENT_TIME] >= lo).to_numpy(bool)].reset_index(drop=True)
+    incidents = explain_spikes(spikes, table_all, lang=lang)
+    table = activation_attempts(frame) if lo is not None else table_all
+    counts = error_frequency(table, freq, "category", start=lo, end=hi, tz=tz)
+    code_counts = error_frequency(table, freq, "code", start=lo, end=hi, tz=tz)
     attempts = table.attempts
     start = lo if lo is not None else (frame[S.EVENT_TIME].min() if len(frame) else None)
     end = hi if hi is not None else (frame[S.EVENT_TIME].max() if len(frame) else None)
@@ -239,7 +252,7 @@ def analyze_fleet(
         incidents=incidents, summary=summary, quality=quality, uncatalogued=_uncatalogued(table),
         rejected=rejected, files=files,
         parameters={"since": since, "until": until, "freq": freq, "lang": lang,
-                    "sensitivity": sensitivity, "tz": tz},
+                    "sensitivity": sensitivity, "tz": tz, "history": history},
     )
 
 

@@ -63,6 +63,7 @@ LABELS: dict[str, dict[str, str]] = {
         "resolution": "Resolution",
         "failures": "Failed attempts",
         "detected": "First alarm",
+        "affected": "Devices with the most failures",
         "no_incident": "No incident: no error rose above its usual level in this period.",
         "more": "{n} more incident(s) are listed in incidents.json.",
         "not_in_article": "Not in the article",
@@ -122,6 +123,7 @@ LABELS: dict[str, dict[str, str]] = {
         "resolution": "Résolution",
         "failures": "Tentatives en échec",
         "detected": "Première alerte",
+        "affected": "Appareils les plus en échec",
         "no_incident": "Aucun incident : aucune erreur n’a dépassé son niveau habituel.",
         "more": "{n} autre(s) incident(s) figurent dans incidents.json.",
         "not_in_article": "Absent de l’article",
@@ -283,6 +285,9 @@ def incident(inc: Any, lang: str = "en", tz: str | None = None) -> HTML:
         [words["window"], f"{_when(inc['start'], tz)} → {_when(inc['end'], tz)}"],
         [words["detected"], _when(inc.get("detected"), tz)],
         [words["devices"], inc["devices"]],
+        [words["affected"], ", ".join(inc.get("affected_devices") or [])
+         + (f" (+{inc['devices'] - len(inc.get('affected_devices') or [])})"
+            if inc["devices"] > len(inc.get("affected_devices") or []) else "")],
         [words["failures"], inc["failures"]],
         [words["severity"], inc["severity"]],
         [words["scope"], inc["scope"]],

@@ -42,6 +42,7 @@ INCIDENT_COLUMNS = (
     "in_article",
     "uncatalogued_codes",
     "devices",
+    "affected_devices",
     "failures",
     "excess",
     "score",
@@ -51,6 +52,7 @@ INCIDENT_COLUMNS = (
     "codes_detail",
     "spikes",
 )
+_DEVICES_LISTED = 20
 _TOUCH = "12h"  # spikes of one code this close are one incident, wherever they are
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 _SPIKE_COLUMNS = ("start", "end", "excess", "score", "severity")
@@ -241,7 +243,8 @@ def explain_spikes(
         machines), its ``category``, the article's ``message``, ``cause`` and ``resolution`` in
         ``lang`` (``in_article`` False and ``describe_code`` text for a code the article does
         not document), all ``codes`` and ``categories``, ``uncatalogued_codes``, ``devices``
-        affected, ``failures`` (failed attempts), the largest spike's ``excess``, ``score`` and
+        affected and the names of up to 20 of them (``affected_devices``, most failures
+        first), ``failures`` (failed attempts), the largest spike's ``excess``, ``score`` and
         ``severity``, ``scope`` (the dimension values that hold most failures), ``dimensions``
         (ranked list of dicts: dimension, value, devices, share of the failing devices,
         fleet_share, lift, excess_share; a device's value is its most frequent one over all its
@@ -314,6 +317,14 @@ def explain_spikes(
     return out
 
 
+def _most_failing(failing: pd.DataFrame, limit: int = _DEVICES_LISTED) -> list[str]:
+    """Names of the devices with the most failed attempts (at most ``limit``)."""
+    per = failing.assign(device=failing["device"].astype(str)).groupby("device")["attempt"]
+    counts = per.nunique().reset_index(name="n").sort_values(["n", "device"],
+                                                             ascending=[False, True])
+    return counts["device"].head(limit).tolist()
+
+
 def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
     start, end = group["start"].min(), group["end"].max()
     failing = pd.concat(errors_list, ignore_index=True).drop_duplicates(["attempt", "code"])
@@ -360,6 +371,7 @@ def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
         "in_article": bool(lead["in_article"]),
         "uncatalogued_codes": [d["code"] for d in detail if not d["in_article"]],
         "devices": int(failing["device"].nunique()),
+        "affected_devices": _most_failing(failing),
         "failures": int(failing["attempt"].nunique()),
         "excess": float(group["excess"].max()),
         "score": float(group["score"].max()),

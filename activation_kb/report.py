@@ -227,7 +227,7 @@ def _kernel_dir() -> Path:
     spec.mkdir(parents=True, exist_ok=True)
     wanted = {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.log_level=ERROR"],
+                 "--IPKernelApp.log_level=CRITICAL"],
         "display_name": "Python (activation_kb)",
         "language": "python",
         "env": {"PLOTLY_RENDERER": "notebook"},
