@@ -509,6 +509,19 @@ def test_markup_in_host_and_site_names_is_shown_as_text(hostile):
     assert SCRIPT in incident_text and IMG in incident_text  # shown, as text
 
 
+def test_data_never_enters_a_hover_template(fleet):
+    odd = "odd %{y} <b>"  # plotly would expand %{...} inside a template
+    counts = fleet.counts.assign(category=fleet.counts["category"].replace({"dns": odd}))
+    incident = fleet.incidents.iloc[0]
+    for fig, data in ((plot_frequency(counts), [odd]),
+                      (plot_incident(incident, fleet.table), list(incident["codes"])),
+                      (plot_code_heatmap(fleet.code_counts), list(fleet.code_counts["code"]))):
+        templates = [t.hovertemplate for t in fig.data if t.hovertemplate]
+        assert templates
+        assert not any(value in t for value in data for t in templates)
+    assert escape(odd) in {t.name for t in plot_frequency(counts).data}
+
+
 def test_catalogue_placeholders_stay_visible(fleet):
     # 0x8007232B's French resolution says "slmgr.vbs /skms <kms_host_name>"
     text = hover_paragraph(load_catalogue("fr").set_index("code").loc["0x8007232B",
