@@ -54,6 +54,9 @@ __all__ = [
 ]
 
 _COUNT_COLUMNS = ("time", "value", "failures", "attempts")
+# hover templates read a trace's (escaped) name from the trace: data never enters a template,
+# where plotly would expand any "%{...}" it holds
+_NAMED = "<b>%{fullData.name}</b><br>"
 _DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 _INCIDENT_FIELDS = ("incident_id", "start", "end", "top_code", "codes", "scope", "dimensions")
 
@@ -174,7 +177,7 @@ def plot_frequency(
             **x_axis(wide.index), y=wide[cat].to_numpy(), name=name, legendgroup=cat,
             mode="lines", stackgroup="counts", fillcolor=rgba(color_of(cat), 0.75),
             line={"color": color_of(cat), "width": 0, "shape": "hv"},
-            hovertemplate=f"<b>{name}</b><br>%{{x|%Y-%m-%d %H:%M}}: %{{y{fmt}}}<extra></extra>",
+            hovertemplate=f"{_NAMED}%{{x|%Y-%m-%d %H:%M}}: %{{y{fmt}}}<extra></extra>",
         ))
     add_spike_marks(fig, spikes, records, wide, time_zone(counts["time"]), lang)
     return fig
@@ -483,8 +486,7 @@ def plot_incident(
                 **x_axis(series["time"]), y=series["value"].to_numpy(), mode="lines",
                 name=escape(code), legendgroup=cat,
                 line={"color": color_of(cat), "dash": dash, "width": 2, "shape": "hv"},
-                hovertemplate=f"<b>{escape(code)}</b><br>%{{x|%Y-%m-%d %H:%M}}: %{{y:,.0f}}"
-                "<extra></extra>",
+                hovertemplate=f"{_NAMED}%{{x|%Y-%m-%d %H:%M}}: %{{y:,.0f}}<extra></extra>",
             ), row=1, col=1)
         fig.add_vrect(
             x0=utc_wall(inc["start"]), x1=utc_wall(inc["end"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 from types import SimpleNamespace
 
@@ -37,7 +38,8 @@ from activation_kb.figures import (
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"
-LINK = '<a href="javascript:alert(1)">click</a>'
+LINK = '<a href="https://evil.example/">click</a>'
+ENTITY = "R&amp;D &lt;lab&gt; <b>bold</b>"
 # text that looks like markup, mixed with any text
 MARKUPISH = st.one_of(
     st.text(),
@@ -74,10 +76,11 @@ def fleet() -> SimpleNamespace:
 
 @pytest.fixture(scope="module")
 def hostile() -> SimpleNamespace:
-    """The same fleet where a site and a KMS host carry markup in their names."""
+    """The same fleet where sites and a KMS host carry markup or entities in their names."""
     events, _ = simulate_fleet(200, 14, seed=1)
     events = events.assign(
-        site=events["site"].replace({"paris": SCRIPT, "berlin": IMG}),
+        site=events["site"].replace({"paris": SCRIPT, "berlin": IMG, "lyon": LINK,
+                                     "madrid": ENTITY}),
         kms_host=events["kms_host"].replace({"kms02.contoso.com": IMG}),
     )
     return _analyse(events, by=("code", "site"))
@@ -498,11 +501,25 @@ def test_markup_in_host_and_site_names_is_shown_as_text(hostile):
         *(plot_incident(i, hostile.table) for _, i in hostile.incidents.iterrows()),
     ]
     shown = " ".join(s for fig in figs for s in _check_markup(fig))
-    assert escape(SCRIPT) in shown and escape(IMG) in shown and escape(LINK) in shown
+    for name in (SCRIPT, IMG, LINK, ENTITY):
+        assert escape(name) in shown, name
     incident_text = " ".join(
         _plain(s) for fig in figs[3:] for s in _check_markup(fig)
     )
     assert SCRIPT in incident_text and IMG in incident_text  # shown, as text
+
+
+def test_data_never_enters_a_hover_template(fleet):
+    odd = "odd %{y} <b>"  # plotly would expand %{...} inside a template
+    counts = fleet.counts.assign(category=fleet.counts["category"].replace({"dns": odd}))
+    incident = fleet.incidents.iloc[0]
+    for fig, data in ((plot_frequency(counts), [odd]),
+                      (plot_incident(incident, fleet.table), list(incident["codes"])),
+                      (plot_code_heatmap(fleet.code_counts), list(fleet.code_counts["code"]))):
+        templates = [t.hovertemplate for t in fig.data if t.hovertemplate]
+        assert templates
+        assert not any(value in t for value in data for t in templates)
+    assert escape(odd) in {t.name for t in plot_frequency(counts).data}
 
 
 def test_catalogue_placeholders_stay_visible(fleet):
@@ -535,3 +552,57 @@ def test_hover_paragraph_never_writes_markup_from_its_text(text):
         assert tag in ("<b>", "</b>", "<br>")
     assert html.unescape(escape(text)) == text
     assert "<" not in escape(text) and ">" not in escape(text)
+
+
+# --- in a real browser -------------------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.mark.browser
+def test_markup_in_data_renders_as_text_in_chromium(hostile, tmp_path):
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed")
+    playwright = pytest.importorskip("playwright.sync_api")
+    incident = next(i for _, i in hostile.incidents.iterrows() if IMG in i["scope"])
+    pages = {
+        "frequency.html": plot_frequency(hostile.counts, hostile.spikes, title=ENTITY),
+        "incident.html": plot_incident(incident, hostile.table, lang="fr"),
+    }
+    hover = {"frequency.html": escape(LINK), "incident.html": escape(IMG)}
+    points = {}
+    for name, fig in pages.items():
+        fig.write_html(tmp_path / name, include_plotlyjs=True, full_html=True)
+        points[name] = next(
+            [c, i, (t.xaxis or "x") + (t.yaxis or "y")]
+            for c, t in enumerate(fig.data) for i, h in enumerate(t.hovertext or ())
+            if hover[name] in h
+        )
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page()
+        dialogs, outside = [], []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
+            "file://") else (outside.append(route.request.url), route.abort()))
+        shown = {}
+        for name in pages:
+            page.goto((tmp_path / name).as_uri())
+            page.wait_for_selector(".main-svg")
+            page.evaluate(
+                "([c, i, s]) => Plotly.Fx.hover(document.querySelector('.js-plotly-plot'),"
+                " [{curveNumber: c, pointNumber: i}], s)", points[name])
+            page.wait_for_selector(".hoverlayer .hovertext")
+            shown[name] = page.evaluate(
+                "() => [document.querySelector('.js-plotly-plot').textContent,"
+                " document.querySelector('.hoverlayer').textContent,"
+                " [...document.querySelectorAll(['img', 'script', 'a', 'iframe', 'foreignObject']"
+                ".map(t => `.main-svg ${t}`).join(','))].map(e => e.outerHTML)]")
+        browser.close()
+    assert dialogs == [] and outside == []
+    text, hovered, injected = shown["frequency.html"]
+    assert injected == []  # no link, image or script made from data
+    assert ENTITY in text  # the title, entities and all, as written
+    assert LINK in hovered and "site" in hovered  # the spike's site in its hover, as text
+    text, hovered, injected = shown["incident.html"]
+    assert injected == [] and IMG in hovered and f"site: {IMG}" in text
