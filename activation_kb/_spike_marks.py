@@ -27,12 +27,12 @@ from ._figure_style import (
     label,
     ordered_categories,
 )
-from .catalogue import cached_catalogue
 from .categories import category_of, load_categories
 from .errors import AnalysisError
+from .incidents import catalogue_rows, code_text
 from .spikes import SEVERITIES
 
-__all__ = ["add_spike_marks", "catalogue_rows", "code_text", "incident_records", "spike_hover",
+__all__ = ["add_spike_marks", "incident_records", "spike_hover",
            "spike_rows", "text_lines"]
 
 #: Columns of detect_spikes output that are not keys.
@@ -40,24 +40,6 @@ _SPIKE_FIELDS = ("start", "end", "detected", "peak", "observed", "expected", "ex
                  "peak_observed", "peak_expected", "buckets", "score", "severity")
 _MARKER = {"symbol": "diamond", "size": 13, "line": {"color": "#222222", "width": 1.5}}
 _INCIDENT_NEEDS = ("incident_id", "start", "end", "top_code", "category", "codes")
-
-
-def catalogue_rows(lang: str) -> dict[str, dict[str, Any]]:
-    """Return the shipped catalogue's text by code, in ``lang``."""
-    frame = cached_catalogue(lang)
-    return {
-        str(code): {"message": m, "cause": c, "resolution": r}
-        for code, m, c, r in zip(
-            frame["code"], frame["message"], frame["cause"], frame["resolution"]
-        )
-    }
-
-
-def code_text(code: str, rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Return the message, cause and resolution of a code as the incidents frame words them."""
-    from .incidents import _code_text
-
-    return _code_text(code, rows)
 
 
 def text_lines(text: Mapping[str, Any], lang: str, max_lines: int = 6) -> list[str]:

@@ -37,7 +37,8 @@ from ._figure_style import (
     utc_wall,
     x_axis,
 )
-from ._spike_marks import add_spike_marks, catalogue_rows, code_text, incident_records, text_lines
+from ._spike_marks import add_spike_marks, incident_records, text_lines
+from .incidents import catalogue_rows, code_text
 from .attempts import AttemptTable, activation_attempts
 from .categories import category_of
 from .errors import AnalysisError

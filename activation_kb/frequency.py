@@ -211,6 +211,8 @@ def error_frequency(
     else:
         share = out["failures"] / out["attempts"].where(out["attempts"] > 0)
         out["value"] = share.fillna(0.0)
+    for key in keys:  # plain strings: a tidy frame users can edit, whatever the table used
+        out[key] = out[key].astype(str)
     out = out.sort_values(["time", *keys], kind="stable").reset_index(drop=True)[out_cols]
     out.attrs.update(
         measure=measure, freq=freq, tz=tz, by=keys, devices=int(attempts["device"].nunique())

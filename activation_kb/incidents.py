@@ -18,7 +18,7 @@ from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 from .categories import category_label
 from .errors import AnalysisError
 
-__all__ = ["explain_spikes", "INCIDENT_COLUMNS", "UMBRELLA_CODES"]
+__all__ = ["explain_spikes", "catalogue_rows", "code_text", "INCIDENT_COLUMNS", "UMBRELLA_CODES"]
 
 #: Codes that name a symptom whose cause another code of the same attempts names:
 #: 0xC004F074 ("no KMS could be contacted") comes with the 12288 error of each host tried.
@@ -83,19 +83,30 @@ def _spike_errors(errors: pd.DataFrame, spike: pd.Series, keys: list[str]) -> pd
     return errors[mask.to_numpy(dtype=bool)]
 
 
-def _catalogue_rows(catalogue: pd.DataFrame | None, lang: str) -> dict[str, dict[str, Any]]:
-    if catalogue is None:
-        from .catalogue import load_catalogue
+def catalogue_rows(lang: str = "en", catalogue: pd.DataFrame | None = None) -> dict[str, dict]:
+    """Return catalogue rows by code: ``catalogue``'s, or the shipped one in ``lang``.
 
-        catalogue = load_catalogue(lang)
+    Raises
+    ------
+    AnalysisError
+        When ``catalogue`` lacks the text columns.
+    """
+    if catalogue is None:
+        from .catalogue import cached_catalogue
+
+        catalogue = cached_catalogue(lang)
     missing = {"code", "message", "cause", "resolution"} - set(catalogue.columns)
     if missing:
         raise AnalysisError(f"catalogue lacks column(s) {sorted(missing)}; pass load_catalogue()")
     return {str(r["code"]): r for r in catalogue.to_dict(orient="records")}
 
 
-def _code_text(code: str, rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Message, cause and resolution of a code: the article's, or describe_code's for others."""
+def code_text(code: str, rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Return the message, cause, resolution and links of a code, and whether the article has it.
+
+    ``rows`` come from :func:`catalogue_rows`. A code the article does not document gets the
+    description of :func:`~activation_kb.describe_code` and an empty resolution.
+    """
     row = rows.get(code)
     if row is not None:
         return {
@@ -269,7 +280,7 @@ def explain_spikes(
         raise AnalysisError(f"unknown dimension(s) {unknown}; expected some of {DIMENSIONS}")
     keys = [c for c in spikes.columns if c in ("code", "category", *DIMENSIONS)]
     table = events if isinstance(events, AttemptTable) else activation_attempts(events)
-    rows = _catalogue_rows(catalogue, lang)
+    rows = catalogue_rows(lang, catalogue)
     spikes = spikes.reset_index(drop=True)
     if spikes.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
@@ -340,7 +351,7 @@ def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
     detail = []
     by_code = per_code.set_index("code")
     for code in codes:
-        text = _code_text(code, rows)
+        text = code_text(code, rows)
         detail.append(
             {
                 "code": code,

@@ -69,15 +69,15 @@ def _analyse(events: pd.DataFrame, by=("code",)) -> SimpleNamespace:
 
 @pytest.fixture(scope="module")
 def fleet() -> SimpleNamespace:
-    """A small simulated fleet (200 devices, 14 days) with its spikes and incidents."""
-    events, _ = simulate_fleet(200, 14, seed=1)
+    """A small simulated fleet (300 devices, 35 days) with its spikes and incidents."""
+    events, _ = simulate_fleet(300, 35, seed=1)
     return _analyse(events)
 
 
 @pytest.fixture(scope="module")
 def hostile() -> SimpleNamespace:
     """The same fleet where sites and a KMS host carry markup or entities in their names."""
-    events, _ = simulate_fleet(200, 14, seed=1)
+    events, _ = simulate_fleet(300, 35, seed=1)
     events = events.assign(
         site=events["site"].replace({"paris": SCRIPT, "berlin": IMG, "lyon": LINK,
                                      "madrid": ENTITY}),
