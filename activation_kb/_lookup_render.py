@@ -56,6 +56,8 @@ TEXT: dict[str, dict[str, str]] = {
         "invalid": "Not a valid code yet: {query}",
         "not_in_article": "{code} is a valid code, but it is not in the article "
         "“Troubleshoot activation error codes”.",
+        "not_in_catalogue": "{code} is in the article, but not in the catalogue given to "
+        "this widget.",
         "decoded": "Decoded from the code",
         "severity": "Severity",
         "facility": "Facility",
@@ -95,6 +97,8 @@ TEXT: dict[str, dict[str, str]] = {
         "invalid": "Pas encore un code valide : {query}",
         "not_in_article": "{code} est un code valide, mais l’article « Résoudre les codes "
         "d’erreur d’activation » ne le mentionne pas.",
+        "not_in_catalogue": "{code} figure dans l’article, mais pas dans le catalogue donné à "
+        "ce widget.",
         "decoded": "Décodé à partir du code",
         "severity": "Gravité",
         "facility": "Facility",
@@ -274,7 +278,8 @@ def description_html(description: CodeDescription, lang: str) -> str:
         if description.notes
         else ""
     )
-    missing = text["not_in_article"].format(code=description.code)
+    key = "not_in_catalogue" if description.in_article else "not_in_article"
+    missing = text[key].format(code=description.code)
     return (
         f'<div class="akb-described"><h3 class="akb-code" style="margin:0.2em 0">'
         f"{escape(description.code)}</h3>"

@@ -138,11 +138,7 @@ class LookupWidget(W.VBox):
                 return started.reset_index(drop=True), None, None
         if rows is None:
             return self._full_catalogue().iloc[:0], None, text
-        try:
-            code = query_code(text, self.lang)
-        except InvalidCodeError:  # pragma: no cover - lookup raised first
-            code = None
-        return rows, code, None
+        return rows, query_code(text, self.lang), None  # lookup raised for malformed hex
 
     def _full_catalogue(self) -> pd.DataFrame:
         frame = self._catalogue()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .attempts import AttemptTable
-from .catalogue import LANGUAGES, check_language
+from .catalogue import CATALOGUE_COLUMNS, LANGUAGES, check_language
 from .errors import AnalysisError, MissingDependencyError, SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -16,16 +16,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["lookup_widget"]
 
-_NEEDED_COLUMNS = (
-    "code",
-    "message",
-    "activation_types",
-    "cause",
-    "resolution",
-    "links",
-    "category",
-    "category_label",
-    "lang",
+# Catalogue columns the widget reads (the others: value, type text, source, details).
+_NEEDED_COLUMNS = tuple(
+    c for c in CATALOGUE_COLUMNS if c not in ("value", "activation_type_text", "source", "details")
 )
 
 

@@ -253,6 +253,14 @@ def test_valid_code_outside_the_article_is_decoded(lang, said):
     assert description.win32_name in decoded and description.message in decoded
 
 
+def test_article_code_missing_from_a_given_catalogue_is_not_called_undocumented():
+    widget = lookup_widget(catalogue=CATALOGUE["en"].head(2))
+    widget.query.value = "0xC004F074"
+    assert widget.matches.empty and widget.shown_code == "0xC004F074"
+    said = text_of(widget.detail.value, "akb-not-in-article")
+    assert said == "0xC004F074 is in the article, but not in the catalogue given to this widget."
+
+
 def test_known_defect_of_an_article_code_is_noted():
     widget = reset(lookup_widget(), "0x80092328")
     assert "garbled 0x8007232B" in text_of(widget.detail.value, "akb-notes")
