@@ -1,0 +1,399 @@
+"""HTML for the lookup widget: catalogue entries, decoded codes and a code's activity in telemetry.
+
+Everything taken from data (catalogue text, links, host names, decoded messages) is escaped here,
+and nothing else builds the widget's HTML: catalogue markdown is rendered by mistune with raw HTML
+escaped, links are kept only when they are http or https (site-relative links of the article point
+to learn.microsoft.com), images are reduced to their alternative text so that no request leaves
+the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from html import escape
+from urllib.parse import urlsplit
+
+import mistune
+import pandas as pd
+
+from .attempts import AttemptTable, activation_attempts
+from .frequency import error_frequency
+from .hresult import CodeDescription
+
+__all__ = [
+    "TEXT",
+    "CodeActivity",
+    "activity_html",
+    "code_activity",
+    "description_html",
+    "entry_html",
+    "markdown_html",
+    "safe_href",
+]
+
+_LEARN = "https://learn.microsoft.com"
+_MAX_HOSTS = 40  # host names listed under a code; the rest are counted
+
+#: Words of the widget in each language.
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "query": "Code or words",
+        "placeholder": "0xC004F074, c004f074, -1073418124 or words such as: DNS time",
+        "category": "Category",
+        "type": "Activation type",
+        "all": "All",
+        "results": "Entries",
+        "message": "Message",
+        "cause": "Cause",
+        "resolution": "Resolution",
+        "links": "Links",
+        "types": "Activation types",
+        "notes": "Notes",
+        "count": "{n} of {total} entries",
+        "count_filtered": "{n} of {total} entries (filters applied)",
+        "none": "No entry of the article matches.",
+        "invalid": "Not a valid code yet: {query}",
+        "not_in_article": "{code} is a valid code, but it is not in the article "
+        "“Troubleshoot activation error codes”.",
+        "not_in_catalogue": "{code} is in the article, but not in the catalogue given to "
+        "this widget.",
+        "decoded": "Decoded from the code",
+        "severity": "Severity",
+        "facility": "Facility",
+        "win32": "Win32 error",
+        "symbol": "Symbol",
+        "sdk_message": "SDK message",
+        "unknown": "unknown",
+        "english_only": "The translation lacks this entry: English text.",
+        "activity": "In the telemetry",
+        "no_activity": "No failed activation attempt with {code} in the telemetry "
+        "({devices} devices reported).",
+        "failures": "{failures} failed attempts with {code} from {first} to {last}; busiest "
+        "{bucket}: {peak_time} ({peak}).",
+        "devices": "Devices affected: {n} of {devices}",
+        "hosts": "Hosts affected",
+        "more": "… and {n} more",
+        "bucket_h": "hour",
+        "bucket_D": "day",
+        "bucket_W": "week",
+    },
+    "fr": {
+        "query": "Code ou mots",
+        "placeholder": "0xC004F074, c004f074, -1073418124 ou des mots comme : DNS horloge",
+        "category": "Catégorie",
+        "type": "Type d’activation",
+        "all": "Toutes",
+        "results": "Entrées",
+        "message": "Message",
+        "cause": "Cause",
+        "resolution": "Résolution",
+        "links": "Liens",
+        "types": "Types d’activation",
+        "notes": "Remarques",
+        "count": "{n} entrées sur {total}",
+        "count_filtered": "{n} entrées sur {total} (filtres appliqués)",
+        "none": "Aucune entrée de l’article ne correspond.",
+        "invalid": "Pas encore un code valide : {query}",
+        "not_in_article": "{code} est un code valide, mais l’article « Résoudre les codes "
+        "d’erreur d’activation » ne le mentionne pas.",
+        "not_in_catalogue": "{code} figure dans l’article, mais pas dans le catalogue donné à "
+        "ce widget.",
+        "decoded": "Décodé à partir du code",
+        "severity": "Gravité",
+        "facility": "Facility",
+        "win32": "Erreur Win32",
+        "symbol": "Symbole",
+        "sdk_message": "Message du SDK",
+        "unknown": "inconnu",
+        "english_only": "La traduction n’a pas cette entrée : texte anglais.",
+        "activity": "Dans la télémétrie",
+        "no_activity": "Aucune tentative d’activation en échec avec {code} dans la télémétrie "
+        "({devices} appareils).",
+        "failures": "{failures} tentatives en échec avec {code} du {first} au {last} ; "
+        "{bucket} la plus chargée : {peak_time} ({peak}).",
+        "devices": "Appareils touchés : {n} sur {devices}",
+        "hosts": "Hôtes touchés",
+        "more": "… et {n} de plus",
+        "bucket_h": "heure",
+        "bucket_D": "journée",
+        "bucket_W": "semaine",
+    },
+}
+
+_TYPE_LABELS = {"fr": {"KMS client": "Client KMS", "KMS host": "Hôte KMS"}}
+
+
+def type_label(activation_type: str, lang: str) -> str:
+    """Return the label of an activation type ("KMS client" is "Client KMS" in French)."""
+    return _TYPE_LABELS.get(lang, {}).get(activation_type, activation_type)
+
+
+def safe_href(url: object) -> str | None:
+    """Return ``url`` when it is an absolute http(s) URL, else None.
+
+    Site-relative URLs (``/windows-server/...``) are made absolute on learn.microsoft.com, as the
+    catalogue's ``links`` column does. Anchors, ``javascript:``, ``data:`` and every other scheme
+    give None: the caller shows the link's text without a link.
+    """
+    if not isinstance(url, str):
+        return None
+    url = url.strip()
+    if url.startswith("/") and not url.startswith("//"):
+        url = _LEARN + url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
+
+
+def _anchor(href: str, label_html: str) -> str:
+    return (
+        f'<a href="{escape(href, quote=True)}" target="_blank" rel="noopener noreferrer">'
+        f"{label_html}</a>"
+    )
+
+
+class _SafeRenderer(mistune.HTMLRenderer):
+    """mistune's HTML renderer with raw HTML escaped, http(s) links only and no images."""
+
+    def __init__(self) -> None:
+        super().__init__(escape=True)
+
+    def link(self, text: str, url: str, title: str | None = None) -> str:  # noqa: D102
+        href = safe_href(url)
+        return text if href is None else _anchor(href, text)
+
+    def image(self, text: str, url: str, title: str | None = None) -> str:  # noqa: D102
+        return text  # the alternative text, already escaped: no request for the image
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> mistune.Markdown:
+    return mistune.create_markdown(renderer=_SafeRenderer())
+
+
+def markdown_html(text: object) -> str:
+    """Render catalogue markdown as HTML, escaping any raw HTML it holds.
+
+    Parameters
+    ----------
+    text : str
+        Markdown from the catalogue (cause, resolution, details). Anything else renders empty.
+
+    Returns
+    -------
+    str
+        HTML in which tags and attributes come only from markdown syntax: ``<script>``,
+        ``<img onerror=...>`` and the like appear as text, links are http(s) only.
+    """
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    return str(_markdown()(text))
+
+
+def _section(css: str, title: str, body_html: str) -> str:
+    return (
+        f'<div class="akb-{css}"><h4 style="margin:0.6em 0 0.2em 0">{escape(title)}</h4>'
+        f"{body_html}</div>"
+    )
+
+
+def _links_html(links: object) -> str:
+    items = []
+    for link in links if isinstance(links, (list, tuple)) else []:
+        if not isinstance(link, dict):
+            continue
+        href = safe_href(link.get("url"))
+        text = escape(str(link.get("text") or link.get("url") or ""))
+        items.append(f"<li>{text if href is None else _anchor(href, text)}</li>")
+    return f"<ul>{''.join(items)}</ul>" if items else ""
+
+
+def _notes_html(notes: tuple[str, ...] | list[str]) -> str:
+    return "<ul>" + "".join(f"<li>{escape(note)}</li>" for note in notes) + "</ul>"
+
+
+def entry_html(row: pd.Series, lang: str, notes: tuple[str, ...] = ()) -> str:
+    """Return one catalogue entry as HTML: code, category, message, cause, resolution, links.
+
+    Parameters
+    ----------
+    row : pandas.Series
+        A catalogue row (columns of :data:`~activation_kb.catalogue.CATALOGUE_COLUMNS`).
+    lang : {"en", "fr"}
+        Language of the headings.
+    notes : tuple of str
+        Known defects of the sources about this code (:attr:`CodeDescription.notes`).
+    """
+    text = TEXT[lang]
+    types = ", ".join(type_label(t, lang) for t in row.get("activation_types", []) or [])
+    head = (
+        f'<div class="akb-entry"><h3 class="akb-code" style="margin:0.2em 0">'
+        f"{escape(str(row['code']))}</h3>"
+        f'<div class="akb-meta">{escape(str(row.get("category_label", "")))}'
+        f" · {escape(text['types'])}: {escape(types)}</div>"
+    )
+    parts = [head]
+    if row.get("lang", lang) != lang:
+        parts.append(f'<p class="akb-lang-note"><em>{escape(text["english_only"])}</em></p>')
+    parts.append(_section("message", text["message"], f"<p>{escape(str(row['message']))}</p>"))
+    parts.append(_section("cause", text["cause"], markdown_html(row["cause"])))
+    parts.append(_section("resolution", text["resolution"], markdown_html(row["resolution"])))
+    links = _links_html(row.get("links"))
+    if links:
+        parts.append(_section("links", text["links"], links))
+    if notes:
+        parts.append(_section("notes", text["notes"], _notes_html(notes)))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def description_html(description: CodeDescription, lang: str) -> str:
+    """Return a code that the article does not document, decoded by :func:`describe_code`."""
+    text = TEXT[lang]
+    facility = f"{description.facility} ({description.facility_name or text['unknown']})"
+    rows = [
+        (text["severity"], description.severity),
+        (text["facility"], facility),
+        ("Code", f"0x{description.code_number:04X} ({description.code_number})"),
+    ]
+    if description.win32_error is not None:
+        name = description.win32_name or text["unknown"]
+        rows.append((text["win32"], f"{description.win32_error} {name}"))
+    if description.symbol:
+        rows.append((text["symbol"], description.symbol))
+    if description.message:
+        rows.append((text["sdk_message"], description.message))
+    table = "".join(
+        f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th>"
+        f"<td>{escape(str(v))}</td></tr>"
+        for k, v in rows
+    )
+    notes = (
+        _section("notes", text["notes"], _notes_html(description.notes))
+        if description.notes
+        else ""
+    )
+    key = "not_in_catalogue" if description.in_article else "not_in_article"
+    missing = text[key].format(code=description.code)
+    return (
+        f'<div class="akb-described"><h3 class="akb-code" style="margin:0.2em 0">'
+        f"{escape(description.code)}</h3>"
+        f'<p class="akb-not-in-article">{escape(missing)}</p>'
+        + _section("decoded", text["decoded"], f"<table>{table}</table>")
+        + notes
+        + "</div>"
+    )
+
+
+@dataclass(frozen=True)
+class CodeActivity:
+    """Failed attempts per code over time, built once from the telemetry given to the widget.
+
+    Attributes
+    ----------
+    frequency : pandas.DataFrame
+        :func:`~activation_kb.error_frequency` by code (``time``, ``code``, ``value`` ...).
+    errors : pandas.DataFrame
+        :attr:`AttemptTable.errors`: one row per failed attempt and code, with its ``device``.
+    devices : int
+        Devices that made at least one attempt.
+    freq : str
+        Bucket size of ``frequency``: "h", "D" or "W", from the span of the telemetry.
+    """
+
+    frequency: pd.DataFrame
+    errors: pd.DataFrame
+    devices: int
+    freq: str
+
+
+def code_activity(events: pd.DataFrame | AttemptTable) -> CodeActivity:
+    """Count failed attempts per code and time bucket; the bucket size follows the span.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or AttemptTable
+        Canonical events frame, or attempts already built from it.
+    """
+    table = events if isinstance(events, AttemptTable) else activation_attempts(events)
+    times = table.attempts["time"]
+    span = times.max() - times.min() if len(times) else pd.Timedelta(0)
+    freq = "h" if span <= pd.Timedelta(days=3) else "D" if span <= pd.Timedelta(days=120) else "W"
+    frequency = error_frequency(table, freq=freq, by="code", measure="events")
+    return CodeActivity(frequency, table.errors, table.devices, freq)
+
+
+def _time_text(time: pd.Timestamp, freq: str) -> str:
+    return time.strftime("%Y-%m-%d %H:%M" if freq == "h" else "%Y-%m-%d")
+
+
+def _sparkline(series: pd.DataFrame, freq: str) -> str:
+    """Draw ``value`` over ``time`` as inline SVG bars: no script, no request, any frontend."""
+    width, height, top = 480, 64, 14
+    n = len(series)
+    peak = float(series["value"].max()) or 1.0
+    step = width / max(n, 1)
+    bars = []
+    for i, (time, value) in enumerate(zip(series["time"], series["value"], strict=True)):
+        h = (height - top) * float(value) / peak
+        label = escape(f"{_time_text(time, freq)}: {int(value)}")
+        bars.append(
+            f'<rect x="{i * step:.2f}" y="{height - h:.2f}" width="{max(step - 1, 1):.2f}" '
+            f'height="{h:.2f}" fill="#d62728"><title>{label}</title></rect>'
+        )
+    first, last = (
+        _time_text(series["time"].iloc[0], freq),
+        _time_text(series["time"].iloc[-1], freq),
+    )
+    return (
+        f'<svg class="akb-sparkline" role="img" width="{width}" height="{height + 16}" '
+        f'viewBox="0 0 {width} {height + 16}" xmlns="http://www.w3.org/2000/svg">'
+        f'<text x="0" y="10" font-size="10">{int(peak)}</text>'
+        f'<line x1="0" y1="{height}" x2="{width}" y2="{height}" stroke="#888"/>'
+        + "".join(bars)
+        + f'<text x="0" y="{height + 13}" font-size="10">{escape(first)}</text>'
+        f'<text x="{width}" y="{height + 13}" font-size="10" text-anchor="end">'
+        f"{escape(last)}</text></svg>"
+    )
+
+
+def activity_html(activity: CodeActivity, code: str, lang: str) -> str:
+    """Return ``code``'s failures over time, the devices affected and their names, as HTML."""
+    text = TEXT[lang]
+    series = activity.frequency[activity.frequency["code"] == code]
+    failures = int(series["failures"].sum()) if len(series) else 0
+    if failures == 0:
+        message = text["no_activity"].format(code=code, devices=activity.devices)
+        return _section("activity", text["activity"], f"<p>{escape(message)}</p>")
+    peak_row = series.loc[series["value"].idxmax()]
+    summary = text["failures"].format(
+        failures=failures,
+        code=code,
+        first=_time_text(series["time"].iloc[0], activity.freq),
+        last=_time_text(series["time"].iloc[-1], activity.freq),
+        bucket=text[f"bucket_{activity.freq}"],
+        peak_time=_time_text(peak_row["time"], activity.freq),
+        peak=int(peak_row["value"]),
+    )
+    hosts = activity.errors.loc[activity.errors["code"] == code, "device"].value_counts()
+    hosts = hosts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
+    names = [
+        f"<li>{escape(str(name))} ({int(count)})</li>"
+        for name, count in hosts.head(_MAX_HOSTS).items()
+    ]
+    if len(hosts) > _MAX_HOSTS:
+        names.append(f"<li>{escape(text['more'].format(n=len(hosts) - _MAX_HOSTS))}</li>")
+    devices = text["devices"].format(n=len(hosts), devices=activity.devices)
+    body = (
+        f'<p class="akb-activity-summary">{escape(summary)}</p>'
+        + _sparkline(series, activity.freq)
+        + f'<p class="akb-devices">{escape(devices)}</p>'
+        + f'<div class="akb-hosts"><strong>{escape(text["hosts"])}</strong>'
+        f"<ul>{''.join(names)}</ul></div>"
+    )
+    return _section("activity", text["activity"], body)
