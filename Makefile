@@ -27,6 +27,7 @@ bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet --group lint
 	$(BIN)/python -m ruff check activation_kb tests benchmarks
 
 clean:

@@ -1,22 +1,18 @@
 """HTML for the lookup widget: catalogue entries, decoded codes and a code's activity in telemetry.
 
 Everything taken from data (catalogue text, links, host names, decoded messages) is escaped here,
-and nothing else builds the widget's HTML: catalogue markdown is rendered by mistune with raw HTML
-escaped, links are kept only when they are http or https (site-relative links of the article point
-to learn.microsoft.com), images are reduced to their alternative text so that no request leaves
-the page.
+and nothing else builds the widget's HTML: catalogue markdown and links go through
+:mod:`activation_kb._html` (raw HTML escaped, http(s) links only, images as their text).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from html import escape
-from urllib.parse import urlsplit
 
-import mistune
 import pandas as pd
 
+from ._html import anchor, markdown_html, safe_href
 from .attempts import AttemptTable, activation_attempts
 from .frequency import error_frequency
 from .hresult import CodeDescription
@@ -32,7 +28,6 @@ __all__ = [
     "safe_href",
 ]
 
-_LEARN = "https://learn.microsoft.com"
 _MAX_HOSTS = 40  # host names listed under a code; the rest are counted
 
 #: Words of the widget in each language.
@@ -129,72 +124,6 @@ def type_label(activation_type: str, lang: str) -> str:
     return _TYPE_LABELS.get(lang, {}).get(activation_type, activation_type)
 
 
-def safe_href(url: object) -> str | None:
-    """Return ``url`` when it is an absolute http(s) URL, else None.
-
-    Site-relative URLs (``/windows-server/...``) are made absolute on learn.microsoft.com, as the
-    catalogue's ``links`` column does. Anchors, ``javascript:``, ``data:`` and every other scheme
-    give None: the caller shows the link's text without a link.
-    """
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    if url.startswith("/") and not url.startswith("//"):
-        url = _LEARN + url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return url
-
-
-def _anchor(href: str, label_html: str) -> str:
-    return (
-        f'<a href="{escape(href, quote=True)}" target="_blank" rel="noopener noreferrer">'
-        f"{label_html}</a>"
-    )
-
-
-class _SafeRenderer(mistune.HTMLRenderer):
-    """mistune's HTML renderer with raw HTML escaped, http(s) links only and no images."""
-
-    def __init__(self) -> None:
-        super().__init__(escape=True)
-
-    def link(self, text: str, url: str, title: str | None = None) -> str:  # noqa: D102
-        href = safe_href(url)
-        return text if href is None else _anchor(href, text)
-
-    def image(self, text: str, url: str, title: str | None = None) -> str:  # noqa: D102
-        return text  # the alternative text, already escaped: no request for the image
-
-
-@lru_cache(maxsize=1)
-def _markdown() -> mistune.Markdown:
-    return mistune.create_markdown(renderer=_SafeRenderer())
-
-
-def markdown_html(text: object) -> str:
-    """Render catalogue markdown as HTML, escaping any raw HTML it holds.
-
-    Parameters
-    ----------
-    text : str
-        Markdown from the catalogue (cause, resolution, details). Anything else renders empty.
-
-    Returns
-    -------
-    str
-        HTML in which tags and attributes come only from markdown syntax: ``<script>``,
-        ``<img onerror=...>`` and the like appear as text, links are http(s) only.
-    """
-    if not isinstance(text, str) or not text.strip():
-        return ""
-    return str(_markdown()(text))
-
-
 def _section(css: str, title: str, body_html: str) -> str:
     return (
         f'<div class="akb-{css}"><h4 style="margin:0.6em 0 0.2em 0">{escape(title)}</h4>'
@@ -209,7 +138,7 @@ def _links_html(links: object) -> str:
             continue
         href = safe_href(link.get("url"))
         text = escape(str(link.get("text") or link.get("url") or ""))
-        items.append(f"<li>{text if href is None else _anchor(href, text)}</li>")
+        items.append(f"<li>{text if href is None else anchor(href, text)}</li>")
     return f"<ul>{''.join(items)}</ul>" if items else ""
 
 
@@ -381,6 +310,7 @@ def activity_html(activity: CodeActivity, code: str, lang: str) -> str:
         peak=int(peak_row["value"]),
     )
     hosts = activity.errors.loc[activity.errors["code"] == code, "device"].value_counts()
+    hosts = hosts[hosts > 0]  # device is categorical: its other values count 0
     hosts = hosts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
     names = [
         f"<li>{escape(str(name))} ({int(count)})</li>"

@@ -163,7 +163,8 @@ def activation_attempts(
     -------
     AttemptTable
         ``attempts`` (one row per attempt) and ``errors`` (one row per failed attempt and code);
-        device and dimension columns are categorical.
+        device, code, category and dimension columns are categorical (their categories list
+        every value of the table, so ``value_counts`` on a subset shows zeros for the others).
 
     Raises
     ------

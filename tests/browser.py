@@ -38,7 +38,8 @@ def launch_chromium(playwright):
 
 def _is_local(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme in ("data", "blob", "about") or (parts.hostname or "") in LOCAL_HOSTS
+    # file: a report opened from disk; tests of such pages also list every request themselves
+    return parts.scheme in ("data", "blob", "about", "file") or (parts.hostname or "") in LOCAL_HOSTS
 
 
 @dataclass
