@@ -38,11 +38,11 @@ from ._figure_style import (
     x_axis,
 )
 from ._spike_marks import add_spike_marks, incident_records, text_lines
-from .incidents import catalogue_rows, code_text
 from .attempts import AttemptTable, activation_attempts
 from .categories import category_of
 from .errors import AnalysisError
 from .frequency import error_frequency
+from .incidents import catalogue_rows, code_text
 from .spikes import SEVERITIES
 
 __all__ = [

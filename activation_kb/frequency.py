@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
 
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts

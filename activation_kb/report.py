@@ -221,7 +221,8 @@ def _versions() -> dict[str, str]:
 
 def _kernel_dir() -> Path:
     """A kernelspec that runs this interpreter: the report never depends on a 'python3' found
-    elsewhere on the machine (papermill#251, #856)."""
+    elsewhere on the machine (papermill#251, #856).
+    """
     root = Path(tempfile.gettempdir()) / f"activation-kb-kernels-{os.getuid()}"
     spec = root / "kernels" / _KERNEL
     spec.mkdir(parents=True, exist_ok=True)
@@ -374,7 +375,7 @@ def run_report(
             pm.execute_notebook(
                 str(notebook_path(spec.notebook)), str(executed),
                 parameters={**params, "output_dir": str(staging)},
-                kernel_name=_KERNEL, cwd=str(staging),
+                kernel_name=_KERNEL, cwd=str(staging), request_save_on_cell_execute=False,
                 progress_bar=sys.stderr.isatty() if progress is None else progress,
                 execution_timeout=timeout,
             )

@@ -25,7 +25,6 @@ from activation_kb.incidents import explain_spikes
 from activation_kb.simulate import IncidentSpec, score_detection, simulate_fleet
 from activation_kb.spikes import detect_spikes
 
-
 KEYS = (["code"], ["code", "site"])
 
 

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activation_kb import (
-    load_categories,
     UnsupportedLanguageError,
     detect_spikes,
     error_frequency,
     explain_spikes,
     load_catalogue,
+    load_categories,
     simulate_fleet,
 )
 from activation_kb._figure_style import LABELS, escape, hover_paragraph

@@ -13,11 +13,11 @@ import pandas as pd
 import papermill
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT, TEST_DATA
 
 from activation_kb.cli import cli
 from activation_kb.errors import ReportError, ReportParameterError
 from activation_kb.report import check_parameters, default_events, list_reports, run_report
-from conftest import ROOT, TEST_DATA
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("report")]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -15,7 +15,6 @@ from ..errors import SimulationError
 from ._engine import Window, run_model
 from ._events import build_events
 from ._fleet import BRANCH_SITE, build_fleet
-from ._scoring import DetectionScore, score_detection
 from ._incidents import (
     INCIDENT_KINDS,
     IncidentSpec,
@@ -23,6 +22,7 @@ from ._incidents import (
     incidents_frame,
     parse_incidents,
 )
+from ._scoring import DetectionScore, score_detection
 
 __all__ = ["simulate_fleet", "IncidentSpec", "INCIDENT_KINDS", "score_detection", "DetectionScore"]
 

@@ -1,0 +1,67 @@
+"""Every notebook runs under papermill, with its defaults and with a second set of parameters."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import papermill
+import pytest
+
+from activation_kb._figure_style import LABELS, escape
+from conftest import ROOT
+
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+def _run(name, tmp_path, **parameters):
+    return papermill.execute_notebook(
+        str(NOTEBOOKS / name), str(tmp_path / f"out-{name}"), parameters=parameters,
+        kernel_name="python3", progress_bar=False, cwd=str(tmp_path),
+    )
+
+
+def _mimetypes(nb):
+    return [set(o.get("data", {})) for c in nb.cells for o in c.get("outputs", [])]
+
+
+def test_every_notebook_is_tested_here():
+    assert {p.name for p in NOTEBOOKS.glob("*.ipynb")} == {
+        "fleet_report.ipynb", "explore.ipynb", "lookup.ipynb"}
+
+
+def test_explore_with_defaults(tmp_path):
+    out = _run("explore.ipynb", tmp_path)
+    kinds = _mimetypes(out)
+    assert sum("application/vnd.plotly.v1+json" in k for k in kinds) >= 3  # interactive charts
+    assert any("application/vnd.jupyter.widget-view+json" in k for k in kinds)  # the lookup
+    tables = [o["data"]["text/html"] for c in out.cells for o in c.get("outputs", [])
+              if "text/html" in o.get("data", {})]
+    assert any("INC-001" in t for t in tables)  # the incidents of the sample
+
+
+def test_explore_in_french_daily_on_a_period(tmp_path):
+    out = _run("explore.ipynb", tmp_path, lang="fr", freq="D", since="2026-02-01",
+               tz="Europe/Paris")
+    setup = next(c for c in out.cells if "analyze_fleet(" in c.source)
+    (result,) = [o for o in setup.outputs if o.get("output_type") == "execute_result"]
+    assert "'period_start': '2026-01-31T23:00:00+00:00'" in result["data"]["text/plain"]
+    charts = [o["data"]["application/vnd.plotly.v1+json"] for c in out.cells
+              for o in c.get("outputs", []) if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    assert charts[0]["layout"]["title"]["text"] == escape(LABELS["fr"]["frequency_title"])
+
+
+def test_fleet_report_runs_standalone_like_a_scheduler_job(tmp_path):
+    """jupyter-scheduler runs the notebook as it is: outputs land in its working folder."""
+    sample = ROOT / "data" / "sample" / "events.parquet"
+    out = _run("fleet_report.ipynb", tmp_path, events=[str(sample)], lang="fr", top_n=2,
+               sensitivity=0.7, output_dir=str(tmp_path))
+    incidents = json.loads((tmp_path / "incidents.json").read_text())
+    assert incidents and (tmp_path / "incidents.csv").is_file()
+    summary = json.loads((tmp_path / "run_summary.json").read_text())
+    assert summary["parameters"]["lang"] == "fr" and summary["summary"]["records"] > 40_000
+    html = [o["data"]["text/html"] for c in out.cells for o in c.get("outputs", [])
+            if "text/html" in o.get("data", {})]
+    assert any("Synthèse" in h for h in html) and any("Plotly.newPlot" in h for h in html)
+    nbformat.validate(out)
