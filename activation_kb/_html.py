@@ -42,7 +42,7 @@ def safe_href(url: object) -> str | None:
 
 
 def anchor(href: str, label_html: str) -> str:
-    """An ``<a>`` opening in a new tab; ``href`` must come from :func:`safe_href`."""
+    """Return an ``<a>`` opening in a new tab; ``href`` must come from :func:`safe_href`."""
     return (
         f'<a href="{escape(href, quote=True)}" target="_blank" rel="noopener noreferrer">'
         f"{label_html}</a>"

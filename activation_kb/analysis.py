@@ -18,7 +18,7 @@ import pandas as pd
 from . import schema as S
 from .attempts import AttemptTable, activation_attempts
 from .errors import AnalysisError
-from .frequency import error_frequency
+from .frequency import error_frequency, to_utc
 from .incidents import explain_spikes
 from .spikes import detect_spikes
 
@@ -74,16 +74,6 @@ class FleetAnalysis:
     rejected: pd.DataFrame
     files: list[dict[str, Any]] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
-
-
-def _bound(value: object, name: str, tz: str | None) -> pd.Timestamp | None:
-    if value is None or value == "":
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise AnalysisError(f"{name}={value!r} is not a date or time such as 2026-03-01") from None
-    return ts.tz_localize(tz or "UTC").tz_convert("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _load(events: Any, tz: str | None):
@@ -191,7 +181,7 @@ def analyze_fleet(
     from .catalogue import check_language
 
     check_language(lang)
-    lo, hi = _bound(since, "since", tz), _bound(until, "until", tz)
+    lo, hi = to_utc(since, "since", tz), to_utc(until, "until", tz)
     if lo is not None and hi is not None and hi <= lo:
         raise AnalysisError(f"until ({until}) must be after since ({since})")
     try:

@@ -119,7 +119,7 @@ def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
 
 
 def _labels(codes: np.ndarray, uniques: np.ndarray) -> pd.Categorical:
-    """A categorical of ``uniques[codes]``, with "" where the code is -1."""
+    """Return a categorical of ``uniques[codes]``, with "" where the code is -1."""
     labels = np.append(uniques, "")
     categories, inverse = np.unique(labels.astype(str), return_inverse=True)
     picked = inverse[np.where(codes < 0, len(uniques), codes)]
@@ -249,7 +249,8 @@ def activation_attempts(
         {
             "attempt": attempt[picked],
             "time": _utc(t_s[picked]),
-            "code": pd.Categorical.from_codes(inv, code_text) if picked.size else pd.Categorical([]),
+            "code": (pd.Categorical.from_codes(inv, code_text) if picked.size
+                     else pd.Categorical([])),
             "category": pd.Categorical(category[inv]) if picked.size else pd.Categorical([]),
         }
     )

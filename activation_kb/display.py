@@ -167,7 +167,7 @@ def _t(lang: str) -> dict[str, str]:
 
 
 def _table(rows: list[list[Any]], header: list[str]) -> str:
-    """An HTML table of escaped cells (a cell given as ``("html", text)`` is trusted HTML)."""
+    """Return an HTML table of escaped cells (a cell ``("html", text)`` is trusted HTML)."""
     def cell(value: Any) -> str:
         if isinstance(value, tuple) and len(value) == 2 and value[0] == "html":
             return value[1]
@@ -221,7 +221,7 @@ def use_offline_plotly() -> str:
 
 
 def heading(title: str | None, analysis: Any, lang: str = "en", tz: str | None = None) -> HTML:
-    """The report's title and period line."""
+    """Return the report's title and period line."""
     words = _t(lang)
     s = analysis.summary
     line = words["generated"].format(
@@ -233,7 +233,7 @@ def heading(title: str | None, analysis: Any, lang: str = "en", tz: str | None =
 
 
 def section(name: str, lang: str = "en") -> HTML:
-    """A section heading (``name`` is a key of :data:`LABELS`)."""
+    """Return a section heading (``name`` is a key of :data:`LABELS`)."""
     return HTML(f"<h2>{text_html(_t(lang)[name])}</h2>")
 
 

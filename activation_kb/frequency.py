@@ -13,7 +13,7 @@ import pandas as pd
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 from .errors import AnalysisError
 
-__all__ = ["error_frequency", "MEASURES", "KEYS", "time_buckets"]
+__all__ = ["error_frequency", "MEASURES", "KEYS", "time_buckets", "to_utc"]
 
 #: What a bucket's ``value`` counts.
 MEASURES = ("events", "devices", "rate")
@@ -88,14 +88,23 @@ def _as_keys(by: str | Sequence[str]) -> list[str]:
     return keys
 
 
-def _bound(value: object, name: str, tz: str | None) -> pd.Timestamp | None:
-    if value is None:
+def to_utc(value: object, name: str, tz: str | None = None) -> pd.Timestamp | None:
+    """Return ``value`` as a UTC timestamp (naive times are in ``tz``), None for None or "".
+
+    Raises
+    ------
+    AnalysisError
+        Naming the parameter ``name`` when ``value`` is not a date or time.
+    """
+    if value is None or value == "":
         return None
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError):
-        raise AnalysisError(f"{name}={value!r} is not a date or time") from None
-    return ts.tz_localize(tz or "UTC").tz_convert("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        raise AnalysisError(f"{name}={value!r} is not a date or time such as 2026-03-01") from None
+    if ts.tzinfo is None:
+        return ts.tz_localize(tz or "UTC").tz_convert("UTC")
+    return ts.tz_convert("UTC")
 
 
 def error_frequency(
@@ -158,10 +167,12 @@ def error_frequency(
         try:
             pd.Timestamp("2026-01-01", tz=tz)
         except Exception:  # noqa: BLE001 - any failure means an unknown zone
-            raise AnalysisError(f"tz={tz!r} is not a time zone name such as 'Europe/Paris'") from None
+            raise AnalysisError(
+                f"tz={tz!r} is not a time zone name such as 'Europe/Paris'"
+            ) from None
     table = events if isinstance(events, AttemptTable) else activation_attempts(events)
     attempts, errors = table.attempts, table.errors
-    lo, hi = _bound(start, "start", tz), _bound(end, "end", tz)
+    lo, hi = to_utc(start, "start", tz), to_utc(end, "end", tz)
     if lo is not None and hi is not None and hi <= lo:
         raise AnalysisError(f"end ({end}) must be after start ({start})")
     if lo is not None:
@@ -183,7 +194,8 @@ def error_frequency(
     ).iloc[0]
     grid = _grid(first, last, freq, tz)
 
-    per = errors[["attempt", "device", *keys]].assign(time=e_time)[["time", "attempt", "device", *keys]]
+    per = errors[["attempt", "device", *keys]].assign(time=e_time)
+    per = per[["time", "attempt", "device", *keys]]
     per = per.drop_duplicates(["attempt", *keys])  # one attempt counts once per key value
     grouped = per.groupby(["time", *keys], sort=False, observed=True)
     failures = grouped.size().rename("failures")

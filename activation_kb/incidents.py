@@ -75,7 +75,7 @@ class _Groups:
 
 
 def _spike_errors(errors: pd.DataFrame, spike: pd.Series, keys: list[str]) -> pd.DataFrame:
-    """The errors a spike counted: its keys' values, inside its window."""
+    """Return the errors a spike counted: its keys' values, inside its window."""
     mask = (errors["time"] >= spike["start"]) & (errors["time"] < spike["end"])
     for key in keys:
         if pd.notna(spike[key]):  # spikes of several key sets: a missing key is not a filter
@@ -185,7 +185,7 @@ def _dimensions(
 
 
 def _scope(dimensions: list[dict[str, Any]]) -> str:
-    """A short text naming the dimension values that explain the incident."""
+    """Return a short text naming the dimension values that explain the incident."""
     parts = []
     seen = set()
     for row in dimensions:

@@ -181,7 +181,9 @@ def check_parameters(
         try:
             pd.Timestamp("2026-01-01", tz=tz)
         except Exception:  # noqa: BLE001 - any failure means an unknown zone
-            raise ReportParameterError(f"tz={tz!r} is not a time zone such as Europe/Paris") from None
+            raise ReportParameterError(
+                f"tz={tz!r} is not a time zone such as Europe/Paris"
+            ) from None
     return {
         "events": paths, "since": since_s, "until": until_s, "freq": str(freq), "lang": lang,
         "sensitivity": float(sensitivity), "top_n": int(top_n),
@@ -220,8 +222,10 @@ def _versions() -> dict[str, str]:
 
 
 def _kernel_dir() -> Path:
-    """A kernelspec that runs this interpreter: the report never depends on a 'python3' found
-    elsewhere on the machine (papermill#251, #856).
+    """Return a Jupyter path holding a kernelspec that runs this interpreter.
+
+    The report never depends on a 'python3' kernel found elsewhere on the machine (papermill#251,
+    #856).
     """
     root = Path(tempfile.gettempdir()) / f"activation-kb-kernels-{os.getuid()}"
     spec = root / "kernels" / _KERNEL

@@ -132,7 +132,7 @@ class _Baseline:
             self.p_day = self.p_week = 0
 
     def fit(self, y: np.ndarray, n: np.ndarray, quiet: np.ndarray) -> np.ndarray:
-        """Expected ``y`` per bucket for exposure ``n``, from the quiet buckets."""
+        """Return the expected ``y`` per bucket for exposure ``n``, from the quiet buckets."""
         yq, nq = y * quiet, n * quiet
         total = (yq.sum(axis=1, keepdims=True) + 0.5) / np.maximum(
             nq.sum(axis=1, keepdims=True), 1e-9
@@ -165,7 +165,7 @@ def _slot_median(x: np.ndarray, period: int) -> np.ndarray:
 
 
 def _slot_sums(x: np.ndarray, period: int) -> np.ndarray:
-    """For every bucket, the sum of ``x`` over all buckets in the same slot (position mod period)."""
+    """For every bucket, sum ``x`` over all buckets of its slot (position mod period)."""
     k, t = x.shape
     rows = -(-t // period)
     padded = np.zeros((k, rows * period))
@@ -270,7 +270,9 @@ def _prepare(
         exposure = "attempts" if "attempts" in counts.columns else None
     for col in [value] + ([exposure] if exposure else []):
         if col not in counts.columns:
-            raise AnalysisError(f"counts lacks the column {col!r}; columns are {list(counts.columns)}")
+            raise AnalysisError(
+                f"counts lacks the column {col!r}; columns are {list(counts.columns)}"
+            )
         if not pd.api.types.is_numeric_dtype(counts[col]):
             raise AnalysisError(f"column {col!r} must be numeric, not {counts[col].dtype}")
         if (counts[col].fillna(0) < 0).any():
@@ -334,7 +336,9 @@ def _fit(counts, sensitivity, time, value, exposure, keys, history, min_excess, 
         history_td = pd.Timedelta(history)
         gap_td = pd.Timedelta(hours=12) if gap == "auto" else pd.Timedelta(gap)
     except (ValueError, TypeError) as exc:
-        raise AnalysisError(f"history and gap must be durations such as '28D' or '12h': {exc}") from None
+        raise AnalysisError(
+            f"history and gap must be durations such as '28D' or '12h': {exc}"
+        ) from None
     if min_excess == "auto":
         fleet = fleet_size if fleet_size is not None else counts.attrs.get("devices", 0)
         min_excess = max(3.0, math.ceil(0.001 * float(fleet or 0)))
@@ -498,7 +502,9 @@ def detect_spikes(
         for c in ("start", "end", "detected", "peak"):
             out[c] = pd.Series(dtype=grid.dtype if len(grid) else "datetime64[ns, UTC]")
     out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
-    out.attrs.update(sensitivity=sensitivity, min_excess=min_ex, threshold=score_threshold(sensitivity))
+    out.attrs.update(
+        sensitivity=sensitivity, min_excess=min_ex, threshold=score_threshold(sensitivity)
+    )
     return out.reset_index(drop=True)
 
 

@@ -60,7 +60,8 @@ def run(devices: int, days: float, seed: int, incidents) -> tuple:
     failing = []
     for row in truth.itertuples():  # machines failing with the incident's codes in its window
         inside = (errors["time"] >= row.start) & (errors["time"] < row.end)
-        failing.append(errors.loc[inside & errors["code"].isin(row.expected_codes), "device"].nunique())
+        codes = errors["code"].isin(row.expected_codes)
+        failing.append(errors.loc[inside & codes, "device"].nunique())
     score.truth["failing_machines"] = failing
     return score, elapsed, len(events)
 

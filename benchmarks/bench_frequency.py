@@ -110,7 +110,8 @@ def _part(which: str, path: str) -> None:
         from activation_kb.categories import category_of
 
         codes = np.unique(events["result_code"].dropna().to_numpy(dtype=np.int64))
-        categories = pd.DataFrame({"value": codes, "category": [category_of(int(c)) for c in codes]})
+        names = [category_of(int(c)) for c in codes]
+        categories = pd.DataFrame({"value": codes, "category": names})
         con = duckdb.connect()
         con.register("events", events)
         con.register("categories", categories)

@@ -39,7 +39,8 @@ def launch_chromium(playwright):
 def _is_local(url: str) -> bool:
     parts = urlsplit(url)
     # file: a report opened from disk; tests of such pages also list every request themselves
-    return parts.scheme in ("data", "blob", "about", "file") or (parts.hostname or "") in LOCAL_HOSTS
+    local_scheme = parts.scheme in ("data", "blob", "about", "file")
+    return local_scheme or (parts.hostname or "") in LOCAL_HOSTS
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Error frequency: failed attempts per bucket and key, every bucket present (activation_kb.frequency)."""
+"""Error frequency: failed attempts per bucket and key, every bucket present."""
 
 from __future__ import annotations
 

@@ -7,9 +7,9 @@ import json
 import nbformat
 import papermill
 import pytest
+from conftest import ROOT
 
 from activation_kb._figure_style import LABELS, escape
-from conftest import ROOT
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
 NOTEBOOKS = ROOT / "notebooks"
@@ -47,8 +47,9 @@ def test_explore_in_french_daily_on_a_period(tmp_path):
     setup = next(c for c in out.cells if "analyze_fleet(" in c.source)
     (result,) = [o for o in setup.outputs if o.get("output_type") == "execute_result"]
     assert "'period_start': '2026-01-31T23:00:00+00:00'" in result["data"]["text/plain"]
-    charts = [o["data"]["application/vnd.plotly.v1+json"] for c in out.cells
-              for o in c.get("outputs", []) if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    plotly = "application/vnd.plotly.v1+json"
+    charts = [o["data"][plotly] for c in out.cells for o in c.get("outputs", [])
+              if plotly in o.get("data", {})]
     assert charts[0]["layout"]["title"]["text"] == escape(LABELS["fr"]["frequency_title"])
 
 

@@ -49,7 +49,8 @@ def test_events_are_canonical_and_synthetic(fleet):
     assert events["event_time"].is_monotonic_increasing
     # EventRecordID is unique and gap-free per machine and channel
     rid = events.groupby(["host", "channel"])["record_id"]
-    assert (rid.max() == rid.size()).all() and not events.duplicated(["host", "channel", "record_id"]).any()
+    assert (rid.max() == rid.size()).all()
+    assert not events.duplicated(["host", "channel", "record_id"]).any()
 
 
 def test_request_info_fields_filled(fleet):
@@ -286,7 +287,8 @@ def test_cli_parquet_and_bad_options(tmp_path):
     bad = [
         ["simulate", "--devices", "0", "--out", str(out)],
         ["simulate", "--format", "pdf", "--out", str(out)],
-        ["simulate", "--incidents", str(tmp_path / "nope.json"), "--devices", "5", "--out", str(out)],
+        ["simulate", "--incidents", str(tmp_path / "nope.json"), "--devices", "5",
+         "--out", str(out)],
         ["simulate", "--start", "not-a-date", "--out", str(out)],
     ]
     for args in bad:

@@ -9,7 +9,8 @@ import pytest
 from activation_kb.errors import AnalysisError
 from activation_kb.spikes import detect_spikes, expected_counts, score_threshold
 
-HOURS = pd.date_range("2026-01-05", periods=24 * 7 * 6, freq="h", tz="UTC")  # six weeks from a Monday
+# six weeks from a Monday
+HOURS = pd.date_range("2026-01-05", periods=24 * 7 * 6, freq="h", tz="UTC")
 
 
 def _series(values, **extra):
@@ -65,7 +66,7 @@ def test_low_counts_matter_by_fleet_size():
 
 
 def test_busy_monday_with_attempts_is_not_a_spike(rng):
-    """Failures that rise with the attempts (a holiday backlog) are expected when exposure is given."""
+    """Failures rising with the attempts (a holiday backlog) are expected given the exposure."""
     attempts = np.where(HOURS.hour.to_numpy() >= 8, 200.0, 20.0)
     busy = np.flatnonzero((HOURS.day_of_week == 1) & (HOURS.hour == 9))[4]
     attempts[busy : busy + 3] *= 4  # everybody back at once
@@ -94,7 +95,8 @@ def test_keys_and_sensitivity(rng):
         (pd.DataFrame({"time": HOURS[:3], "value": [1.0, -2, 3]}), {}, "negative"),
         (pd.DataFrame({"time": HOURS[:3], "value": ["a", "b", "c"]}), {}, "numeric"),
         (pd.DataFrame({"time": [HOURS[0]] * 2, "value": [1.0, 2]}), {}, "several rows"),
-        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, 2, 3]}), {"sensitivity": 0}, "sensitivity"),
+        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, 2, 3]}), {"sensitivity": 0},
+         "sensitivity"),
         (pd.DataFrame({"time": HOURS[:3], "value": [1.0, 2, 3]}), {"history": "often"}, "duration"),
     ],
 )

@@ -7,10 +7,12 @@ machine due in a step makes one attempt, evaluated for all due machines at once 
   interval (7 days);
 * failure: next attempt after the activation interval (120 minutes), validity unchanged.
 
-A machine that is off when an attempt falls due makes it when it next comes on (``Trigger=UserLogon``
-in 8198/8233). Off the corporate network (a laptop at home without VPN) the ``_vlmcs._tcp`` lookup
+A machine that is off when an attempt falls due makes it when it next comes on
+(``Trigger=UserLogon`` in 8198/8233). Off the corporate network (a laptop at home without VPN)
+the ``_vlmcs._tcp`` lookup
 fails (0x8007232B), or a statically configured KMS host cannot be reached (0x800706BA); either way
-no KMS host could be contacted and slui reports 0xC004F074. A small share of on-network requests is lost to transient network faults.
+no KMS host could be contacted and slui reports 0xC004F074. A small share of on-network requests
+is lost to transient network faults.
 KMS hosts count the distinct CMIDs that reached them in the past 30 days, capped at 50, and answer
 0xC004F038 while that count is below the client's threshold (25 client editions, 5 servers); a
 client whose clock differs from the host's by more than 4 hours gets 0xC004F06C.

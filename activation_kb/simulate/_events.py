@@ -81,8 +81,9 @@ def _cat(values: np.ndarray, column: str) -> pd.Categorical:
 
 
 def _nullable(values: np.ndarray, mask: np.ndarray, dtype: str) -> pd.api.extensions.ExtensionArray:
-    """A nullable array of ``values`` where ``mask`` holds, NA elsewhere."""
-    return pd.arrays.IntegerArray(values.astype(pd.api.types.pandas_dtype(dtype).numpy_dtype), ~mask)
+    """Return a nullable array of ``values`` where ``mask`` holds, NA elsewhere."""
+    numpy_dtype = pd.api.types.pandas_dtype(dtype).numpy_dtype
+    return pd.arrays.IntegerArray(values.astype(numpy_dtype), ~mask)
 
 
 def build_events(
@@ -132,7 +133,9 @@ def build_events(
     hhost, ht = hhost[hkeep], ht[hkeep]
 
     att = np.concatenate([att, np.full(sdev.size + hhost.size, _NONE)])
-    eid = np.concatenate([eid, np.full(sdev.size, 1003, np.int32), np.full(hhost.size, 12294, np.int32)])
+    eid = np.concatenate(
+        [eid, np.full(sdev.size, 1003, np.int32), np.full(hhost.size, 12294, np.int32)]
+    )
     t = np.concatenate([t, st, ht])
     code = np.concatenate([code, np.zeros(sdev.size + hhost.size, np.uint32)])
     dev = np.concatenate([dev, sdev, np.full(hhost.size, _NONE)])

@@ -174,10 +174,9 @@ def build_fleet(
     site = np.concatenate([np.sort(site), np.full(n_branch, len(sites) - 1)]).astype(np.int32)
     site_host = np.arange(len(sites)) % len(kms_hosts)
     draw = rng.random(devices)
+    laptop_below = SERVER_SHARE + (1 - SERVER_SHARE) * LAPTOP_SHARE_OF_CLIENTS
     kind = np.where(
-        draw < SERVER_SHARE,
-        SERVER,
-        np.where(draw < SERVER_SHARE + (1 - SERVER_SHARE) * LAPTOP_SHARE_OF_CLIENTS, LAPTOP, DESKTOP),
+        draw < SERVER_SHARE, SERVER, np.where(draw < laptop_below, LAPTOP, DESKTOP)
     ).astype(np.int8)
     is_vm = rng.random(devices) < np.where(kind == SERVER, 0.6, np.where(kind == DESKTOP, 0.1, 0))
     in_main = site < len(sites) - (1 if n_branch else 0)
