@@ -184,8 +184,17 @@ def _dimensions(
     return rows[:top] if top else rows
 
 
-def _scope(dimensions: list[dict[str, Any]]) -> str:
+_SCOPE_WORDS = {
+    "en": ("{dim}={value} ({share:.0%} of failing devices, {fleet:.0%} of the fleet)",
+           "fleet-wide"),
+    "fr": ("{dim}={value} ({share:.0%} des appareils en échec, {fleet:.0%} du parc)",
+           "tout le parc"),
+}
+
+
+def _scope(dimensions: list[dict[str, Any]], lang: str = "en") -> str:
     """Return a short text naming the dimension values that explain the incident."""
+    template, everywhere = _SCOPE_WORDS[lang]
     parts = []
     seen = set()
     for row in dimensions:
@@ -193,11 +202,9 @@ def _scope(dimensions: list[dict[str, Any]]) -> str:
                 or row["excess_share"] < 0.2):
             continue
         seen.add(row["dimension"])
-        parts.append(
-            f"{row['dimension']}={row['value']} ({row['share']:.0%} of failing devices, "
-            f"{row['fleet_share']:.0%} of the fleet)"
-        )
-    return "; ".join(parts) or "fleet-wide"
+        parts.append(template.format(dim=row["dimension"], value=row["value"],
+                                     share=row["share"], fleet=row["fleet_share"]))
+    return "; ".join(parts) or everywhere
 
 
 def explain_spikes(
@@ -387,7 +394,7 @@ def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
         "excess": float(group["excess"].max()),
         "score": float(group["score"].max()),
         "severity": str(worst),
-        "scope": _scope(ranked),
+        "scope": _scope(ranked, lang),
         "dimensions": ranked,
         "codes_detail": detail,
         "spikes": int(len(group)),
