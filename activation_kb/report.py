@@ -496,5 +496,7 @@ def list_reports(root: str | os.PathLike = "reports") -> pd.DataFrame:
         })
     columns = ["path", "report", "status", "finished", "seconds", "incidents", "records",
                "rejected", "period_start", "period_end", "parameters"]
-    frame = pd.DataFrame(rows, columns=columns)
-    return frame.sort_values("finished", ascending=False, na_position="last", ignore_index=True)
+    frame = pd.DataFrame(rows, columns=columns, dtype=object)
+    frame = frame.where(frame.notna(), None)  # a failed run has no summary: None, not NaN
+    return frame.sort_values("finished", ascending=False, na_position="last", ignore_index=True,
+                             key=lambda c: c.fillna(""))

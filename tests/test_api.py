@@ -37,3 +37,25 @@ def test_every_command_has_help():
     assert commands, "the CLI registers no command"
     for name, command in commands.items():
         assert command.help and command.help.strip(), f"`activation-kb {name}` has no help text"
+
+
+def test_unexpected_errors_exit_1_without_traceback(monkeypatch):
+    from click.testing import CliRunner
+
+    from activation_kb.cli._common import AppGroup
+
+    @click.group(cls=AppGroup)
+    def group() -> None:
+        """A group."""
+
+    @group.command()
+    def boom() -> None:
+        """Fail like a bug would."""
+        raise RuntimeError("disk on fire")
+
+    res = CliRunner().invoke(group, ["boom"])
+    assert res.exit_code == 1
+    assert "unexpected RuntimeError: disk on fire" in res.output and "Traceback" not in res.output
+    monkeypatch.setenv("ACTIVATION_KB_DEBUG", "1")
+    res = CliRunner().invoke(group, ["boom"])
+    assert isinstance(res.exception, RuntimeError)  # the traceback is there when asked for

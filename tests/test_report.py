@@ -184,6 +184,13 @@ def test_report_list_reads_manifests(default_run, tmp_path):
     frame = list_reports(root)
     assert [p.rsplit("/", 1)[-1] for p in frame["path"]] == ["latest", "older"]
     assert (frame["status"] == "ok").all() and (frame["incidents"] == older["incidents"]).all()
+    failed = root / "latest.failed"  # a failed run: a manifest without summary
+    failed.mkdir()
+    (failed / "manifest.json").write_text(json.dumps({"report": "fleet_report",
+                                                       "status": "failed", "error": "boom"}))
     res = CliRunner().invoke(cli, ["report", "list", str(root)])
-    assert res.exit_code == 0 and res.output.count("incidents=") == 2
+    assert res.exit_code == 0 and res.output.count("incidents=") == 2, res.output
+    assert f"incidents={older['incidents']}  records={older['records']}" in res.output
+    assert "latest.failed  failed" in res.output
+    assert list_reports(root)["status"].tolist() == ["ok", "ok", "failed"]
     assert CliRunner().invoke(cli, ["report", "list", str(tmp_path / "none")]).exit_code == 2

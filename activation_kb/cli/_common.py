@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -29,8 +30,8 @@ class AppGroup(click.Group):
     """A click group that turns library errors into one clear line and the right exit code.
 
     Errors caused by the input (subclasses of :class:`ValueError`, :class:`OSError` such as a
-    missing file) exit with 2; other :class:`~activation_kb.ActivationKBError` exit with 1.
-    No traceback reaches the user.
+    missing file) exit with 2; other :class:`~activation_kb.ActivationKBError` and unexpected
+    errors exit with 1. No traceback reaches the user unless ``ACTIVATION_KB_DEBUG`` is set.
     """
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -45,6 +46,14 @@ class AppGroup(click.Group):
             raise CLIError(_one_line(exc), 2) from exc
         except ActivationKBError as exc:
             raise CLIError(_one_line(exc), 1) from exc
+        except Exception as exc:
+            if os.environ.get("ACTIVATION_KB_DEBUG"):
+                raise
+            raise CLIError(
+                f"unexpected {type(exc).__name__}: {_one_line(exc)} "
+                "(set ACTIVATION_KB_DEBUG=1 to see the traceback)",
+                1,
+            ) from exc
 
 
 def _one_line(exc: BaseException) -> str:

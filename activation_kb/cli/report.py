@@ -96,8 +96,12 @@ def list_command(root: Path, as_json: bool) -> None:
         click.echo(f"no report under {root}")
         return
     for row in frame.to_dict(orient="records"):
-        period = f"{(row['period_start'] or '')[:10]} to {(row['period_end'] or '')[:10]}"
+        period = ""
+        if row["period_start"]:
+            period = f"  period {row['period_start'][:10]} to {(row['period_end'] or '')[:10]}"
+        counts = "" if row["incidents"] is None else (
+            f"  incidents={row['incidents']}  records={row['records']}")
         click.echo(
-            f"{row['path']}  {row['status']}  {row['finished'] or ''}  incidents="
-            f"{row['incidents']}  records={row['records']}  period {period}  {row['parameters']}"
+            f"{row['path']}  {row['status']}  {row['finished'] or ''}{counts}{period}"
+            f"  {row['parameters'] or ''}".rstrip()
         )
