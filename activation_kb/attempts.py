@@ -91,10 +91,21 @@ def _factorize(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndar
         codes = values.cat.codes.to_numpy()[rows].astype(np.int64)
         uniques = np.asarray(values.cat.categories, dtype=object)
     elif isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        taken = pc.take(values.array.__arrow_array__(), pa.array(rows, type=pa.int64()))
+        chunked = values.array.__arrow_array__()
+        codes = np.full(rows.size, -1, dtype=np.int64)
+        if chunked.null_count == len(chunked):  # a column no record fills
+            return codes, np.zeros(0, dtype=object)
+        filled = np.arange(rows.size)  # positions in rows of the records that carry a value:
+        if chunked.null_count:  # encode only those (the 12288 records for kms_host)
+            filled = np.flatnonzero(chunked.is_valid().to_numpy()[rows])
+        taken = chunked.take(pa.array(rows[filled], pa.int64()))
         encoded = taken.combine_chunks().dictionary_encode()
-        codes = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
-        uniques = encoded.dictionary.to_numpy(zero_copy_only=False)
+        found = encoded.indices.to_numpy()
+        empty = pc.index(encoded.dictionary, "").as_py()
+        if empty >= 0:
+            found = np.where(found == empty, -1, found)
+        codes[filled] = found
+        return codes, encoded.dictionary.to_numpy(zero_copy_only=False)
     else:
         taken = values.iloc[rows]
         codes, uniques = pd.factorize(taken, use_na_sentinel=True)
@@ -121,10 +132,13 @@ def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
 def _labels(codes: np.ndarray, uniques: np.ndarray) -> pd.Categorical:
     """Return a categorical of ``uniques[codes]``, with "" where the code is -1."""
     labels = np.append(uniques, "")
-    categories, inverse = np.unique(labels.astype(str), return_inverse=True)
-    picked = inverse[np.where(codes < 0, len(uniques), codes)]
-    used = np.unique(picked)  # only the values that occur, so counts list no empty category
-    return pd.Categorical.from_codes(np.searchsorted(used, picked), categories[used])
+    picked = np.where(codes < 0, len(uniques), codes)
+    # only the values that occur become categories, so counts list no empty category
+    used = np.flatnonzero(np.bincount(picked, minlength=len(labels)))
+    categories, inverse = np.unique(labels[used].astype(str), return_inverse=True)  # sorted
+    remap = np.zeros(len(labels), dtype=np.int64)
+    remap[used] = inverse
+    return pd.Categorical.from_codes(remap[picked], categories)
 
 
 def _dimension_codes(events: pd.DataFrame, name: str, rows: np.ndarray, on_host: np.ndarray):
@@ -233,7 +247,7 @@ def activation_attempts(
     for name in DIMENSIONS:
         if name == "role":  # seen in the client's own log, or only in a KMS host's log
             seen = np.logical_or.reduceat(by_client, starts) if n else np.zeros(0, bool)
-            attempts[name] = pd.Categorical(np.where(seen, "client", "kms_host"))
+            attempts[name] = pd.Categorical.from_codes(np.where(seen, 0, 1), ["client", "kms_host"])
             continue
         codes, uniques = _dimension_codes(events, name, rows, on_host)
         per = np.maximum.reduceat(codes[order], starts) if n else np.zeros(0, np.int64)
