@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,11 @@ from .frequency import error_frequency, to_utc
 from .incidents import explain_spikes
 from .spikes import detect_spikes
 
-__all__ = ["FleetAnalysis", "analyze_fleet", "write_outputs", "DETECTION_KEYS"]
+__all__ = ["FleetAnalysis", "analyze_fleet", "write_outputs", "relative_span", "DETECTION_KEYS"]
 
 #: Key sets spikes are looked for in: each code fleet-wide, and each code per site.
 DETECTION_KEYS: tuple[tuple[str, ...], ...] = (("code",), ("code", "site"))
+_DURATION = re.compile(r"^\d+(\.\d+)?\s*(d|day|days|h|hour|hours|min|w|W|D|H)$")
 _SILENT = pd.Timedelta(days=10)  # a client silent this long stopped reporting (renewals: 7 days)
 
 
@@ -74,6 +76,22 @@ class FleetAnalysis:
     rejected: pd.DataFrame
     files: list[dict[str, Any]] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
+
+
+def relative_span(value: object) -> pd.Timedelta | None:
+    """Return the duration that a ``since`` such as "7D" or "36h" names, else None.
+
+    Raises
+    ------
+    AnalysisError
+        For a duration that is not positive.
+    """
+    if not isinstance(value, str) or not _DURATION.match(value.strip()):
+        return None
+    span = pd.Timedelta(value.strip())
+    if span <= pd.Timedelta(0):
+        raise AnalysisError(f"since={value!r} must be a positive duration such as 7D")
+    return span
 
 
 def _load(events: Any, tz: str | None):
@@ -153,7 +171,9 @@ def analyze_fleet(
     events : path, list of paths, glob, directory or pandas.DataFrame
         What :func:`~activation_kb.load_events` reads, or a canonical events frame.
     since, until : str or timestamp, optional
-        Period ``[since, until)``; naive times are in ``tz`` (UTC by default).
+        Period ``[since, until)``; naive times are in ``tz`` (UTC by default). ``since`` may
+        also be a duration ("7D", "36h", "2W"): that long before ``until``, or before the last
+        event when ``until`` is not given (what a scheduled job wants).
     freq : str
         Bucket size of the counts ("h", "D" ...).
     lang : {"en", "fr"}
@@ -181,7 +201,8 @@ def analyze_fleet(
     from .catalogue import check_language
 
     check_language(lang)
-    lo, hi = to_utc(since, "since", tz), to_utc(until, "until", tz)
+    span = relative_span(since)
+    lo, hi = (None if span else to_utc(since, "since", tz)), to_utc(until, "until", tz)
     if lo is not None and hi is not None and hi <= lo:
         raise AnalysisError(f"until ({until}) must be after since ({since})")
     try:
@@ -189,6 +210,9 @@ def analyze_fleet(
     except (ValueError, TypeError):
         raise AnalysisError(f"history={history!r} is not a duration such as '28D'") from None
     frame, rejected, files, records, duplicates = _load(events, tz)
+    if span is not None:  # "7D": the last 7 days before `until`, or before the last event
+        end = hi if hi is not None else (frame[S.EVENT_TIME].max() if len(frame) else None)
+        lo = None if end is None else end - span
     # the baseline learns from up to `history` before the period: a short period (a week) is
     # compared with the weeks before it, not with itself
     first = None if lo is None else lo - lookback

@@ -130,7 +130,8 @@ def _date(value: Any, name: str) -> str | None:
         stamp = None
     if stamp is None or stamp is pd.NaT:
         raise ReportParameterError(
-            f"{name}={value!r} is not a date or time; expected e.g. 2026-03-01 or 2026-03-01T08:00"
+            f"{name}={value!r} is not a date or time; expected e.g. 2026-03-01, "
+            "2026-03-01T08:00 or, for since, a duration such as 7D"
         )
     return stamp.isoformat()
 
@@ -164,9 +165,16 @@ def check_parameters(
     from .frequency import _check_freq
     from .spikes import score_threshold
 
+    from .analysis import relative_span
+
     paths = _expand(default_events() if events is None else events)
-    since_s, until_s = _date(since, "since"), _date(until, "until")
-    if since_s and until_s and pd.Timestamp(until_s) <= pd.Timestamp(since_s):
+    try:
+        span = relative_span(since)
+    except ValueError as exc:
+        raise ReportParameterError(str(exc)) from None
+    since_s = str(since).strip() if span is not None else _date(since, "since")
+    until_s = _date(until, "until")
+    if span is None and since_s and until_s and pd.Timestamp(until_s) <= pd.Timestamp(since_s):
         raise ReportParameterError(f"until={until!r} must be after since={since!r}")
     try:
         _check_freq(str(freq))
@@ -318,7 +326,8 @@ def run_report(
         Folder to publish into: ``fleet_report.html`` (code-free, offline), the executed
         ``fleet_report.ipynb``, ``incidents.json``, ``incidents.csv`` and ``manifest.json``.
     since, until : str, optional
-        Period of the report; naive times are in ``tz``.
+        Period of the report; naive times are in ``tz``. ``since`` may be a duration ("7D"):
+        that long before ``until``, or before the last event (for scheduled runs).
     freq : str
         Bucket size ("h", "D" ...).
     lang : {"en", "fr"}

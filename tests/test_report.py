@@ -51,6 +51,7 @@ def test_notebook_parameters_match_the_runner_without_a_kernel():
     "kwargs, match",
     [
         (dict(since="not a date"), "since='not a date' is not a date"),
+        (dict(since="0D"), "positive duration"),
         (dict(since="2026-03-01", until="2026-02-01"), "must be after"),
         (dict(events="/nowhere/events.xml"), "no such file"),
         (dict(events="/nowhere/*.evtx"), "matches no file"),

@@ -34,7 +34,9 @@ def report_group() -> None:
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("reports/latest"), show_default=True,
               help="Folder the report is published into (replaced only when the run succeeds).")
-@click.option("--since", default=None, help="Start of the period, e.g. 2026-02-01.")
+@click.option("--since", default=None,
+              help="Start of the period, e.g. 2026-02-01, or a duration such as 7D: that long "
+                   "before --until or the last event.")
 @click.option("--until", default=None, help="End of the period (excluded).")
 @click.option("--freq", default="h", show_default=True, help="Bucket size: 15min, h, D, W.")
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,

@@ -1,0 +1,64 @@
+"""The report's analysis chain (activation_kb.analysis) without a kernel."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from activation_kb.analysis import analyze_fleet, relative_span, write_outputs
+from activation_kb.errors import AnalysisError
+from activation_kb.report import default_events
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return pd.read_parquet(default_events())
+
+
+def test_whole_sample(sample):
+    analysis = analyze_fleet(sample)
+    s = analysis.summary
+    assert s["events"] == len(sample) and s["records"] == len(sample)
+    assert s["attempts"] == len(analysis.table.attempts) > s["failed_attempts"] > 0
+    assert s["failure_rate"] == round(s["failed_attempts"] / s["attempts"], 4)
+    assert s["sites"] == ["berlin", "branch-oslo", "lyon", "madrid", "paris"]
+    assert s["incidents"] == len(analysis.incidents) == 7
+    assert analysis.quality["rejected"] == 0 and analysis.quality["buckets"] > 1000
+    assert set(analysis.spikes.columns) >= {"code", "site", "start", "end"}  # both key sets
+
+
+def test_a_short_period_is_compared_with_the_weeks_before(sample):
+    """The count-low incident fills half of this week: without the weeks before, it would be
+    its own baseline."""
+    week = analyze_fleet(sample, since="2026-01-25", until="2026-02-02")
+    assert list(week.incidents["top_code"]) == ["0xC004F038"]
+    assert week.counts["time"].min() == pd.Timestamp("2026-01-25", tz="UTC")
+    assert week.summary["period_start"] == "2026-01-25T00:00:00+00:00"
+    blind = analyze_fleet(sample, since="2026-01-25", until="2026-02-02", history="1D")
+    assert blind.incidents.empty
+
+
+def test_since_as_a_duration(sample):
+    last = sample["event_time"].max()
+    analysis = analyze_fleet(sample, since="7D")
+    assert pd.Timestamp(analysis.summary["period_start"]) == last - pd.Timedelta("7D")
+    assert analysis.events["event_time"].min() >= last - pd.Timedelta("7D")
+    assert relative_span("36h") == pd.Timedelta(hours=36) and relative_span("2026-01-01") is None
+    with pytest.raises(AnalysisError, match="positive"):
+        analyze_fleet(sample, since="0D")
+    with pytest.raises(AnalysisError, match="after"):
+        analyze_fleet(sample, since="2026-02-01", until="2026-01-01")
+
+
+def test_write_outputs(sample, tmp_path):
+    analysis = analyze_fleet(sample, lang="fr")
+    paths = write_outputs(analysis, tmp_path)
+    incidents = json.loads(paths["incidents.json"].read_text())
+    assert len(incidents) == 7 and incidents[0]["incident_id"] == "INC-001"
+    assert isinstance(incidents[0]["dimensions"], list) and incidents[0]["start"].endswith("+00:00")
+    csv = pd.read_csv(paths["incidents.csv"])
+    assert "dimensions" not in csv.columns and csv["codes"].str.match(r"^0x").all()
+    summary = json.loads(paths["run_summary.json"].read_text())
+    assert summary["parameters"]["lang"] == "fr" and summary["summary"]["incidents"] == 7
