@@ -162,10 +162,9 @@ def check_parameters(
     ReportParameterError
         Naming the parameter, the value and what is expected.
     """
+    from .analysis import relative_span
     from .frequency import _check_freq
     from .spikes import score_threshold
-
-    from .analysis import relative_span
 
     paths = _expand(default_events() if events is None else events)
     try:
