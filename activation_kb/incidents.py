@@ -168,6 +168,8 @@ def _dimensions(
     for dim in dims:
         fleet = profile[dim].value_counts(normalize=True)
         for value, count in failing[dim].value_counts().items():
+            if not value:  # unknown (a MAK machine has no KMS host): explains nothing
+                continue
             share_fleet = float(fleet.get(value, 0.0))
             rows.append(
                 {
