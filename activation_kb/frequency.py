@@ -13,7 +13,7 @@ import pandas as pd
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 from .errors import AnalysisError
 
-__all__ = ["error_frequency", "MEASURES", "KEYS", "time_buckets", "to_utc"]
+__all__ = ["error_frequency", "MEASURES", "KEYS", "check_timezone", "time_buckets", "to_utc"]
 
 #: What a bucket's ``value`` counts.
 MEASURES = ("events", "devices", "rate")
@@ -76,6 +76,24 @@ def _grid(first: pd.Timestamp, last: pd.Timestamp, freq: str, tz: str | None) ->
         return pd.date_range(first, last, freq=freq)
     naive = pd.date_range(first.tz_localize(None), last.tz_localize(None), freq=freq)
     return naive.tz_localize(zone, ambiguous=True, nonexistent="shift_forward").dropna().unique()
+
+
+def check_timezone(tz: str | None) -> str | None:
+    """Return ``tz`` when it is None or a time zone name pandas knows, else raise.
+
+    Raises
+    ------
+    AnalysisError
+        Naming the value and giving an example.
+    """
+    if tz is not None:
+        try:
+            pd.Timestamp("2026-01-01", tz=tz)
+        except Exception:  # noqa: BLE001 - any failure means an unknown zone
+            raise AnalysisError(
+                f"tz={tz!r} is not a time zone name such as 'Europe/Paris'"
+            ) from None
+    return tz
 
 
 def _as_keys(by: str | Sequence[str]) -> list[str]:
@@ -163,13 +181,7 @@ def error_frequency(
         raise AnalysisError(f"measure={measure!r}; expected one of {', '.join(MEASURES)}")
     keys = _as_keys(by)
     freq = _check_freq(freq)
-    if tz is not None:
-        try:
-            pd.Timestamp("2026-01-01", tz=tz)
-        except Exception:  # noqa: BLE001 - any failure means an unknown zone
-            raise AnalysisError(
-                f"tz={tz!r} is not a time zone name such as 'Europe/Paris'"
-            ) from None
+    check_timezone(tz)
     table = events if isinstance(events, AttemptTable) else activation_attempts(events)
     attempts, errors = table.attempts, table.errors
     lo, hi = to_utc(start, "start", tz), to_utc(end, "end", tz)
