@@ -150,8 +150,9 @@ def _text(values: tuple) -> pa.Array:
     """Return values as a pyarrow string array (numbers become their decimal text)."""
     try:
         return pa.array(values, pa.string())
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid, UnicodeError):
+        return pa.array([None if v is None else str(v).encode("utf-8", "replace").decode("utf-8")
+                         for v in values], pa.string())
 
 
 def _integers(values: tuple, max_digits: int) -> tuple[np.ndarray, np.ndarray]:

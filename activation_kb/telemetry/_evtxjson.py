@@ -14,7 +14,7 @@ from typing import Any
 
 from ._build import Reject
 from ._fields import SEP
-from ._source import Source
+from ._source import Source, undecodable
 
 __all__ = ["read_evtx_json", "event_from_json"]
 
@@ -94,6 +94,13 @@ def read_evtx_json(src: Source) -> Iterator[list[tuple] | Reject]:
                 break
             line_no += 1
             if not line.strip():
+                continue
+            if undecodable(line):
+                if rows:
+                    yield rows
+                    rows = []
+                yield Reject(line_no, "bytes that are not valid UTF-8/UTF-16 text",
+                             line.encode("utf-8", "replace").decode()[:2000])
                 continue
             try:
                 got = event_from_json(json.loads(line), line_no)

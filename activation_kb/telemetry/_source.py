@@ -7,6 +7,7 @@ progress bar work the same way for every format.
 from __future__ import annotations
 
 import glob
+import re
 import io
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +18,7 @@ from typing import BinaryIO, TextIO
 
 from ..errors import TelemetryError
 
-__all__ = ["Source", "expand_paths", "detect_encoding", "GZIP_MAGIC"]
+__all__ = ["Source", "expand_paths", "detect_encoding", "undecodable", "GZIP_MAGIC"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 _GLOB_CHARS = set("*?[")
@@ -221,8 +222,20 @@ class Source:
 
     @contextmanager
     def open_text(self) -> Iterator[TextIO]:
-        """Open the file as text in its own encoding (BOM or UTF-16 detection), newline=''."""
+        """Open the file as text in its own encoding (BOM or UTF-16 detection), newline=''.
+
+        Bytes that do not decode become lone surrogates (``surrogateescape``), so one bad byte
+        costs only the record holding it: readers reject text where :func:`undecodable` is true.
+        """
         encoding, bom = detect_encoding(self.head(64))
         with self.open_binary() as fh:
             fh.read(bom)
-            yield io.TextIOWrapper(fh, encoding=encoding, errors="strict", newline="")
+            yield io.TextIOWrapper(fh, encoding=encoding, errors="surrogateescape", newline="")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def undecodable(text: str) -> bool:
+    """True when ``text`` holds bytes that did not decode (see :meth:`Source.open_text`)."""
+    return _SURROGATE.search(text) is not None

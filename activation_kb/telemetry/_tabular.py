@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import TelemetryError
 from ._build import Reject
-from ._source import Source
+from ._source import Source, undecodable
 
 __all__ = ["clean_name", "header_names", "open_csv", "json_rows", "Row"]
 
@@ -50,7 +50,30 @@ def header_names(text: str) -> list[str]:
     return [clean_name(x) for x in next(csv.reader([line], delimiter=_delimiter(line)), [])]
 
 
-def _rows(reader, header: list[str], lines_before: int) -> Iterator[Row | Reject]:
+def _clean(text: str) -> str:
+    """``text`` without undecodable bytes (for the rejected record's raw text)."""
+    return text.encode("utf-8", "replace").decode("utf-8")[:_RAW]
+
+
+class _Reader:
+    """A csv reader that also knows the file's text encoding (for messages)."""
+
+    def __init__(self, fh, delimiter: str) -> None:
+        self._reader = csv.reader(fh, delimiter=delimiter)
+        self.encoding = fh.encoding
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> list[str]:
+        return next(self._reader)
+
+    @property
+    def line_num(self) -> int:
+        return self._reader.line_num
+
+
+def _rows(reader: _Reader, header: list[str], lines_before: int) -> Iterator[Row | Reject]:
     record = last = 0
     while True:
         try:
@@ -72,9 +95,13 @@ def _rows(reader, header: list[str], lines_before: int) -> Iterator[Row | Reject
         if not fields or (len(fields) == 1 and not fields[0].strip()):
             continue
         record += 1
+        if any(undecodable(f) for f in fields):
+            yield Reject(record, f"line {start}: bytes that are not valid {reader.encoding} text",
+                         _clean(",".join(fields)))
+            continue
         if len(fields) < len(header):
             yield Reject(record, f"line {start}: {len(fields)} fields, expected {len(header)} "
-                         f"({', '.join(header[:6])}, ...)", ",".join(fields)[:_RAW])
+                         f"({', '.join(header[:6])}, ...)", _clean(",".join(fields)))
             continue
         yield record, start, dict(zip(header, fields)) | {"_extra": fields[len(header):]}
 
@@ -98,7 +125,10 @@ def open_csv(src: Source, expected: str) -> Iterator[tuple[list[str], Iterator[R
             raise TelemetryError(f"{src.name}: no header line; expected {expected}")
         delimiter = _delimiter(first)
         header = [clean_name(x) for x in next(csv.reader([first], delimiter=delimiter))]
-        yield header, _rows(csv.reader(fh, delimiter=delimiter), header, lines)
+        if undecodable(first):
+            raise TelemetryError(f"{src.name}: the header line is not {fh.encoding} text; "
+                                 f"expected {expected}")
+        yield header, _rows(_Reader(fh, delimiter), header, lines)
 
 
 def _array_items(text: str, start: int) -> Iterator[tuple[int, Any] | Reject]:
@@ -114,14 +144,18 @@ def _array_items(text: str, start: int) -> Iterator[tuple[int, Any] | Reject]:
             return
         if text[pos] == "]":
             return
+        start = pos
         try:
             item, pos = decoder.raw_decode(text, pos)
         except ValueError as exc:
             yield Reject(n + 1, f"invalid JSON ({exc}); the rest of the file is not read",
-                         text[pos:pos + _RAW])
+                         _clean(text[pos:pos + _RAW]))
             return
         n += 1
-        yield n, item
+        if undecodable(text[start:pos]):
+            yield Reject(n, "bytes that are not valid UTF-8/UTF-16 text", _clean(text[start:pos]))
+        else:
+            yield n, item
 
 
 def json_rows(src: Source, expected: str) -> Iterator[Row | Reject]:
@@ -148,16 +182,25 @@ def json_rows(src: Source, expected: str) -> Iterator[Row | Reject]:
             names = [c.get("name") for c in table.get("columns", []) if isinstance(c, dict)]
             for values in table.get("rows", []):
                 n += 1
-                if isinstance(values, list) and len(values) == len(names):
+                if undecodable(json.dumps(values, ensure_ascii=False)):
+                    yield Reject(n, "bytes that are not valid UTF-8/UTF-16 text", "")
+                elif isinstance(values, list) and len(values) == len(names):
                     yield n, n, dict(zip(names, values))
                 else:
                     yield Reject(n, f"row {n} does not match the {len(names)} columns",
                                  json.dumps(values)[:_RAW])
         return
+    if isinstance(whole, dict) and not undecodable(text):  # a single row object
+        yield 1, 1, whole
+        return
     for line_no, line in enumerate(text.splitlines(), 1):
         if not line.strip():
+            continue
+        if undecodable(line):
+            yield Reject(line_no, f"line {line_no}: bytes that are not valid UTF-8/UTF-16 text",
+                         _clean(line))
             continue
         try:
             yield line_no, line_no, json.loads(line)
         except ValueError as exc:
-            yield Reject(line_no, f"line {line_no}: invalid JSON ({exc})", line[:_RAW])
+            yield Reject(line_no, f"line {line_no}: invalid JSON ({exc})", _clean(line))
