@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import TEST_DATA
 
 from activation_kb.cli import cli
 from activation_kb.telemetry import load_events
-from conftest import TEST_DATA
 
 D = TEST_DATA / "telemetry"
 

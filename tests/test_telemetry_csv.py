@@ -9,13 +9,13 @@ import json
 
 import pandas as pd
 import pytest
+from conftest import TEST_DATA
 
 from activation_kb.errors import TelemetryError
 from activation_kb.schema import validate_events
 from activation_kb.telemetry import load_events
 from activation_kb.telemetry._formats import sniff
 from activation_kb.telemetry._source import Source
-from conftest import TEST_DATA
 
 D = TEST_DATA / "telemetry"
 CMID = "36f27b39-2fd5-440b-be67-a09996d27a38"

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import gzip
 
+from conftest import TEST_DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from activation_kb.errors import TelemetryError
 from activation_kb.schema import validate_events
 from activation_kb.telemetry import load_events
-from conftest import TEST_DATA
 
 D = TEST_DATA / "telemetry"
 EXPORTS = {

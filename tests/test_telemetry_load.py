@@ -9,11 +9,11 @@ import sys
 
 import pandas as pd
 import pytest
+from conftest import TEST_DATA
 
 from activation_kb.errors import MissingDependencyError, TelemetryError
 from activation_kb.schema import empty_events, validate_events
 from activation_kb.telemetry import Format, load_events, write_events
-from conftest import TEST_DATA
 
 D = TEST_DATA / "telemetry"
 NS = "http://schemas.microsoft.com/win/2004/08/events/event"
@@ -53,9 +53,11 @@ def test_client_xml_fields():
     assert first["event_time"] == pd.Timestamp("2024-03-01T08:00:00.1234567Z")
     assert (first["code"], first["result_code"], first["category"]) == (
         "0xC004F074", 0xC004F074, "kms_unreachable")
-    assert (first["kms_host"], first["kms_port"], first["cmid"]) == ("kms01.contoso.com", 1688, CMID)
+    assert (first["kms_host"], first["kms_port"]) == ("kms01.contoso.com", 1688)
+    assert first["cmid"] == CMID
     assert first["client_time"] == pd.Timestamp("2024-03-01 08:00")
-    assert (first["is_vm"], first["license_status"], first["minutes_to_expiry"]) == (False, 2, 41760)
+    assert (first["is_vm"], first["license_status"]) == (False, 2)
+    assert first["minutes_to_expiry"] == 41760
     assert (first["sku_id"], first["min_count"], first["is_success"]) == (SKU, 5, False)
     assert (first["role"], first["activation_method"], first["level"]) == ("client", "KMS", "info")
     response = ev.iloc[1]  # eight separate <Data>
@@ -213,7 +215,7 @@ def test_empty_garbage_and_wrong_format_are_one_line_errors(tmp_path):
         load_events(D / "garbage.bin", format="wevtutil_xml")
     with pytest.raises(TelemetryError, match=r"not an EVTX file"):
         load_events(D / "synthetic_client.xml", format=Format.EVTX)
-    with pytest.raises(TelemetryError, match=r"unknown format 'json'; expected one of wevtutil_xml"):
+    with pytest.raises(TelemetryError, match=r"unknown format 'json'; expected one of wevtutil"):
         load_events(D / "synthetic_client.xml", format="json")
     for bad in ("synthetic_empty.xml", "garbage.bin"):
         with pytest.raises(TelemetryError) as info:

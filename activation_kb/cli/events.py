@@ -19,12 +19,14 @@ _PATHS_HELP = "Files, directories or glob patterns (quote globs) of event export
 
 def _input_options(command):
     command = click.option("--tz", default=None, metavar="ZONE",
-                           help="IANA time zone of local times in Get-WinEvent/Get-EventLog/Event "
-                                "Viewer CSV exports, e.g. Europe/Paris (required for them).")(command)
+                           help="IANA time zone of local times in Get-WinEvent/Get-EventLog/"
+                                "Event Viewer CSV exports, e.g. Europe/Paris (required for "
+                                "them).")(command)
     command = click.option("--format", "fmt", default=None, metavar="FORMAT",
                            help="Read every file as this format (default: sniffed from content): "
                                 "wevtutil_xml, evtx, evtx_json, winevent_csv, eventviewer_csv, "
-                                "la_event, la_windowsevent, canonical_csv, canonical_parquet.")(command)
+                                "la_event, la_windowsevent, canonical_csv, "
+                                "canonical_parquet.")(command)
     command = click.option("--rejected", "rejected_out", default=None, metavar="FILE",
                            type=click.Path(dir_okay=False, writable=True),
                            help="Write the rejected records (file, record number, reason, raw "

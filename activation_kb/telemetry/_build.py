@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.extensions import ExtensionArray
 
 from .. import schema as S
 from ..categories import category_of
@@ -164,7 +165,7 @@ def _integers(values: tuple, max_digits: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _blank(column: str, n: int) -> Any:
-    """A column of ``n`` missing values, ready to receive values at chosen positions."""
+    """Return a column of ``n`` missing values, ready to receive values at chosen positions."""
     if column == S.CLIENT_TIME:
         return np.full(n, np.datetime64("NaT"), "datetime64[ns]")
     dtype = S.EVENT_DTYPES.get(column) or {HR: "UInt32", BOUND: "Int8"}[column]
@@ -186,7 +187,7 @@ def _put(buffers: dict[str, Any], n: int, idx: np.ndarray, parsed: dict[str, Any
         buf[idx] = values
 
 
-def _codes_and_categories(hr: pd.api.extensions.ExtensionArray) -> tuple[np.ndarray, pd.Categorical]:
+def _codes_and_categories(hr: ExtensionArray) -> tuple[np.ndarray, pd.Categorical]:
     """Canonical code text and error category of each result code (computed once per code)."""
     values = np.asarray(hr.fillna(0), dtype=np.int64)
     present = ~np.asarray(hr.isna())

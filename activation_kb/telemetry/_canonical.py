@@ -9,13 +9,11 @@ schema's vocabulary are rejected too.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -104,7 +102,8 @@ def _from_text(values: pa.ChunkedArray, column: str) -> tuple[pd.Series, np.ndar
 def _numbers(rows: int, invalid: list[pacsv.InvalidRow]) -> np.ndarray:
     """Record numbers of the rows kept by pyarrow (those of skipped rows left out)."""
     skipped = [r.number - 1 for r in invalid if r.number is not None]
-    return np.setdiff1d(np.arange(1, rows + len(skipped) + 1), skipped)
+    numbers = np.arange(1, rows + len(skipped) + 1)
+    return np.delete(numbers, np.array(skipped, dtype=np.int64) - 1) if skipped else numbers
 
 
 def _read_as_text(stream, header: list[str],
@@ -195,9 +194,12 @@ def read_canonical_csv(src: Source) -> Iterator[pd.DataFrame | Reject]:
 def _finish(frame: pd.DataFrame, src: Source, fmt: str, numbers: np.ndarray) -> pd.DataFrame:
     """Fill provenance columns where the file left them empty; bring to the canonical schema."""
     try:
-        frame = S.coerce_events(frame)
-    except SchemaError as exc:
-        raise TelemetryError(f"{src.name}: {exc}") from exc
+        S.validate_events(frame)
+    except SchemaError:  # columns missing or not in canonical order: bring them there
+        try:
+            frame = S.coerce_events(frame)
+        except SchemaError as exc:
+            raise TelemetryError(f"{src.name}: {exc}") from exc
     if frame[S.SOURCE_FILE].isna().all():
         frame[S.SOURCE_FILE] = pd.array(pa.repeat(src.name, len(frame)), dtype=_STR)
     if frame[S.SOURCE_FORMAT].isna().all():
@@ -210,7 +212,7 @@ def _finish(frame: pd.DataFrame, src: Source, fmt: str, numbers: np.ndarray) -> 
 
 
 def read_canonical_parquet(src: Source) -> Iterator[pd.DataFrame | Reject]:
-    """Yield the canonical frame of a Parquet file, then rejects for rows lacking required values."""
+    """Yield the rejects (rows lacking required values), then the frame of a canonical Parquet."""
     try:
         if src.is_gzip:
             with src.open_binary() as fh:

@@ -1,4 +1,4 @@
-"""Read the JSON-lines rendering of EVTX records by the Rust ``evtx`` tools (``evtx_dump -o jsonl``).
+"""Read EVTX records rendered as JSON lines by the Rust ``evtx`` tools (``evtx_dump -o jsonl``).
 
 One JSON object per line, ``{"Event": {"System": {...}, "EventData": {...}}}``; attributes sit
 under ``#attributes`` and text under ``#text``. ``EventData.Data`` is one string, a list of
@@ -22,7 +22,7 @@ _BATCH = 10000
 
 
 def _text(value: Any) -> str | None:
-    """The text of a JSON node: a scalar, or the ``#text`` of an object."""
+    """Return the text of a JSON node: a scalar, or the ``#text`` of an object."""
     if isinstance(value, dict):
         value = value.get("#text")
     if value is None or isinstance(value, (dict, list)):
@@ -39,7 +39,7 @@ def _attr(value: Any, name: str) -> str | None:
 
 
 def _items(node: Any) -> list[str]:
-    """Insertion strings of an ``EventData``/``UserData`` node, in order."""
+    """Return the insertion strings of an ``EventData``/``UserData`` node, in order."""
     if node is None:
         return []
     if isinstance(node, list):

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.api.extensions import ExtensionArray
 
 from .. import schema as S
 from ..codes import code_value
@@ -67,7 +68,7 @@ def _extract(data: pa.Array, pattern: str) -> pa.Array:
     return pc.struct_field(pc.extract_regex(data, pattern), [0])
 
 
-def _by_unique(arr: pa.Array, convert: Callable[[str], object], dtype: str) -> pd.api.extensions.ExtensionArray:
+def _by_unique(arr: pa.Array, convert: Callable[[str], object], dtype: str) -> ExtensionArray:
     """Convert each distinct string once (activation fields repeat a lot), then spread back."""
     enc = pc.dictionary_encode(arr)
     uniques = enc.dictionary.to_pylist()
@@ -87,12 +88,12 @@ def _code(text: str | None) -> int | None:
         return None
 
 
-def hexcode(arr: pa.Array) -> pd.api.extensions.ExtensionArray:
-    """Parse HRESULTs and flags (``0xC004F074``, ``0x8``, ``hr=0x...``, signed decimal) to UInt32."""
+def hexcode(arr: pa.Array) -> ExtensionArray:
+    """Parse HRESULTs and flags (``0xC004F074``, ``0x8``, ``hr=0x...``, signed decimals)."""
     return _by_unique(arr, _code, "UInt32")
 
 
-def integer(arr: pa.Array, dtype: str) -> pd.api.extensions.ExtensionArray:
+def integer(arr: pa.Array, dtype: str) -> ExtensionArray:
     """Parse decimal integers to a nullable ``dtype``; non-numbers and out-of-range values -> NA."""
     lo, hi = _LIMITS[dtype]
     ok = pc.match_substring_regex(arr, r"^-?\d{1,18}$")
@@ -107,7 +108,7 @@ def guid(arr: pa.Array) -> pa.Array:
     return pc.utf8_lower(_extract(arr, f"(?P<v>{_GUID})"))
 
 
-def flag(arr: pa.Array) -> pd.api.extensions.ExtensionArray:
+def flag(arr: pa.Array) -> ExtensionArray:
     """``"1"`` -> True, ``"0"`` -> False, anything else -> NA."""
     values = pc.if_else(pc.is_in(arr, pa.array(["0", "1"])), pc.equal(arr, "1"),
                         pa.scalar(None, pa.bool_()))
@@ -124,8 +125,8 @@ def client_time(arr: pa.Array) -> np.ndarray:
     return out.to_numpy(dtype="datetime64[ns]")
 
 
-def _first_code(data: pa.Array, label: str) -> pd.api.extensions.ExtensionArray:
-    """The code after ``label`` (``hr=``, ``Reason:``), else the first 8-digit hex code."""
+def _first_code(data: pa.Array, label: str) -> ExtensionArray:
+    """Return the code after ``label`` (``hr=``, ``Reason:``), else the first 8-digit hex code."""
     labelled = _extract(data, rf"(?i){label}\s*(?P<v>0[xX][0-9A-Fa-f]{{1,8}})")
     anywhere = _extract(data, r"(?P<v>0[xX][0-9A-Fa-f]{8})")
     return hexcode(pc.coalesce(labelled, anywhere))

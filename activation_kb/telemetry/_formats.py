@@ -32,8 +32,11 @@ from ._xml import read_wevtutil_xml
 __all__ = ["Format", "FormatSpec", "READERS", "sniff", "resolve_format", "check_not_empty"]
 
 
-class Format(str, enum.Enum):
-    """Input formats :func:`~activation_kb.telemetry.load_events` reads (value = ``source_format``)."""
+class Format(enum.StrEnum):
+    """Input formats that :func:`~activation_kb.telemetry.load_events` reads.
+
+    A member's value is the ``source_format`` of the events it yields.
+    """
 
     WEVTUTIL_XML = "wevtutil_xml"
     EVTX = "evtx"
@@ -88,8 +91,8 @@ READERS: dict[Format, FormatSpec] = {
 }
 _ALIASES = {"xml": Format.WEVTUTIL_XML, "parquet": Format.CANONICAL_PARQUET,
             "jsonl": Format.EVTX_JSON}
-_BY_SUFFIX = {".evtx": Format.EVTX, ".xml": Format.WEVTUTIL_XML, ".parquet": Format.CANONICAL_PARQUET,
-              ".jsonl": Format.EVTX_JSON}
+_BY_SUFFIX = {".evtx": Format.EVTX, ".xml": Format.WEVTUTIL_XML,
+              ".parquet": Format.CANONICAL_PARQUET, ".jsonl": Format.EVTX_JSON}
 _JSON_KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)(?: \[[^\]]*\])?"\s*:')
 _JSON_COLUMN = re.compile(r'"name"\s*:\s*"([A-Za-z_][A-Za-z0-9_]*)"')
 

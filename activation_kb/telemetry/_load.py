@@ -1,4 +1,4 @@
-"""``load_events``: read many exports into one canonical events frame, accounting for every record."""
+"""``load_events``: read many exports into one canonical events frame; account for every record."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def _gc_paused() -> Iterator[None]:
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[int], None]]:
-    """A byte-count progress bar on stderr, shown only when stderr is a terminal."""
+    """Show a byte-count progress bar on stderr, only when stderr is a terminal."""
     from tqdm import tqdm
 
     bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="loading events",
@@ -126,21 +126,23 @@ class _File:
 
 def _duplicates(events: pd.DataFrame) -> np.ndarray:
     """Rows whose (host, channel, record_id) appeared in an earlier row."""
-    out = np.zeros(len(events), bool)
     rid = events[S.RECORD_ID]
     has = rid.notna().to_numpy()
     if not has.any():
-        return out
-    values = pd.Series(rid.to_numpy(dtype="int64", na_value=-1))
-    candidates = has & values.duplicated(keep=False).to_numpy()
-    if candidates.any():
-        positions = np.flatnonzero(candidates)
-        out[positions[events.iloc[positions][_KEY].duplicated(keep="first").to_numpy()]] = True
-    return out
+        return np.zeros(len(events), bool)
+    ids = rid.to_numpy(dtype="int64", na_value=-1)
+    codes = [pd.factorize(events[c])[0].astype(np.int64) + 1 for c in (S.HOST, S.CHANNEL)]
+    place = codes[0] * (int(codes[1].max(initial=0)) + 1) + codes[1]
+    if ids.max(initial=0) < 2**31 and ids.min(initial=0) >= -1 and place.max(initial=0) < 2**31:
+        key = pd.Series((place << 32) + ids)  # one int64 per (host, channel, record_id)
+        dup = key.duplicated(keep="first").to_numpy()
+    else:
+        dup = events[_KEY].duplicated(keep="first").to_numpy()
+    return dup & has
 
 
 def _is_sorted(events: pd.DataFrame) -> bool:
-    """True when rows are already ordered by event_time, then host."""
+    """Tell whether rows are already ordered by event_time, then host."""
     t = events[S.EVENT_TIME].to_numpy(dtype="datetime64[ns]").view("int64")
     step = np.diff(t)
     if (step < 0).any():

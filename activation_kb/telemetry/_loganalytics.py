@@ -93,7 +93,7 @@ def _event_row(row: dict[str, Any], record: int) -> tuple:
 
 
 def _dynamic_items(value: Any) -> list[Any] | None:
-    """Insertion strings of a WindowsEvent ``EventData`` value (object, JSON text or XML)."""
+    """Return the insertion strings of a WindowsEvent ``EventData`` (object, JSON or XML)."""
     if isinstance(value, str):
         text = value.strip()
         if text.startswith("<"):

@@ -1,5 +1,7 @@
-"""Read CSV exports made on Windows: ``Get-WinEvent | Export-Csv``, ``Get-EventLog | Export-Csv``
-and Event Viewer "Save All Events As... CSV".
+"""Read CSV exports made on Windows: Get-WinEvent, Get-EventLog and Event Viewer.
+
+``Get-WinEvent | Export-Csv``, ``Get-EventLog | Export-Csv`` and Event Viewer "Save All Events
+As... CSV".
 
 Layouts (reference notes, section 2.2):
 

@@ -7,8 +7,8 @@ progress bar work the same way for every format.
 from __future__ import annotations
 
 import glob
-import re
 import io
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -45,16 +45,15 @@ def expand_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
         if path.is_file():
             found = [path]
         elif path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            found = sorted(p for p in path.rglob("*") if p.is_file() and not any(
+                part.startswith(".") for part in p.relative_to(path).parts))
             if not found:
                 raise TelemetryError(f"{path}: the directory holds no file; expected event exports")
         elif _GLOB_CHARS & set(text):
             found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
             if not found:
-                raise TelemetryError(f"{text}: no file matches this pattern; expected event exports")
+                raise TelemetryError(f"{text}: no file matches this pattern; expected event "
+                                     "exports")
         else:
             raise TelemetryError(f"{path}: no such file or directory; expected an event export")
         out.extend(found)
@@ -237,5 +236,5 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def undecodable(text: str) -> bool:
-    """True when ``text`` holds bytes that did not decode (see :meth:`Source.open_text`)."""
+    """Tell whether ``text`` holds bytes that did not decode (see :meth:`Source.open_text`)."""
     return _SURROGATE.search(text) is not None

@@ -159,8 +159,10 @@ def _array_items(text: str, start: int) -> Iterator[tuple[int, Any] | Reject]:
 
 
 def json_rows(src: Source, expected: str) -> Iterator[Row | Reject]:
-    """Yield numbered rows from a JSON array of objects, JSON lines, or a Log Analytics API reply
-    (``{"tables": [{"columns": [...], "rows": [[...]]}]}``)."""
+    """Yield numbered rows from a JSON array of objects, JSON lines, or a query API reply.
+
+    The Log Analytics query API replies ``{"tables": [{"columns": [...], "rows": [[...]]}]}``.
+    """
     with src.open_text() as fh:
         try:
             text = fh.read()

@@ -102,7 +102,8 @@ def render_event_xml(r: dict) -> str:
         f'<EventID Qualifiers="{qualifiers}">{r[S.EVENT_ID]}</EventID><Version>0</Version>'
         f"<Level>{level}</Level><Task>0</Task><Opcode>0</Opcode><Keywords>0x80000000000000</Keywords>"
         f'<TimeCreated SystemTime="{r["_st"]}"/><EventRecordID>{_s(r[S.RECORD_ID])}</EventRecordID>'
-        f'<Correlation/><Execution ProcessID="0" ThreadID="0"/><Channel>{_x(r[S.CHANNEL])}</Channel>'
+        f'<Correlation/><Execution ProcessID="0" ThreadID="0"/>'
+        f"<Channel>{_x(r[S.CHANNEL])}</Channel>"
         f"<Computer>{_x(r[S.HOST])}</Computer><Security/></System>"
         f"<EventData>{data}</EventData></Event>\n"
     )

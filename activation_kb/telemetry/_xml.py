@@ -66,7 +66,7 @@ def parse_fragment(text: str | bytes, parser: etree.XMLParser | None = None) -> 
 
 
 def _data_items(part: etree._Element, user_data: bool) -> list[str]:
-    """Insertion strings of ``<EventData>`` (three shapes) or the leaf texts of ``<UserData>``."""
+    """Return the insertion strings of ``<EventData>`` (3 shapes) or ``<UserData>`` leaf texts."""
     if user_data:
         return [x.text or "" for x in part.iter() if x is not part and len(x) == 0
                 and isinstance(x.tag, str)]
@@ -115,8 +115,8 @@ def extract_event(ev: etree._Element, record: int) -> tuple | str:
 
 
 _EVENT = {"Event", _NS + "Event"}
-_FAST_TAGS = tuple(t for k in ("Event", "System", "UserData", "RenderingInfo", "Data", *_SYSTEM_SLOTS)
-                   for t in (k, _NS + k))
+_FAST_TAGS = tuple(t for k in ("Event", "System", "UserData", "RenderingInfo", "Data",
+                               *_SYSTEM_SLOTS) for t in (k, _NS + k))
 _FAST_SLOT = {**_SLOT, **{t: 0 for t in _EVENT}, "System": -1, _NS + "System": -1,
               "Data": 8, _NS + "Data": 8, "UserData": -3, _NS + "UserData": -3,
               "RenderingInfo": -3, _NS + "RenderingInfo": -3}
@@ -128,8 +128,8 @@ def _fast_rows(root: etree._Element, record: int) -> tuple[list, int, bool] | No
     Equivalent to :func:`extract_event` per event, but walks the tree once in C
     (``iter(tags)``) instead of visiting every child from Python. Events with UserData,
     RenderingInfo, nested ``<Data>`` items, or System fields repeated or after the first
-    ``<Data>`` go through :func:`extract_event`. Returns ``(items, last record number, any rejects)``, or None
-    when the batch is not a plain sequence of events.
+    ``<Data>`` go through :func:`extract_event`. Returns ``(items, last record number, any
+    rejects)``, or None when the batch is not a plain sequence of events.
     """
     out: list = []
     v: list | None = None
@@ -229,7 +229,7 @@ def _utf8(src: Source) -> Iterator[Callable[[int], bytes]]:
 
 
 def _filler(text: bytes, src: Source) -> bool:
-    """True when ``text`` (between records) is only whitespace, comments or wrapper tags."""
+    """Tell whether ``text`` (between records) is only whitespace, comments or wrapper tags."""
     if not text or text.isspace():
         return True
     if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
@@ -257,8 +257,11 @@ def _parse_one(body: bytes, record: int, parser, truncated: bool) -> tuple | Rej
 
 def _region(buf: bytes, record: int, parser, eof: bool, src: Source,
             ) -> tuple[list, int, bool]:
-    """Parse the records in ``buf`` (starting at an ``<Event``): all at once when the batch is
-    clean, else record by record, so one damaged record costs only itself."""
+    """Parse the records in ``buf`` (which starts at an ``<Event``).
+
+    All at once when the batch is clean, else record by record, so that one damaged record costs
+    only itself.
+    """
     j = buf.rfind(_END)
     if j >= 0 and _filler(buf[j + len(_END):], src):
         try:
@@ -277,7 +280,7 @@ def _region(buf: bytes, record: int, parser, eof: bool, src: Source,
 
 def _records(buf: bytes, bounds: list[tuple[int, int]], record: int, parser, eof: bool,
              src: Source) -> tuple[list, int]:
-    """Parse the records at ``bounds`` of ``buf``; return (rows and rejects in order, last number)."""
+    """Parse the records at ``bounds`` of ``buf``; return (rows and rejects, last number)."""
     bodies: list[tuple[int, bytes]] = []
     items: list = []
     for start, end in bounds:
