@@ -10,9 +10,9 @@ import json
 import pandas as pd
 import pytest
 from conftest import TEST_DATA
+from test_telemetry_load import balanced
 
 from activation_kb.errors import TelemetryError
-from activation_kb.schema import validate_events
 from activation_kb.telemetry import load_events
 from activation_kb.telemetry._formats import sniff
 from activation_kb.telemetry._source import Source
@@ -22,12 +22,6 @@ CMID = "36f27b39-2fd5-440b-be67-a09996d27a38"
 SKU = "68531fb9-5511-4989-97be-d11a0f55633f"
 APP = "55c92734-d682-4d71-983e-d6ec3f16059f"
 TYPE_LINE = "#TYPE System.Diagnostics.Eventing.Reader.EventLogRecord"
-
-
-def balanced(r):
-    assert r.records == r.loaded + r.n_rejected + r.duplicates
-    validate_events(r.events)
-    return r
 
 
 def winevent_rows():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 
+import pytest
 from conftest import TEST_DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -57,33 +58,16 @@ def check(path, **kwargs):
     assert r.rejected["source_record"].notna().all()
 
 
+@pytest.mark.parametrize("name, suffix, options", [
+    ("xml", ".xml", {}),
+    ("winevent.csv", ".csv", {"tz": "Europe/Paris"}),
+    ("utf16.csv", ".csv", {"tz": "Europe/Paris", "format": "winevent_csv"}),
+    ("la.json", ".json", {"format": "la_windowsevent"}),
+])
 @FIXED
-@given(data=damaged("xml"), compress=st.booleans())
-def test_damaged_xml(tmp_path_factory, data, compress):
-    path = tmp_path_factory.mktemp("fuzz") / ("x.xml.gz" if compress else "x.xml")
-    path.write_bytes(gzip.compress(data) if compress else data)
-    check(path)
-
-
-@FIXED
-@given(data=damaged("winevent.csv"))
-def test_damaged_winevent_csv(tmp_path_factory, data):
-    path = tmp_path_factory.mktemp("fuzz") / "x.csv"
-    path.write_bytes(data)
-    check(path, tz="Europe/Paris")
-
-
-@FIXED
-@given(data=damaged("utf16.csv"))
-def test_damaged_utf16_csv_read_as_winevent(tmp_path_factory, data):
-    path = tmp_path_factory.mktemp("fuzz") / "x.csv"
-    path.write_bytes(data)
-    check(path, tz="Europe/Paris", format="winevent_csv")
-
-
-@FIXED
-@given(data=damaged("la.json"))
-def test_damaged_log_analytics_json(tmp_path_factory, data):
-    path = tmp_path_factory.mktemp("fuzz") / "x.json"
-    path.write_bytes(data)
-    check(path, format="la_windowsevent")
+@given(data=st.data(), compress=st.booleans())
+def test_damaged_export(tmp_path_factory, name, suffix, options, data, compress):
+    damage = data.draw(damaged(name))
+    path = tmp_path_factory.mktemp("fuzz") / ("x" + suffix + (".gz" if compress else ""))
+    path.write_bytes(gzip.compress(damage) if compress else damage)
+    check(path, **options)

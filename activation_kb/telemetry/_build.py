@@ -14,6 +14,7 @@ is not a 12290, are kind ``other``: kept, never taken for KMS traffic.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -28,7 +29,7 @@ from ..categories import category_of
 from ._fields import BOUND, HR, KIND_PARSERS
 
 __all__ = ["RAW_FIELDS", "Reject", "TimeParser", "EVENT_KIND_BY_ID", "KMS_CHANNEL", "PROVIDERS",
-           "build_events", "level_name"]
+           "build_events", "batched", "level_name"]
 
 #: Order of the fields in a raw record tuple.
 RAW_FIELDS = ("record", "event_id", "time", "record_id", "level", "channel", "host", "provider",
@@ -78,6 +79,28 @@ class Reject(NamedTuple):
     record: int
     reason: str
     raw: str
+
+
+def batched(items: Iterable[tuple | Reject], size: int = 10_000,
+            ) -> Iterator[list[tuple] | Reject]:
+    """Group raw records into lists of up to ``size``; yield each reject alone, in file order.
+
+    Readers yield what this yields: the loader builds lists column-wise and accounts each reject.
+    """
+    rows: list[tuple] = []
+    for item in items:
+        if isinstance(item, Reject):
+            if rows:
+                yield rows
+                rows = []
+            yield item
+        else:
+            rows.append(item)
+            if len(rows) >= size:
+                yield rows
+                rows = []
+    if rows:
+        yield rows
 
 
 def level_name(level: object) -> str | None:

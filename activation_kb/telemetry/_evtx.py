@@ -17,14 +17,13 @@ from pathlib import Path
 from lxml import etree
 
 from ..errors import MissingDependencyError, TelemetryError
-from ._build import Reject
+from ._build import Reject, batched
 from ._source import Source
 from ._xml import extract_event, safe_parser
 
 __all__ = ["read_evtx", "EVTX_MAGIC"]
 
 EVTX_MAGIC = b"ElfFile\x00"
-_BATCH = 5000
 
 
 @contextmanager
@@ -49,55 +48,40 @@ def read_evtx(src: Source) -> Iterator[list[tuple] | Reject]:
     if src.head(8) != EVTX_MAGIC:
         raise TelemetryError(f"{src.name}: not an EVTX file (starts with {src.head(8)!r}); "
                              "expected the ElfFile header of a .evtx log")
-    parser = safe_parser()
-    n = 0
-    rows: list[tuple] = []
     with _plain_file(src) as path, evtx.Evtx(str(path)) as log:
-        header = log.get_file_header()
-        declared = header.chunk_count()
-        seen = 0
-        for chunk in header.chunks():
-            seen += 1
-            if not chunk.check_magic():
+        yield from batched(_records(log.get_file_header()), 5000)
+
+
+def _records(header) -> Iterator[tuple | Reject]:
+    """Each record of the log, chunk by chunk; a damaged chunk or record becomes a reject."""
+    parser = safe_parser()
+    n = seen = 0
+    for chunk in header.chunks():
+        seen += 1
+        if not chunk.check_magic():
+            n += 1
+            yield Reject(n, f"damaged EVTX chunk {seen} (bad ElfChnk magic); its records are "
+                         "not read", "")
+            continue
+        records = chunk.records()
+        while True:
+            try:
+                rec = next(records)
+                if not rec.verify():
+                    raise ValueError("record size fields disagree")
+                xml = rec.xml()
+            except StopIteration:
+                break
+            except Exception as exc:  # python-evtx raises many types on damaged data
                 n += 1
-                yield Reject(n, f"damaged EVTX chunk {seen} (bad ElfChnk magic); its records "
-                             "are not read", "")
-                continue
-            records = chunk.records()
-            while True:
-                try:
-                    rec = next(records)
-                    if not rec.verify():
-                        raise ValueError("record size fields disagree")
-                    xml = rec.xml()
-                except StopIteration:
-                    break
-                except Exception as exc:  # python-evtx raises many types on damaged data
-                    n += 1
-                    if rows:
-                        yield rows
-                        rows = []
-                    yield Reject(n, f"damaged EVTX record in chunk {seen} "
-                                 f"({type(exc).__name__}: {exc}); the rest of the chunk is "
-                                 "not read", "")
-                    break
-                n += 1
-                got = _one(xml, n, rec, parser)
-                if isinstance(got, Reject):
-                    if rows:
-                        yield rows
-                        rows = []
-                    yield got
-                else:
-                    rows.append(got)
-                    if len(rows) >= _BATCH:
-                        yield rows
-                        rows = []
-        if rows:
-            yield rows
-        if seen < declared:
-            yield Reject(n + 1, f"truncated: the header declares {declared} chunks, the file "
-                         f"holds {seen}", "")
+                yield Reject(n, f"damaged EVTX record in chunk {seen} ({type(exc).__name__}: "
+                             f"{exc}); the rest of the chunk is not read", "")
+                break
+            n += 1
+            yield _one(xml, n, rec, parser)
+    if seen < header.chunk_count():
+        yield Reject(n + 1, f"truncated: the header declares {header.chunk_count()} chunks, "
+                     f"the file holds {seen}", "")
 
 
 def _one(xml: str, n: int, rec, parser) -> tuple | Reject:

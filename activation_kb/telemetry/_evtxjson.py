@@ -12,13 +12,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from ._build import Reject
+from ._build import Reject, batched
 from ._fields import SEP
 from ._source import Source, undecodable
 
 __all__ = ["read_evtx_json", "event_from_json"]
 
-_BATCH = 10000
 
 
 def _text(value: Any) -> str | None:
@@ -80,41 +79,31 @@ def event_from_json(obj: Any, record: int) -> tuple | str:
 
 def read_evtx_json(src: Source) -> Iterator[list[tuple] | Reject]:
     """Yield lists of raw records and :class:`Reject` s from an evtx-rs JSON-lines file."""
-    rows: list[tuple] = []
     with src.open_text() as fh:
-        line_no = 0
-        while True:
-            try:
-                line = fh.readline()
-            except UnicodeDecodeError as exc:
-                yield Reject(line_no + 1, f"undecodable text ({exc}); the rest of the file is "
-                             "not read", "")
-                break
-            if not line:
-                break
-            line_no += 1
-            if not line.strip():
-                continue
-            if undecodable(line):
-                if rows:
-                    yield rows
-                    rows = []
-                yield Reject(line_no, "bytes that are not valid UTF-8/UTF-16 text",
-                             line.encode("utf-8", "replace").decode()[:2000])
-                continue
-            try:
-                got = event_from_json(json.loads(line), line_no)
-            except (ValueError, RecursionError) as exc:
-                got = f"not a JSON object ({exc})"
-            if isinstance(got, str):
-                if rows:
-                    yield rows
-                    rows = []
-                yield Reject(line_no, got, line[:2000])
-            else:
-                rows.append(got)
-                if len(rows) >= _BATCH:
-                    yield rows
-                    rows = []
-    if rows:
-        yield rows
+        yield from batched(_records(fh))
+
+
+def _records(fh) -> Iterator[tuple | Reject]:
+    """One raw record (or reject) per non-blank line, numbered by line."""
+    line_no = 0
+    while True:
+        try:
+            line = fh.readline()
+        except UnicodeDecodeError as exc:
+            yield Reject(line_no + 1, f"undecodable text ({exc}); the rest of the file is not "
+                         "read", "")
+            return
+        if not line:
+            return
+        line_no += 1
+        if not line.strip():
+            continue
+        if undecodable(line):
+            yield Reject(line_no, "bytes that are not valid UTF-8/UTF-16 text",
+                         line.encode("utf-8", "replace").decode()[:2000])
+            continue
+        try:
+            got = event_from_json(json.loads(line), line_no)
+        except (ValueError, RecursionError) as exc:
+            got = f"not a JSON object ({exc})"
+        yield Reject(line_no, got, line[:2000]) if isinstance(got, str) else got

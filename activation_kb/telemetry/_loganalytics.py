@@ -25,7 +25,7 @@ from typing import Any
 
 from lxml import etree
 
-from ._build import Reject
+from ._build import Reject, batched
 from ._fields import SEP
 from ._message import message_items
 from ._source import Source
@@ -42,7 +42,6 @@ _EXPECT = {
     "la_windowsevent": "a Log Analytics WindowsEvent table export (TimeGenerated, Computer, "
                        "Channel, Provider, EventID, EventRecordId, EventData)",
 }
-_BATCH = 10000
 
 
 def la_table_of(names: set[str]) -> str | None:
@@ -135,25 +134,20 @@ def _read(src: Source, table: str, convert: Callable[[dict, int], tuple],
             rows: Any = json_rows(src, _EXPECT[table])
         else:
             _, rows = stack.enter_context(open_csv(src, _EXPECT[table]))
-        batch: list[tuple] = []
-        for item in rows:
-            if not isinstance(item, Reject):
-                record, _, row = item
-                if isinstance(row, dict):
-                    row = {clean_name(str(k)): v for k, v in row.items()}
-                    batch.append(convert(row, record))
-                    if len(batch) >= _BATCH:
-                        yield batch
-                        batch = []
-                    continue
-                item = Reject(record, "not a JSON object with the table's columns",
-                              json.dumps(row)[:2000])
-            if batch:
-                yield batch
-                batch = []
+        yield from batched(_records(rows, convert))
+
+
+def _records(rows: Iterator, convert: Callable[[dict, int], tuple]) -> Iterator[tuple | Reject]:
+    for item in rows:
+        if isinstance(item, Reject):
             yield item
-        if batch:
-            yield batch
+            continue
+        record, _, row = item
+        if not isinstance(row, dict):
+            yield Reject(record, "not a JSON object with the table's columns",
+                         json.dumps(row)[:2000])
+            continue
+        yield convert({clean_name(str(k)): v for k, v in row.items()}, record)
 
 
 def read_la_event(src: Source) -> Iterator[list[tuple] | Reject]:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import TelemetryError
-from ._build import Reject
+from ._build import Reject, batched
 from ._fields import SEP
 from ._message import message_items
 from ._source import Source
@@ -42,7 +42,6 @@ EVENTVIEWER_COLUMNS = ("Level", "Date and Time", "Source", "Event ID")
 _EXPECT_PS = ("a Get-WinEvent | Export-Csv file (columns Message, Id, ..., TimeCreated) or a "
               "Get-EventLog | Export-Csv file (EventID/InstanceId, MachineName, TimeGenerated)")
 _EXPECT_EV = "an Event Viewer CSV (Level, Date and Time, Source, Event ID, Task Category, message)"
-_BATCH = 10000
 
 
 def _event_id(text: str | None) -> int | None:
@@ -69,22 +68,9 @@ def _eventlog(row: dict[str, Any], record: int) -> tuple:
             _data(eid, row.get("Message")), row.get("Message"))
 
 
-def _batches(rows: Iterator, convert: Callable[[dict, int], tuple]) -> Iterator[list | Reject]:
-    batch: list[tuple] = []
+def _records(rows: Iterator, convert: Callable[[dict, int], tuple]) -> Iterator[tuple | Reject]:
     for item in rows:
-        if isinstance(item, Reject):
-            if batch:
-                yield batch
-                batch = []
-            yield item
-            continue
-        record, _, row = item
-        batch.append(convert(row, record))
-        if len(batch) >= _BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+        yield item if isinstance(item, Reject) else convert(item[2], item[0])
 
 
 def read_winevent_csv(src: Source) -> Iterator[list[tuple] | Reject]:
@@ -98,7 +84,7 @@ def read_winevent_csv(src: Source) -> Iterator[list[tuple] | Reject]:
         else:
             raise TelemetryError(f"{src.name}: columns {', '.join(header[:8])} ...; expected "
                                  f"{_EXPECT_PS}")
-        yield from _batches(rows, convert)
+        yield from batched(_records(rows, convert))
 
 
 def read_eventviewer_csv(src: Source) -> Iterator[list[tuple] | Reject]:
@@ -114,4 +100,4 @@ def read_eventviewer_csv(src: Source) -> Iterator[list[tuple] | Reject]:
     with open_csv(src, _EXPECT_EV) as (header, rows):
         if len(header) < 4:
             raise TelemetryError(f"{src.name}: {len(header)} column(s); expected {_EXPECT_EV}")
-        yield from _batches(rows, convert)
+        yield from batched(_records(rows, convert))

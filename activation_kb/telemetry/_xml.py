@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from lxml import etree
 
 from ..errors import TelemetryError
-from ._build import Reject
+from ._build import Reject, batched
 from ._fields import SEP
 from ._source import Source, detect_encoding
 
@@ -84,6 +84,15 @@ def _data_items(part: etree._Element, user_data: bool) -> list[str]:
     return out
 
 
+def _field(el: etree._Element, slot: int) -> str | None:
+    """Return the value of a System field: an attribute for TimeCreated and Provider, else text."""
+    if slot == 2:
+        return el.get("SystemTime")
+    if slot == 7:
+        return el.get("Name") or el.get("EventSourceName")
+    return el.text
+
+
 def extract_event(ev: etree._Element, record: int) -> tuple | str:
     """Return the raw record tuple of an ``<Event>`` element, or why it is unusable."""
     system = data = message = None
@@ -101,14 +110,8 @@ def extract_event(ev: etree._Element, record: int) -> tuple | str:
     v: list = [record, None, None, None, None, None, None, None, "", message]
     for c in system:
         slot = _SLOT.get(c.tag)
-        if slot is None:
-            continue
-        if slot == 2:
-            v[2] = c.get("SystemTime")
-        elif slot == 7:
-            v[7] = c.get("Name") or c.get("EventSourceName")
-        else:
-            v[slot] = c.text
+        if slot is not None:
+            v[slot] = _field(c, slot)
     if data is not None:
         v[8] = SEP.join(_data_items(data, user_data))
     return tuple(v)
@@ -134,20 +137,13 @@ def _fast_rows(root: etree._Element, record: int) -> tuple[list, int, bool] | No
     out: list = []
     v: list | None = None
     ev = None
-    rejects = False
     in_system = slow = False
     data: list[str] = []
     for el in root.iter(*_FAST_TAGS):
         slot = _FAST_SLOT[el.tag]
         if slot == 0:  # <Event>: close the previous one
             if v is not None:
-                if slow or v[1] is None:
-                    got = _one_event(ev, v[0])
-                    rejects |= isinstance(got, Reject)
-                    out.append(got)
-                else:
-                    v[8] = SEP.join(data)
-                    out.append(tuple(v))
+                out.append(_close(ev, v, data, slow))
             tail = el.tail
             if tail is not None and not tail.isspace():
                 return None
@@ -165,23 +161,21 @@ def _fast_rows(root: etree._Element, record: int) -> tuple[list, int, bool] | No
             in_system = True
         elif slot < 0 or not in_system or data or v[slot] is not None:
             slow = True  # UserData, RenderingInfo, or a field outside its place
-        elif slot == 2:
-            v[2] = el.get("SystemTime")
-        elif slot == 7:
-            v[7] = el.get("Name") or el.get("EventSourceName")
         else:
-            v[slot] = el.text
+            v[slot] = el.text if slot != 2 and slot != 7 else _field(el, slot)
     if v is not None:
-        if slow or v[1] is None:
-            got = _one_event(ev, v[0])
-            rejects |= isinstance(got, Reject)
-            out.append(got)
-        else:
-            v[8] = SEP.join(data)
-            out.append(tuple(v))
+        out.append(_close(ev, v, data, slow))
     if len(out) != len(root) or (root.text is not None and not root.text.isspace()):
         return None
-    return out, record, rejects
+    return out, record, any(isinstance(x, Reject) for x in out)
+
+
+def _close(ev: etree._Element, v: list, data: list[str], slow: bool) -> tuple | Reject:
+    """Finish one event of :func:`_fast_rows` (through :func:`extract_event` when unusual)."""
+    if slow or v[1] is None:
+        return _one_event(ev, v[0])
+    v[8] = SEP.join(data)
+    return tuple(v)
 
 
 def _one_event(ev: etree._Element, record: int) -> tuple | Reject:
@@ -320,21 +314,6 @@ def _last_start(buf: bytes) -> int:
             return max(i, 0)
 
 
-def _chunks(items: list) -> Iterator[list[tuple] | Reject]:
-    """Yield runs of rows as lists and each reject on its own, in record order."""
-    rows: list[tuple] = []
-    for x in items:
-        if isinstance(x, Reject):
-            if rows:
-                yield rows
-                rows = []
-            yield x
-        else:
-            rows.append(x)
-    if rows:
-        yield rows
-
-
 def read_wevtutil_xml(src: Source) -> Iterator[list[tuple] | Reject]:
     """Yield lists of raw records and :class:`Reject` s from a wevtutil XML export."""
     parser = safe_parser()
@@ -386,7 +365,7 @@ def read_wevtutil_xml(src: Source) -> Iterator[list[tuple] | Reject]:
             items, record, rejects = _region(buf if eof else buf[:cut], record, parser, eof,
                                              src)
             if rejects:
-                yield from _chunks(items)
+                yield from batched(items, len(items))
             elif items:
                 yield items
             buf = buf[cut:]
