@@ -1,7 +1,7 @@
 """Benchmark activation_kb.telemetry.load_events against bare pyarrow / lxml baselines.
 
 Usage: ``.venv/bin/python benchmarks/bench_load.py [--csv-events 1000000] [--xml-events 200000]
-[--repeat 3]``
+[--repeat 5]``
 
 Inputs are generated in a temporary directory from ``simulate_fleet`` (a realistic mix of KMS
 requests, responses, host events, failures and status checks) and written with ``write_events``:
@@ -100,7 +100,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--csv-events", type=int, default=1_000_000)
     ap.add_argument("--xml-events", type=int, default=200_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench_load_") as d:
         events = _events(max(a.csv_events, a.xml_events))

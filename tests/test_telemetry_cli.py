@@ -45,6 +45,7 @@ def test_summarize_text_and_rejected_file(tmp_path):
     lines = res.output.splitlines()
     assert lines[:4] == [f"{'records':<16}{5:>10}", f"{'loaded':<16}{4:>10}",
                          f"{'rejected':<16}{1:>10}", f"{'duplicates':<16}{0:>10}"]
+    assert lines[5] == f"{'files':<16}{1:>10}"
     assert "first event     2024-03-01T08:00:00.123456700+00:00" in lines
     assert "  activation_failure             1" in lines
     assert "  0xC004F074                     1" in lines

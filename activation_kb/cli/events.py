@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-__all__ = ["register", "summary_of"]
+__all__ = ["register"]
 
 _PATHS_HELP = "Files, directories or glob patterns (quote globs) of event exports."
 
@@ -43,32 +43,10 @@ def _load(paths, fmt, tz, rejected_out):
     return result
 
 
-def summary_of(result) -> dict[str, Any]:
-    """Return the JSON summary of a :class:`~activation_kb.telemetry.LoadResult`.
-
-    Keys: records, loaded, rejected, duplicates, hosts, first_event_time, last_event_time
-    (ISO 8601 UTC, null when nothing loaded), by_event_kind and by_code (counts, largest
-    first; by_code includes the success code 0x00000000), files (per-file counts).
-    """
-    ev = result.events
-    kinds = ev["event_kind"].value_counts(sort=False)
-    kinds = kinds[kinds > 0].sort_values(ascending=False, kind="stable")
-    codes = ev["code"].value_counts(sort=False).sort_index()
-    codes = codes.sort_values(ascending=False, kind="stable")
-    return {
-        "records": result.records, "loaded": result.loaded, "rejected": result.n_rejected,
-        "duplicates": result.duplicates, "hosts": int(ev["host"].nunique()),
-        "first_event_time": None if ev.empty else ev["event_time"].min().isoformat(),
-        "last_event_time": None if ev.empty else ev["event_time"].max().isoformat(),
-        "by_event_kind": {str(k): int(v) for k, v in kinds.items()},
-        "by_code": {str(k): int(v) for k, v in codes.items()},
-        "files": result.files,
-    }
-
-
-def _print_summary(summary: dict[str, Any]) -> None:
+def _print_summary(summary: dict[str, Any], most: int = 20) -> None:
     for key in ("records", "loaded", "rejected", "duplicates", "hosts"):
         click.echo(f"{key:<16}{summary[key]:>10,}")
+    click.echo(f"{'files':<16}{len(summary['files']):>10,}")
     click.echo(f"{'first event':<16}{summary['first_event_time'] or '-'}")
     click.echo(f"{'last event':<16}{summary['last_event_time'] or '-'}")
     for title, counts in (("by event_kind", summary["by_event_kind"]),
@@ -76,12 +54,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
         click.echo(f"{title}:")
         for name, count in counts.items():
             click.echo(f"  {name:<22}{count:>10,}")
-    if len(summary["files"]) > 1 or any(f["rejected"] for f in summary["files"]):
-        click.echo("files:")
-        for f in summary["files"]:
+    notable = [f for f in summary["files"] if f["rejected"] or f["duplicates"]]
+    if notable:
+        click.echo("files with rejected records or duplicates:")
+        for f in notable[:most]:
             click.echo(f"  {f['path']} [{f['format']}]: {f['records']:,} records, "
                        f"{f['loaded']:,} loaded, {f['rejected']:,} rejected, "
                        f"{f['duplicates']:,} duplicates")
+        if len(notable) > most:
+            click.echo(f"  ... and {len(notable) - most:,} more (--json lists every file)")
 
 
 def register(group: click.Group) -> None:
@@ -99,7 +80,7 @@ def register(group: click.Group) -> None:
 
         PATH may be a file (plain or gzipped), a directory or a glob pattern.
         """
-        summary = summary_of(_load(paths, fmt, tz, rejected_out))
+        summary = _load(paths, fmt, tz, rejected_out).summary()
         if as_json:
             click.echo(json.dumps(summary, indent=2))
         else:
