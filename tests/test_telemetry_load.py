@@ -94,9 +94,13 @@ def test_known_ids_from_other_providers_or_kms_channel_are_other(tmp_path):
     path.write_text(event_xml(1003, 1, provider="Application Error", data=(APP,))
                     + event_xml(12290, 2, provider="KmsRequests", channel="Key Management Service")
                     + event_xml(12288, 3, channel="Key Management Service")
-                    + event_xml(1003, 4, data=(APP, "")))
+                    + event_xml(1003, 4, data=(APP, ""))
+                    + event_xml(1003, 5, provider="Software Protection Platform Service",
+                                data=(APP,))
+                    + event_xml(8198, 6, provider="Security-SPP", data=("hr=0xC004F074",)))
     ev = balanced(load_events(path)).events
-    assert list(ev["event_kind"].astype(str)) == ["other", "other", "other", "status_check"]
+    assert list(ev["event_kind"].astype(str)) == [
+        "other", "other", "other", "status_check", "status_check", "activation_failure"]
     assert pd.isna(ev.iloc[0]["app_id"]) and ev.iloc[3]["app_id"] == APP
 
 

@@ -7,7 +7,9 @@ the readers. A record whose event ID, time or computer name is unusable is rejec
 
 Event kinds: :data:`EVENT_KIND_BY_ID` maps the event ID (masked with ``0xFFFF``) of records from
 the Software Protection provider (``Microsoft-Windows-Security-SPP``, or the older
-``Microsoft-Windows-Security-Licensing-SLC``; Event Viewer shortens them to ``Security-SPP``).
+``Microsoft-Windows-Security-Licensing-SLC``; Event Viewer shortens them to ``Security-SPP``, and
+their classic source names are ``Software Protection Platform Service`` and ``Software Licensing
+Service``).
 The same IDs from another provider, and any record of the "Key Management Service" channel that
 is not a 12290, are kind ``other``: kept, never taken for KMS traffic.
 """
@@ -49,7 +51,9 @@ EVENT_KIND_BY_ID: dict[int, str] = {
 }
 KMS_CHANNEL = "Key Management Service"
 PROVIDERS = ("Microsoft-Windows-Security-SPP", "Microsoft-Windows-Security-Licensing-SLC")
-_PROVIDER_RE = r"(?i)^(microsoft-windows-)?security-(spp|licensing-slc)$"
+#: Names the SPP/SLC providers go by: XML/EVTX, Event Viewer (short) and classic source names.
+_PROVIDER_RE = (r"(?i)^((microsoft-windows-)?security-(spp|licensing-slc)"
+                r"|software (protection platform|licensing) service)$")
 
 _KINDS = list(S.EVENT_KINDS)
 _OTHER = _KINDS.index("other")
@@ -146,16 +150,19 @@ class TimeParser:
     def __call__(self, values: pa.Array) -> pd.Series:
         """Return a UTC datetime Series (NaT where a value does not parse)."""
         text = pd.Series(pc.utf8_trim_whitespace(values), dtype=_STR)
-        if self.chosen is None:
-            filled = text.notna() & (text != "")
-            best = -1
-            for fmt in self.formats:
-                good = int(self._parse(text[filled], fmt).notna().sum())
-                if good > best:
-                    best, self.chosen = good, fmt
-                if good == int(filled.sum()):
+        fmt = self.chosen
+        if fmt is None:  # the first format that reads every time, else the one that reads most
+            filled = text[text.notna() & (text != "")]
+            counts = []
+            for candidate in self.formats:
+                counts.append(int(self._parse(filled, candidate).notna().sum()))
+                if counts[-1] == len(filled):
                     break
-        out = self._parse(text, self.chosen or self.formats[0])
+            best = max(range(len(counts)), key=counts.__getitem__)
+            fmt = self.formats[best]
+            if counts[best]:  # keep it for the file once it has read something
+                self.chosen = fmt
+        out = self._parse(text, fmt)
         if self.tz is not None:
             if out.dt.tz is None:
                 out = out.dt.tz_localize(self.tz, ambiguous=np.ones(len(out), bool),
