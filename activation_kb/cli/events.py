@@ -18,6 +18,11 @@ _PATHS_HELP = "Files, directories or glob patterns (quote globs) of event export
 
 
 def _input_options(command):
+    """Add PATH... and the options that say how to read it (listed in this order)."""
+    command = click.option("--rejected", "rejected_out", default=None, metavar="FILE",
+                           type=click.Path(dir_okay=False, writable=True),
+                           help="Write the rejected records (file, record number, reason, raw "
+                                "text) to this CSV file.")(command)
     command = click.option("--tz", default=None, metavar="ZONE",
                            help="IANA time zone of local times in Get-WinEvent/Get-EventLog/"
                                 "Event Viewer CSV exports, e.g. Europe/Paris (required for "
@@ -27,10 +32,6 @@ def _input_options(command):
                                 "wevtutil_xml, evtx, evtx_json, winevent_csv, eventviewer_csv, "
                                 "la_event, la_windowsevent, canonical_csv, "
                                 "canonical_parquet.")(command)
-    command = click.option("--rejected", "rejected_out", default=None, metavar="FILE",
-                           type=click.Path(dir_okay=False, writable=True),
-                           help="Write the rejected records (file, record number, reason, raw "
-                                "text) to this CSV file.")(command)
     return click.argument("paths", nargs=-1, required=True, metavar="PATH...")(command)
 
 
