@@ -115,6 +115,14 @@ def test_rendered_message_gzip_and_utf16():
                                       plain.drop(columns="source_file"))
 
 
+def test_declared_legacy_encoding(tmp_path):
+    path = tmp_path / "latin1.xml"
+    text = event_xml(host="pc-\u00e9t\u00e9")  # "pc-été"
+    path.write_bytes(('<?xml version="1.0" encoding="ISO-8859-1"?>\n<Events>' + text
+                      + "</Events>").encode("latin-1"))
+    assert list(balanced(load_events(path)).events["host"]) == ["pc-\u00e9t\u00e9"]
+
+
 def test_python_evtx_string_shapes(tmp_path):
     info = f"0xC004F074, 0x00000000, kms01:1688, {CMID}, 2024/03/01 08:00, 0, 2, 41760, {SKU}, 5"
     escaped = f"&lt;string&gt;{APP}&lt;/string&gt;\n&lt;string&gt;status&lt;/string&gt;\n"

@@ -192,7 +192,7 @@ def _utf8(src: Source) -> Iterator[Callable[[int], bytes]]:
         head = fh.read(4096)
         encoding, bom = detect_encoding(head)
         head = head[bom:]
-        if encoding == "utf-8":
+        if encoding == "utf-8" and not bom:  # no byte-order mark: the declaration decides
             decl = _DECL.match(head)
             declared = _DECLARED.search(decl.group(0)) if decl else None
             name = declared.group(1).decode("ascii").lower() if declared else "utf-8"
