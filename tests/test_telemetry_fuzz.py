@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 
 import pytest
 from conftest import TEST_DATA
@@ -21,7 +22,8 @@ EXPORTS = {
     "utf16.csv": (D / "synthetic_winevent_utf16le_semicolon.csv").read_bytes(),
     "la.json": (D / "synthetic_la_windowsevent.json").read_bytes(),
 }
-FIXED = settings(max_examples=int(__import__("os").environ.get("FUZZ_EXAMPLES", 60)), deadline=None,
+# FUZZ_EXAMPLES=2000 for a longer hunt; the default keeps the suite fast.
+FIXED = settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 60)), deadline=None,
                  suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
