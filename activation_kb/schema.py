@@ -84,7 +84,6 @@ ACTIVATION_METHODS = ("KMS", "ADBA", "MAK", "Retail", "Token", "unknown")
 SOURCE_FORMATS = (
     "wevtutil_xml", "evtx", "winevent_csv", "eventviewer_csv", "la_event", "la_windowsevent",
     "canonical_csv", "canonical_parquet", "synthetic",
-    "evtx_json",  # evtx_dump JSON lines (Rust evtx); appended so existing codes keep their value
 )
 #: Error categories (see ``activation_kb/data/categories.csv``); "other" = not in the article.
 ERROR_CATEGORIES = (

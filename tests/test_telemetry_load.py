@@ -375,7 +375,8 @@ def test_real_evtx_and_its_renderings(shared_dir):
     xml = balanced(load_events(samples / "many-events-application_Security-SPP_python-evtx.xml"))
     jsonl = balanced(load_events(samples / "many-events-application_Security-SPP_evtx-rs.jsonl"))
     assert xml.loaded == jsonl.loaded == 418 and xml.n_rejected == jsonl.n_rejected == 0
-    assert set(jsonl.events["source_format"].astype(str)) == {"evtx_json"}
+    assert [f["format"] for f in jsonl.files] == ["evtx_json"]
+    assert set(jsonl.events["source_format"].astype(str)) == {"evtx"}  # EVTX records, other tool
     cols = ["event_time", "host", "event_id", "record_id", "event_kind", "app_id"]
     a = spp[cols].reset_index(drop=True)
     for other in (xml.events, jsonl.events):

@@ -35,7 +35,8 @@ __all__ = ["Format", "FormatSpec", "READERS", "sniff", "resolve_format", "check_
 class Format(enum.StrEnum):
     """Input formats that :func:`~activation_kb.telemetry.load_events` reads.
 
-    A member's value is the ``source_format`` of the events it yields.
+    A member's value is the ``source_format`` of the events it yields, except ``evtx_json``
+    (EVTX records rendered by the Rust tools), whose events say ``evtx``.
     """
 
     WEVTUTIL_XML = "wevtutil_xml"
@@ -63,19 +64,24 @@ class FormatSpec:
         Time formats of the records (pandas ``format=`` strings, ``"ISO8601"``).
     local_times : bool
         True when times are local wall times without an offset: ``tz=`` is then required.
+    source_format : str, optional
+        The ``source_format`` of the events, when it is not the format's own value.
     """
 
     read: Callable[[Source], Iterator]
     label: str
     time_formats: tuple[str, ...] = ("ISO8601",)
     local_times: bool = False
+    source_format: str | None = None
 
 
 #: Format -> reader. One line per format.
 READERS: dict[Format, FormatSpec] = {
     Format.WEVTUTIL_XML: FormatSpec(read_wevtutil_xml, "wevtutil XML (wevtutil qe /f:xml)"),
     Format.EVTX: FormatSpec(read_evtx, "a binary .evtx log"),
-    Format.EVTX_JSON: FormatSpec(read_evtx_json, "evtx_dump JSON lines (Rust evtx)"),
+    # the same EVTX records rendered by another tool: their source_format is "evtx"
+    Format.EVTX_JSON: FormatSpec(read_evtx_json, "evtx_dump JSON lines (Rust evtx)",
+                                 source_format="evtx"),
     Format.WINEVENT_CSV: FormatSpec(read_winevent_csv, "Get-WinEvent/Get-EventLog | Export-Csv",
                                     LOCAL_FORMATS, local_times=True),
     Format.EVENTVIEWER_CSV: FormatSpec(read_eventviewer_csv, "Event Viewer 'Save as CSV'",

@@ -71,6 +71,7 @@ class _File:
     def __init__(self, src: Source, fmt: Format, spec: FormatSpec, tz: str | None,
                  on_error: str, rejected: list[dict[str, Any]]) -> None:
         self.src, self.fmt, self.spec, self.on_error = src, fmt, spec, on_error
+        self.source_format = spec.source_format or fmt.value
         self.times = TimeParser(spec.time_formats, tz if spec.local_times else None)
         self.rejected = rejected
         self.frames: list[pd.DataFrame] = []
@@ -87,14 +88,15 @@ class _File:
         if self.on_error == "raise":
             raise TelemetryError(f"{self.src.name}: record {item.record}: {item.reason}")
         self.rejected.append({S.SOURCE_FILE: self.src.name, S.SOURCE_RECORD: item.record,
-                              S.SOURCE_FORMAT: self.fmt.value, "reason": item.reason,
+                              S.SOURCE_FORMAT: self.source_format, "reason": item.reason,
                               S.RAW: item.raw})
         self.stats["rejected"] += 1
 
     def flush(self) -> None:
         if not self._pending:
             return
-        frame, rejects = build_events(self._pending, self.src.name, self.fmt.value, self.times)
+        frame, rejects = build_events(self._pending, self.src.name, self.source_format,
+                                      self.times)
         self._pending = []
         for item in rejects:
             self.reject(item)
