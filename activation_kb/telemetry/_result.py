@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..schema import empty_events, empty_rejected
+from ..schema import CODE, EVENT_KIND, EVENT_TIME, HOST, empty_events, empty_rejected
 
 __all__ = ["LoadResult"]
 
@@ -23,7 +23,8 @@ class LoadResult:
     rejected : pandas.DataFrame
         One row per rejected record (``REJECTED_COLUMNS``).
     records, loaded, duplicates : int
-        Invariant: ``records == loaded + len(rejected) + duplicates``.
+        Invariant: ``records == loaded + len(rejected) + duplicates``: every record read is
+        loaded, rejected (with file, record number and reason) or a duplicate.
     files : list of dict
         Per file: path, format, records, loaded, rejected, duplicates.
     """
@@ -41,8 +42,27 @@ class LoadResult:
         return len(self.rejected)
 
     def summary(self) -> dict[str, Any]:
-        """Return a JSON-friendly summary (counts and per-file figures)."""
+        """Return a JSON-friendly summary of the load.
+
+        Returns
+        -------
+        dict
+            ``records``, ``loaded``, ``rejected``, ``duplicates``, ``hosts``,
+            ``first_event_time`` and ``last_event_time`` (ISO 8601 UTC, None when nothing
+            loaded), ``by_event_kind`` and ``by_code`` (counts, largest first; ``by_code``
+            includes the success code ``0x00000000``), and ``files`` (per-file counts).
+        """
+        ev = self.events
+        kinds = ev[EVENT_KIND].value_counts(sort=False)
+        kinds = kinds[kinds > 0].sort_values(ascending=False, kind="stable")
+        codes = ev[CODE].value_counts(sort=False).sort_index()
+        codes = codes.sort_values(ascending=False, kind="stable")
         return {
             "records": self.records, "loaded": self.loaded, "rejected": self.n_rejected,
-            "duplicates": self.duplicates, "files": self.files,
+            "duplicates": self.duplicates, "hosts": int(ev[HOST].nunique()),
+            "first_event_time": None if ev.empty else ev[EVENT_TIME].min().isoformat(),
+            "last_event_time": None if ev.empty else ev[EVENT_TIME].max().isoformat(),
+            "by_event_kind": {str(k): int(v) for k, v in kinds.items()},
+            "by_code": {str(k): int(v) for k, v in codes.items()},
+            "files": self.files,
         }

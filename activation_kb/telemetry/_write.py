@@ -1,16 +1,26 @@
-"""Write canonical events to Parquet, CSV or wevtutil-style XML."""
+"""Write canonical events to Parquet, CSV or wevtutil-style XML (each optionally gzipped).
+
+CSV is written by pyarrow: strings quoted, missing values as empty unquoted fields, so a
+missing value and an empty string survive the round trip. XML follows the layouts of the
+reference notes (one Info string for 12288/12289, ten ``<Data>`` for 12290, ...) inside an
+``<Events>`` root, like ``wevtutil qe /e:Events``.
+"""
 
 from __future__ import annotations
 
+import gzip
+import re
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from .. import schema as S
 from ..errors import TelemetryError
 
-__all__ = ["write_events", "render_event_xml"]
+__all__ = ["write_events", "render_event_xml", "output_format"]
 
 _NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 _GUID = {"Microsoft-Windows-Security-SPP": "{E23B33B0-C8C9-472C-A5F9-F2BDFEA0F156}",
@@ -18,10 +28,17 @@ _GUID = {"Microsoft-Windows-Security-SPP": "{E23B33B0-C8C9-472C-A5F9-F2BDFEA0F15
 _SOURCE = {"Microsoft-Windows-Security-SPP": "Software Protection Platform Service",
            "Microsoft-Windows-Security-Licensing-SLC": "Software Licensing Service"}
 _LEVEL = {"error": 2, "warning": 3, "info": 4}
+_FORMATS = {".parquet": "parquet", ".csv": "csv", ".xml": "xml"}
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _s(v: object) -> str:
     return "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
+
+
+def _x(v: object) -> str:
+    """Text safe inside an XML element (characters XML 1.0 cannot carry become spaces)."""
+    return escape(_NOT_XML.sub(" ", _s(v)))
 
 
 def _hx(v: object) -> str:
@@ -29,12 +46,10 @@ def _hx(v: object) -> str:
 
 
 def _ct(v: object, pad: bool = True) -> str:
-    if v is None or v is pd.NaT or v is pd.NA:
+    if v is None:
         return ""
     y, mo, d, h, mi = v  # precomputed (year, month, day, hour, minute)
-    if pad:
-        return f"{y:04d}/{mo:02d}/{d:02d} {h:02d}:{mi:02d}"
-    return f"{y}/{mo}/{d} {h}:{mi:02d}"
+    return f"{y:04d}/{mo:02d}/{d:02d} {h:02d}:{mi:02d}" if pad else f"{y}/{mo}/{d} {h}:{mi:02d}"
 
 
 def _b(v: object) -> str:
@@ -62,7 +77,8 @@ def _data(r: dict) -> list[str]:
                 f"RuleId=;Action=AutoActivate;AppId={_s(r[S.APP_ID])};SkuId={_s(r[S.SKU_ID])};"
                 f"NotificationInterval=1440;Trigger={_s(r[S.TRIGGER])};SessionId=1"]
     if eid == 8233:
-        return [f"Reason:{_hx(r[S.RESULT_CODE])}", f"AppId = {_s(r[S.APP_ID])}, SkuId = {_s(r[S.SKU_ID])}",
+        return [f"Reason:{_hx(r[S.RESULT_CODE])}",
+                f"AppId = {_s(r[S.APP_ID])}, SkuId = {_s(r[S.SKU_ID])}",
                 f"Trigger={_s(r[S.TRIGGER])}"]
     if eid == 12293:
         return [_hx(r[S.RESULT_CODE]), ""]
@@ -74,63 +90,100 @@ def _data(r: dict) -> list[str]:
 
 
 def render_event_xml(r: dict) -> str:
-    """Render one canonical row (dict) as a wevtutil-style ``<Event>`` element."""
+    """Render one canonical row (a dict, ``_st`` = SystemTime text) as a wevtutil ``<Event>``."""
     provider = _s(r[S.PROVIDER]) or "Microsoft-Windows-Security-SPP"
-    st = r["_st"]
     level = _LEVEL.get(_s(r[S.LEVEL]), 4)
-    qual = {2: 49152, 3: 32768}.get(level, 16384)
-    data = "".join(f"<Data>{escape(d)}</Data>" for d in _data(r))
+    qualifiers = {2: 49152, 3: 32768}.get(level, 16384)
+    data = "".join(f"<Data>{_x(d)}</Data>" for d in _data(r))
     return (
-        f'<Event xmlns="{_NS}"><System><Provider Name="{escape(provider)}" '
-        f'Guid="{_GUID.get(provider, "")}" EventSourceName="{_SOURCE.get(provider, provider)}"/>'
-        f'<EventID Qualifiers="{qual}">{r[S.EVENT_ID]}</EventID><Version>0</Version>'
+        f'<Event xmlns="{_NS}"><System><Provider Name={quoteattr(_NOT_XML.sub(" ", provider))} '
+        f'Guid="{_GUID.get(provider, "")}" '
+        f'EventSourceName={quoteattr(_NOT_XML.sub(" ", _SOURCE.get(provider, provider)))}/>'
+        f'<EventID Qualifiers="{qualifiers}">{r[S.EVENT_ID]}</EventID><Version>0</Version>'
         f"<Level>{level}</Level><Task>0</Task><Opcode>0</Opcode><Keywords>0x80000000000000</Keywords>"
-        f'<TimeCreated SystemTime="{st}"/><EventRecordID>{_s(r[S.RECORD_ID])}</EventRecordID>'
-        f'<Correlation/><Execution ProcessID="0" ThreadID="0"/><Channel>{escape(_s(r[S.CHANNEL]))}</Channel>'
-        f"<Computer>{escape(_s(r[S.HOST]))}</Computer><Security/></System>"
+        f'<TimeCreated SystemTime="{r["_st"]}"/><EventRecordID>{_s(r[S.RECORD_ID])}</EventRecordID>'
+        f'<Correlation/><Execution ProcessID="0" ThreadID="0"/>'
+        f"<Channel>{_x(r[S.CHANNEL])}</Channel>"
+        f"<Computer>{_x(r[S.HOST])}</Computer><Security/></System>"
         f"<EventData>{data}</EventData></Event>\n"
     )
 
 
+def _xml_lines(ev: pd.DataFrame):
+    cols = [c for c in S.EVENT_COLUMNS if c not in (S.EVENT_TIME, S.CLIENT_TIME)]
+    records = ev[cols].astype(object).where(ev[cols].notna(), None).to_dict("records")
+    et = ev[S.EVENT_TIME]
+    ticks = (et.dt.microsecond * 10 + et.dt.nanosecond // 100).tolist()
+    seconds = et.dt.strftime("%Y-%m-%dT%H:%M:%S.").tolist()
+    ct = ev[S.CLIENT_TIME]
+    parts = zip(ct.dt.year.tolist(), ct.dt.month.tolist(), ct.dt.day.tolist(),
+                ct.dt.hour.tolist(), ct.dt.minute.tolist())
+    for r, s0, f, p in zip(records, seconds, ticks, parts):
+        r["_st"] = f"{s0}{f:07d}Z"
+        r[S.CLIENT_TIME] = None if pd.isna(p[0]) else tuple(int(x) for x in p)
+        yield render_event_xml(r)
+
+
+def output_format(path: str | Path, format: str | None = None) -> tuple[str, bool]:
+    """Return ``(format, gzipped)`` for writing events to ``path``.
+
+    Raises
+    ------
+    TelemetryError
+        For an unsupported format or suffix, naming what is supported.
+    """
+    path = Path(path)
+    gz = path.suffix.lower() == ".gz"
+    suffix = Path(path.stem).suffix.lower() if gz else path.suffix.lower()
+    fmt = format or _FORMATS.get(suffix)
+    if fmt not in ("parquet", "csv", "xml"):
+        raise TelemetryError(
+            f"cannot write events to {path}: format {format or suffix or path.name!r} is not "
+            "supported; expected parquet, csv or xml (or a .parquet/.csv/.xml suffix)")
+    if gz and fmt == "parquet":
+        raise TelemetryError(f"cannot write events to {path}: Parquet is compressed already; "
+                             "expected a .parquet path without .gz")
+    return fmt, gz
+
+
 def write_events(events: pd.DataFrame, path: str | Path, format: str | None = None) -> Path:
-    """Write a canonical events frame to ``path`` as ``parquet``, ``csv`` or ``xml``.
+    """Write an events frame to ``path`` as Parquet, CSV or wevtutil-style XML.
 
     Parameters
     ----------
     events : pandas.DataFrame
         Any frame :func:`activation_kb.schema.coerce_events` accepts.
     path : str or Path
-        Output file; its suffix chooses the format when ``format`` is None.
+        Output file. Its suffix chooses the format when ``format`` is None; a further ``.gz``
+        (``events.csv.gz``, ``events.xml.gz``) compresses CSV and XML.
     format : {"parquet", "csv", "xml"}, optional
+        The format, whatever the suffix.
 
     Returns
     -------
     Path
         The path written.
+
+    Raises
+    ------
+    TelemetryError
+        For an unsupported format or suffix.
+    SchemaError
+        When ``events`` lacks a required column or a column cannot be cast.
     """
     path = Path(path)
-    fmt = format or {".parquet": "parquet", ".csv": "csv", ".xml": "xml"}.get(path.suffix.lower())
-    if fmt not in ("parquet", "csv", "xml"):
-        raise TelemetryError(
-            f"cannot write events to {path}: format {format or path.suffix!r} is not supported; "
-            "expected parquet, csv or xml (or a .parquet/.csv/.xml suffix)")
+    fmt, gz = output_format(path, format)
     ev = S.coerce_events(events)
     if fmt == "parquet":
         ev.to_parquet(path, index=False)
     elif fmt == "csv":
-        ev.to_csv(path, index=False)
+        table = pa.Table.from_pandas(ev, preserve_index=False)
+        with pa.output_stream(str(path), compression="gzip" if gz else None) as sink:
+            pacsv.write_csv(table, sink)
     else:
-        cols = [c for c in S.EVENT_COLUMNS if c not in (S.EVENT_TIME, S.CLIENT_TIME)]
-        records = ev[cols].astype(object).where(ev[cols].notna(), None).to_dict("records")
-        et = ev[S.EVENT_TIME]
-        ns = (et.dt.microsecond * 10 + et.dt.nanosecond // 100).to_numpy()
-        st = et.dt.strftime("%Y-%m-%dT%H:%M:%S.").tolist()
-        ct = ev[S.CLIENT_TIME]
-        parts = zip(ct.dt.year.tolist(), ct.dt.month.tolist(), ct.dt.day.tolist(),
-                    ct.dt.hour.tolist(), ct.dt.minute.tolist())
-        for r, s0, f, p in zip(records, st, ns.tolist(), parts):
-            r["_st"] = f"{s0}{f:07d}Z"
-            r[S.CLIENT_TIME] = None if pd.isna(p[0]) else tuple(int(x) for x in p)
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.writelines(render_event_xml(r) for r in records)
+        opener = gzip.open if gz else open
+        with opener(path, "wt", encoding="utf-8", newline="\n") as fh:
+            fh.write("<Events>\n")
+            fh.writelines(_xml_lines(ev))
+            fh.write("</Events>\n")
     return path
