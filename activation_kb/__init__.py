@@ -37,6 +37,7 @@ _LAZY = {
     "load_events": "telemetry",
     "write_events": "telemetry",
     "LoadResult": "telemetry",
+    "Format": "telemetry",
     "simulate_fleet": "simulate",
     "IncidentSpec": "simulate",
     "score_detection": "simulate",

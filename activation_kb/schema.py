@@ -17,8 +17,8 @@ __all__ = [
     # events columns
     "EVENT_TIME", "HOST", "ROLE", "CHANNEL", "PROVIDER", "EVENT_ID", "RECORD_ID", "LEVEL",
     "EVENT_KIND", "ACTIVATION_METHOD", "RESULT_CODE", "CODE", "IS_SUCCESS", "CATEGORY",
-    "STATUS_FLAGS", "KMS_HOST", "KMS_PORT", "CLIENT_NAME", "CMID", "CLIENT_TIME", "IS_VM", "LICENSE_STATUS",
-    "MINUTES_TO_EXPIRY", "SKU_ID", "APP_ID", "MIN_COUNT", "KMS_COUNT", "ACTIVATION_INTERVAL_MIN",
+    "STATUS_FLAGS", "KMS_HOST", "KMS_PORT", "CLIENT_NAME", "CMID", "CLIENT_TIME", "IS_VM",
+    "LICENSE_STATUS", "MINUTES_TO_EXPIRY", "SKU_ID", "APP_ID", "MIN_COUNT", "KMS_COUNT", "ACTIVATION_INTERVAL_MIN",
     "RENEWAL_INTERVAL_MIN", "TRIGGER", "SITE", "MESSAGE", "SOURCE_FORMAT", "SOURCE_FILE",
     "SOURCE_RECORD", "RAW",
     # vocabularies
@@ -236,4 +236,6 @@ def validate_events(events: pd.DataFrame) -> None:
         elif events[column].dtype != dtype:
             problems.append(f"column {column!r} has dtype {events[column].dtype}, expected {dtype}")
     if problems:
-        raise SchemaError("events frame does not follow the canonical schema: " + "; ".join(problems))
+        raise SchemaError(
+            "events frame does not follow the canonical schema: " + "; ".join(problems)
+        )

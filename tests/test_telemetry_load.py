@@ -12,7 +12,7 @@ import pytest
 from conftest import TEST_DATA
 
 from activation_kb.errors import MissingDependencyError, TelemetryError
-from activation_kb.schema import empty_events, validate_events
+from activation_kb.schema import EVENT_COLUMNS, empty_events, validate_events
 from activation_kb.telemetry import Format, load_events, write_events
 
 D = TEST_DATA / "telemetry"
@@ -84,7 +84,9 @@ def test_host_xml_both_providers_and_kms_channel_forgery():
     assert (first["code"], first["category"], first["min_count"]) == ("0xC004F06C", "clock", 5)
     assert first["client_time"] == pd.Timestamp("2024-03-01 08:00")  # "2024/3/1 8:00"
     assert (first["cmid"], first["license_status"], first["minutes_to_expiry"]) == (CMID, 2, 41520)
+    assert list(kms["client_name"]) == ["pc1.contoso.com", "pc3"]  # the client each names
     assert kms.iloc[1]["is_success"] and kms.iloc[1]["is_vm"]
+    assert ev.loc[ev["event_id"] != 12290, "client_name"].isna().all()
     forged = ev[ev["event_id"] == 1337].iloc[0]  # Persistence record in the KMS channel
     assert forged["event_kind"] == "other" and forged["role"] == "client"
 
@@ -350,7 +352,7 @@ def test_canonical_csv_bad_rows_rejected_with_numbers(tmp_path):
     assert sorted(reasons) == [2, 3, 5]
     assert reasons[2].startswith("column event_id: '12x89' does not fit")
     assert reasons[3].startswith("column level: 'loud' does not fit")
-    assert "fields, expected 35" in reasons[5]
+    assert f"fields, expected {len(EVENT_COLUMNS)}" in reasons[5]
     assert list(r.events["record_id"]) == [101, 104]
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from .. import schema as S
 from ..categories import category_of
+from ..telemetry import EVENT_KIND_BY_ID
 from ._engine import ACT_INTERVAL, MAK, NO_REQUEST, REACHED, RENEW_INTERVAL, Attempts, C
 from ._fleet import APP_ID, SKU_CLIENT, SKU_SERVER, Fleet
 
@@ -27,35 +28,24 @@ __all__ = ["build_events", "PROVIDER", "MESSAGES"]
 
 PROVIDER = "Microsoft-Windows-Security-SPP"
 KMS_CHANNEL = "Key Management Service"
-#: event id -> (first line of the message, event kind, level)
-MESSAGES: dict[int, tuple[str, str, str]] = {
-    1003: (
-        "The Software Protection service has completed licensing status check.",
-        "status_check",
-        "info",
-    ),
-    8198: (
-        "License Activation (slui.exe) failed with the following error code:",
-        "activation_failure",
-        "error",
-    ),
-    8233: ("The rules engine reported a failed VL activation attempt.", "vl_failure", "warning"),
+#: event id -> (first line of the message, level); the event kind is the loaders' own mapping
+MESSAGES: dict[int, tuple[str, str]] = {
+    1003: ("The Software Protection service has completed licensing status check.", "info"),
+    8198: ("License Activation (slui.exe) failed with the following error code:", "error"),
+    8233: ("The rules engine reported a failed VL activation attempt.", "warning"),
     12288: (
         "The client has sent an activation request to the key management service machine.",
-        "kms_request",
         "info",
     ),
     12289: (
         "The client has processed an activation response from the key management service "
         "machine.",
-        "kms_response",
         "info",
     ),
-    12290: ("An activation request has been processed.", "kms_host_request", "info"),
+    12290: ("An activation request has been processed.", "info"),
     12294: (
         "Publishing the Key Management Service (KMS) to DNS in the 'contoso.com' domain is "
         "successful.",
-        "dns_publish_ok",
         "info",
     ),
 }
@@ -171,8 +161,8 @@ def build_events(
     is_server = fleet.is_server[di]
     idx = np.searchsorted(_IDS, eid)
     first_line = np.array([MESSAGES[i][0] for i in _IDS], dtype=object)[idx]
-    kind = np.array([MESSAGES[i][1] for i in _IDS], dtype=object)[idx]
-    level = np.array([MESSAGES[i][2] for i in _IDS], dtype=object)[idx]
+    kind = np.array([EVENT_KIND_BY_ID[i] for i in _IDS], dtype=object)[idx]
+    level = np.array([MESSAGES[i][1] for i in _IDS], dtype=object)[idx]
     fail_ev = (eid == 8198) | (eid == 8233)
     message = first_line.copy()
     label = np.where(eid[fail_ev] == 8198, "\nhr=", "\nReason:").astype(object)

@@ -162,10 +162,17 @@ def _kms_response(data: pa.Array) -> dict[str, object]:
     }
 
 
+def _name(arr: pa.Array) -> pa.Array:
+    """Return trimmed text, null where it is empty."""
+    text = pc.utf8_trim_whitespace(arr)
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+
+
 def _kms_host_request(data: pa.Array) -> dict[str, object]:
     f = items(data, 10, info=True, lead=True)
     return {
-        HR: hexcode(f[1]), S.MIN_COUNT: integer(f[2], "Int16"), S.CMID: guid(f[4]),
+        HR: hexcode(f[1]), S.MIN_COUNT: integer(f[2], "Int16"), S.CLIENT_NAME: _name(f[3]),
+        S.CMID: guid(f[4]),
         S.CLIENT_TIME: client_time(f[5]), S.IS_VM: flag(f[6]),
         S.LICENSE_STATUS: integer(f[7], "Int8"), S.MINUTES_TO_EXPIRY: integer(f[8], "Int32"),
         S.SKU_ID: guid(f[9]),

@@ -69,7 +69,7 @@ def _data(r: dict) -> list[str]:
                            _s(r[S.KMS_COUNT]), _s(r[S.ACTIVATION_INTERVAL_MIN]),
                            _s(r[S.RENEWAL_INTERVAL_MIN]), _ct(r[S.CLIENT_TIME])])]
     if eid == 12290:
-        return ["", _hx(r[S.RESULT_CODE]), _s(r[S.MIN_COUNT]), "", _s(r[S.CMID]),
+        return ["", _hx(r[S.RESULT_CODE]), _s(r[S.MIN_COUNT]), _s(r[S.CLIENT_NAME]), _s(r[S.CMID]),
                 _ct(r[S.CLIENT_TIME], pad=False), _b(r[S.IS_VM]), _s(r[S.LICENSE_STATUS]),
                 _s(r[S.MINUTES_TO_EXPIRY]), _s(r[S.SKU_ID])]
     if eid == 8198:
