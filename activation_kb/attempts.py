@@ -17,6 +17,8 @@ attempt carries them: the 12288 names the KMS host that the 8198 of the same att
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -141,18 +143,32 @@ def _labels(codes: np.ndarray, uniques: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(remap[picked], categories)
 
 
-def _dimension_codes(events: pd.DataFrame, name: str, rows: np.ndarray, on_host: np.ndarray):
+def _encode_columns(events: pd.DataFrame, rows: np.ndarray) -> dict[str, tuple]:
+    """Codes and uniques of every text column the grouping reads, encoded on all cores.
+
+    pyarrow's take and dictionary encoding release the GIL, so the columns encode in parallel.
+    """
+    columns = (S.HOST, S.CLIENT_NAME, S.CMID, S.KMS_HOST, S.SITE, S.SKU_ID, S.TRIGGER, S.ROLE,
+               S.ACTIVATION_METHOD)
+    workers = max(1, min(len(columns), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = pool.map(lambda column: _factorize(events[column], rows), columns)
+        return dict(zip(columns, done))
+
+
+def _dimension_codes(name: str, encoded: dict, events: pd.DataFrame, rows: np.ndarray,
+                     on_host: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-record codes and uniques of a dimension (-1 where the record does not carry it)."""
-    if name == "kms_host":
-        named, uniques = _factorize(events[S.KMS_HOST], rows)
-        own, own_uniques = _factorize(events[S.HOST], rows)
+    if name == "kms_host":  # named by a 12288, or the KMS host that logged a 12290
+        named, uniques = encoded[S.KMS_HOST]
+        own, own_uniques = encoded[S.HOST]
         codes = np.where(named >= 0, named, np.where(on_host & (own >= 0), own + len(uniques), -1))
         return codes, np.concatenate([uniques, own_uniques])
     if name == "edition":  # the KMS threshold a request states: 25 for clients, 5 for servers
         minimum = events[S.MIN_COUNT].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
         codes = np.where(minimum == 25, 0, np.where(minimum == 5, 1, -1))
         return codes, np.array(["client", "server"], dtype=object)
-    codes, uniques = _factorize(events[name], rows)
+    codes, uniques = encoded[name]
     if name == "activation_method":  # "unknown" on 8198/8233: the 12288 of the attempt knows
         unknown = np.flatnonzero(uniques == "unknown")
         if unknown.size:
@@ -206,9 +222,10 @@ def activation_attempts(
     has_result = events[S.RESULT_CODE].notna() | events[S.IS_SUCCESS].notna()
     rows = np.flatnonzero(kind.isin(ATTEMPT_KINDS).to_numpy(dtype=bool) & has_result.to_numpy(bool))
     on_host = (kind.iloc[rows] == "kms_host_request").to_numpy(dtype=bool)
-    host, host_names = _factorize(events[S.HOST], rows)
-    client, client_names = _factorize(events[S.CLIENT_NAME], rows)
-    cmid, cmids = _factorize(events[S.CMID], rows)
+    encoded = _encode_columns(events, rows)
+    host, host_names = encoded[S.HOST]
+    client, client_names = encoded[S.CLIENT_NAME]
+    cmid, cmids = encoded[S.CMID]
     # the device of a KMS host's record is the client it names (by name, else by CMID)
     names = np.concatenate([host_names, client_names, cmids])
     raw = np.where(
@@ -242,14 +259,14 @@ def activation_attempts(
             "failed": np.logical_or.reduceat(failed_rec, starts) if n else np.zeros(0, bool),
         }
     )
-    role, roles = _factorize(events[S.ROLE], rows)
+    role, roles = encoded[S.ROLE]
     by_client = np.isin(role, np.flatnonzero(roles == "client"))[order]
     for name in DIMENSIONS:
         if name == "role":  # seen in the client's own log, or only in a KMS host's log
             seen = np.logical_or.reduceat(by_client, starts) if n else np.zeros(0, bool)
             attempts[name] = pd.Categorical.from_codes(np.where(seen, 0, 1), ["client", "kms_host"])
             continue
-        codes, uniques = _dimension_codes(events, name, rows, on_host)
+        codes, uniques = _dimension_codes(name, encoded, events, rows, on_host)
         per = np.maximum.reduceat(codes[order], starts) if n else np.zeros(0, np.int64)
         attempts[name] = _labels(per, uniques)
     fail_idx = np.flatnonzero(code > 0)
