@@ -153,14 +153,15 @@ class _Baseline:
 
 
 def _slot_median(x: np.ndarray, period: int) -> np.ndarray:
-    """For every bucket, the median of ``x`` over the buckets of its slot (position mod period)."""
+    """For every bucket, the lower median of ``x`` over the buckets of its slot (position mod period)."""
     k, t = x.shape
     if not period or period >= t:
-        return np.broadcast_to(np.median(x, axis=1, keepdims=True), x.shape)
+        return np.broadcast_to(np.quantile(x, 0.5, axis=1, keepdims=True, method="lower"), x.shape)
     rows = -(-t // period)
     padded = np.full((k, rows * period), np.nan)
     padded[:, :t] = x
-    per_slot = np.nanmedian(padded.reshape(k, rows, period), axis=1)
+    # the lower median: with two weeks, [0, 40] is "usually 0", not 20
+    per_slot = np.nanquantile(padded.reshape(k, rows, period), 0.5, axis=1, method="lower")
     return np.tile(per_slot, (1, rows))[:, :t]
 
 
