@@ -153,10 +153,11 @@ class _Baseline:
 
 
 def _slot_median(x: np.ndarray, period: int) -> np.ndarray:
-    """For every bucket, the lower median of ``x`` over the buckets of its slot (position mod period)."""
+    """For every bucket, the lower median of ``x`` over its slot (position mod period)."""
     k, t = x.shape
     if not period or period >= t:
-        return np.broadcast_to(np.quantile(x, 0.5, axis=1, keepdims=True, method="lower"), x.shape)
+        lower = np.quantile(x, 0.5, axis=1, keepdims=True, method="lower")
+        return np.broadcast_to(lower, x.shape)
     rows = -(-t // period)
     padded = np.full((k, rows * period), np.nan)
     padded[:, :t] = x
