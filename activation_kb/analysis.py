@@ -125,7 +125,7 @@ def _uncatalogued(table: AttemptTable) -> pd.DataFrame:
                                                             ignore_index=True)
 
 
-def _quality(events, table, rejected, duplicates, counts, end) -> dict[str, Any]:
+def _quality(table, rejected, duplicates, counts, end) -> dict[str, Any]:
     reasons = rejected["reason"].astype(str).str.split(":").str[0].value_counts()
     last = table.attempts.groupby("device", observed=True)["time"].max()
     silent = last[last < end - _SILENT]
@@ -141,7 +141,6 @@ def _quality(events, table, rejected, duplicates, counts, end) -> dict[str, Any]
         "buckets": int(len(busy)),
         "empty_buckets": int(len(empty)),
         "longest_gap_buckets": int(_longest_run(busy.to_numpy() == 0)) if len(busy) else 0,
-        "records_without_time_order": 0 if events[S.EVENT_TIME].is_monotonic_increasing else 1,
     }
 
 
@@ -234,7 +233,7 @@ def analyze_fleet(
         spikes = spikes[spikes["end"] > lo].reset_index(drop=True)
         frame = frame[(frame[S.EVENT_TIME] >= lo).to_numpy(bool)].reset_index(drop=True)
     incidents = explain_spikes(spikes, table_all, lang=lang)
-    table = activation_attempts(frame) if lo is not None else table_all
+    table = table_all.between(lo, None) if lo is not None else table_all
     counts = error_frequency(table, freq, "category", start=lo, end=hi, tz=tz)
     code_counts = error_frequency(table, freq, "code", start=lo, end=hi, tz=tz)
     attempts = table.attempts
@@ -259,7 +258,7 @@ def analyze_fleet(
         "incidents": int(len(incidents)),
         "codes": int(table.errors["code"].nunique()),
     }
-    quality = _quality(frame, table, rejected, duplicates, counts,
+    quality = _quality(table, rejected, duplicates, counts,
                        pd.Timestamp(end) if end is not None else pd.Timestamp.now(tz="UTC"))
     return FleetAnalysis(
         events=frame, table=table, counts=counts, code_counts=code_counts, spikes=spikes,

@@ -65,22 +65,41 @@ class AttemptTable:
     ----------
     attempts : pandas.DataFrame
         One row per attempt: ``attempt`` (id), ``time`` (first record, UTC), ``device``,
-        ``failed`` and one column per :data:`DIMENSIONS` (empty string when unknown).
+        ``failed``, ``records`` (event records of the attempt) and one column per
+        :data:`DIMENSIONS` (empty string when unknown).
     errors : pandas.DataFrame
         One row per (failed attempt, code): ``attempt``, ``time`` (first record with the code),
         ``device``, ``code``, ``category`` and the attempt's dimensions.
-    records : int
-        Number of event records the attempts were built from.
     """
 
     attempts: pd.DataFrame
     errors: pd.DataFrame
-    records: int
+
+    @property
+    def records(self) -> int:
+        """Number of event records the attempts were built from."""
+        return int(self.attempts["records"].sum())
 
     @property
     def devices(self) -> int:
         """Number of distinct devices that made at least one attempt."""
         return int(self.attempts["device"].nunique())
+
+    def between(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> AttemptTable:
+        """Return the attempts that started in ``[start, end)`` (None: open), with their errors.
+
+        Cheaper than grouping the records of the period again, and an attempt stays whole: it
+        belongs where it started.
+        """
+        keep = pd.Series(True, index=self.attempts.index)
+        if start is not None:
+            keep &= self.attempts["time"] >= start
+        if end is not None:
+            keep &= self.attempts["time"] < end
+        attempts = self.attempts[keep.to_numpy()]
+        errors = self.errors[self.errors["attempt"].isin(attempts["attempt"]).to_numpy()]
+        return AttemptTable(attempts=attempts.reset_index(drop=True),
+                            errors=errors.reset_index(drop=True))
 
 
 def _factorize(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -257,6 +276,7 @@ def activation_attempts(
             "time": _utc(t_s[starts]),
             "device": _labels(dev_s[starts], np.asarray(dev_names, dtype=object)),
             "failed": np.logical_or.reduceat(failed_rec, starts) if n else np.zeros(0, bool),
+            "records": np.diff(np.append(starts, n)),
         }
     )
     role, roles = encoded[S.ROLE]
@@ -285,6 +305,7 @@ def activation_attempts(
             "category": pd.Categorical(category[inv]) if picked.size else pd.Categorical([]),
         }
     )
-    per_attempt = attempts.drop(columns=["attempt", "time", "failed"]).iloc[errors["attempt"]]
+    per_attempt = attempts.drop(columns=["attempt", "time", "failed", "records"])
+    per_attempt = per_attempt.iloc[errors["attempt"]]
     errors = pd.concat([errors, per_attempt.reset_index(drop=True)], axis=1)
-    return AttemptTable(attempts=attempts, errors=errors, records=n)
+    return AttemptTable(attempts=attempts, errors=errors)

@@ -59,6 +59,10 @@ def test_records_of_one_attempt_count_once_across_logs(two_logs):
     assert error["time"] == T0  # the first record of the attempt with that code
     assert error["kms_host"] == "kms01.contoso.com" and error["edition"] == "client"
     assert error["site"] == "paris" and error["role"] == "client"
+    assert list(table.attempts["records"]) == [5, 2]  # 12288, 12290, 12289, 8198, 8233; then 2
+    later = table.between(T0 + pd.Timedelta(hours=1), None)
+    assert len(later.attempts) == 1 and later.errors.empty and later.records == 2
+    assert len(table.between(None, T0 + pd.Timedelta(hours=1)).errors) == 1
 
 
 def test_specific_and_umbrella_codes_are_two_errors_of_one_attempt():
