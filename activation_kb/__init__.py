@@ -1,7 +1,10 @@
 """activation_kb: Windows volume-activation error codes, fleet telemetry and spike reports.
 
-The public API is listed in ``__all__``. Heavy parts (telemetry readers, figures, widgets, the
-report runner) are imported on first use, so ``import activation_kb`` and the CLI start fast.
+The public API is listed in ``__all__``; the way in is :func:`analyze_fleet`. Stages, in
+data-flow order: :mod:`.catalogue`, :mod:`.telemetry` and :mod:`.simulate`, :mod:`.analysis`,
+:mod:`.views`, :mod:`.report`, :mod:`.cli` (see ``docs/architecture.md``). Every public name is
+imported on first use, so ``import activation_kb`` loads only the error classes and the CLI
+starts fast.
 """
 
 from __future__ import annotations
@@ -9,8 +12,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .categories import CATEGORY_NAMES, category_label, category_of, load_categories
-from .codes import find_codes, normalize_code
 from .errors import (
     ActivationKBError,
     AnalysisError,
@@ -27,13 +28,21 @@ from .errors import (
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it (imported lazily by __getattr__)
+# public name -> module that defines it (imported on first use by __getattr__)
 _LAZY = {
-    "parse_catalogue": "catalogue",
-    "load_catalogue": "catalogue",
-    "lookup": "search",
-    "describe_code": "hresult",
-    "CodeDescription": "hresult",
+    # catalogue
+    "parse_catalogue": "catalogue.article",
+    "load_catalogue": "catalogue.article",
+    "normalize_code": "catalogue.codes",
+    "find_codes": "catalogue.codes",
+    "CATEGORY_NAMES": "catalogue.categories",
+    "category_of": "catalogue.categories",
+    "category_label": "catalogue.categories",
+    "load_categories": "catalogue.categories",
+    "lookup": "catalogue.search",
+    "describe_code": "catalogue.hresult",
+    "CodeDescription": "catalogue.hresult",
+    # telemetry and simulator
     "load_events": "telemetry",
     "write_events": "telemetry",
     "LoadResult": "telemetry",
@@ -41,19 +50,25 @@ _LAZY = {
     "simulate_fleet": "simulate",
     "IncidentSpec": "simulate",
     "score_detection": "simulate",
-    "activation_attempts": "attempts",
-    "AttemptTable": "attempts",
-    "error_frequency": "frequency",
-    "detect_spikes": "spikes",
-    "expected_counts": "spikes",
-    "explain_spikes": "incidents",
-    "plot_frequency": "figures",
-    "plot_code_heatmap": "figures",
-    "plot_top_codes": "figures",
-    "plot_incident": "figures",
-    "lookup_widget": "widgets",
-    "run_report": "report",
-    "list_reports": "report",
+    # analysis
+    "analyze_fleet": "analysis.fleet",
+    "FleetAnalysis": "analysis.fleet",
+    "write_outputs": "analysis.fleet",
+    "activation_attempts": "analysis.attempts",
+    "AttemptTable": "analysis.attempts",
+    "error_frequency": "analysis.frequency",
+    "detect_spikes": "analysis.spikes",
+    "expected_counts": "analysis.spikes",
+    "explain_spikes": "analysis.incidents",
+    # views
+    "plot_frequency": "views.figures",
+    "plot_code_heatmap": "views.figures",
+    "plot_top_codes": "views.figures",
+    "plot_incident": "views.figures",
+    "lookup_widget": "views.widgets",
+    # report
+    "run_report": "report.runner",
+    "list_reports": "report.runner",
 }
 
 __all__ = [
@@ -70,13 +85,6 @@ __all__ = [
     "SimulationError",
     "TelemetryError",
     "UnsupportedLanguageError",
-    # codes and categories
-    "normalize_code",
-    "find_codes",
-    "CATEGORY_NAMES",
-    "category_of",
-    "category_label",
-    "load_categories",
     *_LAZY,
 ]
 

@@ -19,11 +19,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from activation_kb.attempts import activation_attempts
-from activation_kb.frequency import error_frequency
-from activation_kb.incidents import explain_spikes
+from activation_kb.analysis.attempts import activation_attempts
+from activation_kb.analysis.frequency import error_frequency
+from activation_kb.analysis.incidents import explain_spikes
+from activation_kb.analysis.spikes import detect_spikes
 from activation_kb.simulate import IncidentSpec, score_detection, simulate_fleet
-from activation_kb.spikes import detect_spikes
 
 KEYS = (["code"], ["code", "site"])
 

@@ -36,8 +36,8 @@ def _median_s(call, runs: int):
 
 def main() -> None:
     from activation_kb import detect_spikes, error_frequency, explain_spikes
-    from activation_kb.attempts import activation_attempts
-    from activation_kb.figures import (
+    from activation_kb.analysis.attempts import activation_attempts
+    from activation_kb.views.figures import (
         plot_code_heatmap,
         plot_frequency,
         plot_incident,

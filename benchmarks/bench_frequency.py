@@ -113,9 +113,9 @@ def _part(which: str, path: str) -> None:
     loaded = _current()
     _reset_peak()  # the peak of reading the file is not the step's
     if which == "ours":
-        from activation_kb.attempts import activation_attempts
-        from activation_kb.frequency import error_frequency
-        from activation_kb.spikes import detect_spikes
+        from activation_kb.analysis.attempts import activation_attempts
+        from activation_kb.analysis.frequency import error_frequency
+        from activation_kb.analysis.spikes import detect_spikes
 
         t0 = time.perf_counter()
         table = activation_attempts(events)
@@ -130,7 +130,7 @@ def _part(which: str, path: str) -> None:
     else:
         import duckdb
 
-        from activation_kb.categories import category_of
+        from activation_kb.catalogue.categories import category_of
 
         codes = np.unique(events["result_code"].dropna().to_numpy(dtype=np.int64))
         names = [category_of(int(c)) for c in codes]

@@ -21,9 +21,9 @@ from pathlib import Path
 
 FLOOR = """\
 import activation_kb
-from activation_kb import display as view
+from activation_kb.views import display as view
 from activation_kb import plot_code_heatmap, plot_frequency, plot_incident, plot_top_codes
-from activation_kb.analysis import analyze_fleet, write_outputs
+from activation_kb.analysis.fleet import analyze_fleet, write_outputs
 import pandas, plotly, numpy, scipy
 view.use_offline_plotly()
 """
@@ -34,7 +34,7 @@ def _floor(tmp: Path) -> float:
     import papermill as pm
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from activation_kb.report import _KERNEL, _kernel_dir, export_html
+    from activation_kb.report.runner import _KERNEL, _kernel_dir, export_html
 
     nb = new_notebook(cells=[new_code_cell(FLOOR)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -52,7 +52,7 @@ def _floor(tmp: Path) -> float:
 
 
 def _report(tmp: Path, i: int) -> float:
-    from activation_kb.report import run_report
+    from activation_kb.report.runner import run_report
 
     t0 = time.perf_counter()
     run_report(out=tmp / f"report{i}", progress=False)

@@ -26,9 +26,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import schema as S
-from .categories import category_of
-from .errors import AnalysisError
+from .. import schema as S
+from ..catalogue.categories import category_of
+from ..errors import AnalysisError
 
 __all__ = [
     "AttemptTable",

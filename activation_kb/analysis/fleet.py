@@ -16,9 +16,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import schema as S
+from .. import schema as S
+from ..errors import AnalysisError
 from .attempts import AttemptTable, activation_attempts
-from .errors import AnalysisError
 from .frequency import error_frequency, to_utc
 from .incidents import explain_spikes
 from .spikes import detect_spikes
@@ -99,14 +99,14 @@ def _load(events: Any, tz: str | None):
     if isinstance(events, pd.DataFrame):
         frame = S.coerce_events(events) if set(S.EVENT_COLUMNS) - set(events.columns) else events
         return frame, S.empty_rejected(), [], len(frame), 0
-    from .telemetry import load_events
+    from ..telemetry import load_events
 
     result = load_events(events, tz=tz)
     return result.events, result.rejected, result.files, result.records, result.duplicates
 
 
 def _uncatalogued(table: AttemptTable) -> pd.DataFrame:
-    from .hresult import describe_code
+    from ..catalogue.hresult import describe_code
 
     errors = table.errors[table.errors["category"] == "other"]
     columns = ["code", "failures", "devices", "symbol", "message", "facility", "notes"]
@@ -197,7 +197,7 @@ def analyze_fleet(
         For a bad period or parameter; :class:`~activation_kb.TelemetryError` for unreadable
         inputs.
     """
-    from .catalogue import check_language
+    from ..catalogue.article import check_language
 
     check_language(lang)
     span = relative_span(since)

@@ -1,6 +1,6 @@
 """Error frequency over time: failed activation attempts by category, code and dimension.
 
-Counts are built on :func:`activation_kb.attempts.activation_attempts`, so the 12288, 8198, 8233
+Counts are built on :func:`~activation_kb.activation_attempts`, so the 12288, 8198, 8233
 and 12290 records of one failed attempt count once per code, whichever logs were collected.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from ..errors import AnalysisError
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
-from .errors import AnalysisError
 
 __all__ = ["error_frequency", "MEASURES", "KEYS", "check_timezone", "time_buckets", "to_utc"]
 
@@ -140,7 +140,7 @@ def error_frequency(
     Parameters
     ----------
     events : pandas.DataFrame or AttemptTable
-        Canonical events frame, or the :class:`~activation_kb.attempts.AttemptTable` built from
+        Canonical events frame, or the :class:`~activation_kb.AttemptTable` built from
         it (pass it when counting the same events several ways, to group records only once).
     freq : str
         Bucket size: "15min", "h", "6h", "D", "W" (weeks from Monday), "MS" (months) ...

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..catalogue.categories import category_label
+from ..errors import AnalysisError
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
-from .categories import category_label
-from .errors import AnalysisError
 
 __all__ = ["explain_spikes", "catalogue_rows", "code_text", "INCIDENT_COLUMNS", "UMBRELLA_CODES"]
 
@@ -92,7 +92,7 @@ def catalogue_rows(lang: str = "en", catalogue: pd.DataFrame | None = None) -> d
         When ``catalogue`` lacks the text columns.
     """
     if catalogue is None:
-        from .catalogue import cached_catalogue
+        from ..catalogue.article import cached_catalogue
 
         catalogue = cached_catalogue(lang)
     missing = {"code", "message", "cause", "resolution"} - set(catalogue.columns)
@@ -116,7 +116,7 @@ def code_text(code: str, rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "in_article": True,
             "links": list(row.get("links") or []),
         }
-    from .hresult import describe_code
+    from ..catalogue.hresult import describe_code
 
     info = describe_code(code)
     name = info.symbol or info.win32_name or "no known symbol"
@@ -245,7 +245,7 @@ def explain_spikes(
         Spikes of the same code (or category) less than 12 hours apart always join: one code
         rising at two sites, or counted both fleet-wide and per site, is one incident.
     dimensions : sequence of str
-        Dimensions to rank; any of :data:`activation_kb.attempts.DIMENSIONS`.
+        Dimensions to rank; any of :data:`activation_kb.analysis.attempts.DIMENSIONS`.
     top : int
         Number of ranked dimension values kept per incident (0 keeps all).
     min_devices : int
@@ -276,7 +276,7 @@ def explain_spikes(
     AnalysisError
         When ``spikes`` lacks the columns of ``detect_spikes`` output or names unknown keys.
     """
-    from .catalogue import check_language
+    from ..catalogue.article import check_language
 
     check_language(lang)
     missing = [c for c in _SPIKE_COLUMNS if c not in spikes.columns]

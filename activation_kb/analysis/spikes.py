@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from .errors import AnalysisError
+from ..errors import AnalysisError
 
 __all__ = ["detect_spikes", "expected_counts", "SEVERITIES", "score_threshold"]
 
@@ -403,7 +403,7 @@ def detect_spikes(
 ) -> pd.DataFrame:
     """Find rises in regular count series: one row per spike, largest excess first.
 
-    The method is described in the module docstring (:mod:`activation_kb.spikes`).
+    The method is described in the module docstring (:mod:`activation_kb.analysis.spikes`).
 
     Parameters
     ----------

@@ -11,11 +11,11 @@ from functools import cache
 
 import pandas as pd
 
-from ._article import Article, Table, clean_inline, code_of_cell, links_in, read_article
+from ..errors import CatalogueParseError, UnsupportedLanguageError
+from ..resources import data_path
 from .categories import category_label, category_of
 from .codes import CODE_IN_TEXT, code_value
-from .errors import CatalogueParseError, UnsupportedLanguageError
-from .resources import data_path
+from .markdown import Article, Table, clean_inline, code_of_cell, links_in, read_article
 
 __all__ = [
     "ACTIVATION_TYPES",

@@ -7,9 +7,9 @@ from functools import lru_cache
 
 import pandas as pd
 
+from ..errors import UnsupportedLanguageError
+from ..resources import package_data_path
 from .codes import normalize_code
-from .errors import UnsupportedLanguageError
-from .resources import package_data_path
 
 __all__ = ["CATEGORY_NAMES", "OTHER", "category_of", "category_label", "load_categories"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 import re
 
-from .errors import InvalidCodeError
+from ..errors import InvalidCodeError
 
 __all__ = ["normalize_code", "code_value", "find_codes", "CODE_IN_TEXT"]
 

@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Any
 
-from .catalogue import cached_catalogue
+from ..resources import package_data_path
+from .article import cached_catalogue
 from .categories import category_label, category_of
 from .codes import code_value
-from .resources import package_data_path
 
 __all__ = ["CodeDescription", "FACILITY_NAMES", "KNOWN_DEFECTS", "describe_code"]
 

@@ -12,8 +12,8 @@ import html
 import re
 from dataclasses import dataclass
 
+from ..errors import CatalogueParseError
 from .codes import CODE_IN_TEXT
-from .errors import CatalogueParseError
 
 __all__ = [
     "Article",

@@ -11,11 +11,11 @@ from functools import cache, lru_cache
 
 import pandas as pd
 
-from ._article import without_link_targets
-from .catalogue import cached_catalogue, check_language
+from ..errors import InvalidCodeError
+from .article import cached_catalogue, check_language
 from .categories import load_categories
 from .codes import code_value
-from .errors import InvalidCodeError
+from .markdown import without_link_targets
 
 __all__ = ["SEARCH_FIELDS", "lookup", "normalize_words", "query_code"]
 

@@ -51,10 +51,10 @@ def lookup_command(query: str, lang: str, as_json: bool) -> None:
     none matches). JSON keys: query, lang, kind ("code" or "words"), code, in_article,
     description, results.
     """
-    from ..codes import normalize_code
+    from ..catalogue.codes import normalize_code
+    from ..catalogue.hresult import describe_code
+    from ..catalogue.search import lookup, query_code
     from ..errors import InvalidCodeError
-    from ..hresult import describe_code
-    from ..search import lookup, query_code
 
     if not query.strip():
         raise fail("the query is empty; give an error code such as 0xC004F074 or words", 2)
@@ -144,7 +144,7 @@ def export_command(lang: str, fmt: str | None, output: Path | None) -> None:
 
     In CSV the list columns (activation_types, links) hold JSON text.
     """
-    from ..catalogue import load_catalogue
+    from ..catalogue.article import load_catalogue
 
     if fmt is None:
         suffix = output.suffix.lstrip(".").lower() if output is not None else ""
@@ -177,7 +177,7 @@ def _csv(frame: pd.DataFrame) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
 def parse_command(file: Path, as_json: bool) -> None:
     """Parse a copy of the article (any revision or translation) and print its codes."""
-    from ..catalogue import parse_catalogue
+    from ..catalogue.article import parse_catalogue
     from ..errors import CatalogueParseError
 
     try:

@@ -54,7 +54,7 @@ def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title
                 fail_on_spike, as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest."""
     from ..errors import ReportError, ReportParameterError
-    from ..report import run_report
+    from ..report.runner import run_report
 
     try:
         result = run_report(
@@ -86,7 +86,7 @@ def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def list_command(root: Path, as_json: bool) -> None:
     """List the reports under ROOT (default: reports/) from their manifests, newest first."""
-    from ..report import list_reports
+    from ..report.runner import list_reports
 
     if not root.is_dir():
         raise fail(f"{root}: no such folder; expected the folder holding report runs", 2)

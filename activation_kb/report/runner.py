@@ -26,8 +26,8 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import MissingDependencyError, ReportError, ReportParameterError
-from .resources import data_path, notebook_path
+from ..errors import MissingDependencyError, ReportError, ReportParameterError
+from ..resources import data_path, notebook_path
 
 __all__ = [
     "REPORTS",
@@ -162,9 +162,9 @@ def check_parameters(
     ReportParameterError
         Naming the parameter, the value and what is expected.
     """
-    from .analysis import relative_span
-    from .frequency import _check_freq, check_timezone
-    from .spikes import score_threshold
+    from ..analysis.fleet import relative_span
+    from ..analysis.frequency import _check_freq, check_timezone
+    from ..analysis.spikes import score_threshold
 
     paths = _expand(default_events() if events is None else events)
     try:
@@ -439,7 +439,7 @@ def run_report(
 
 
 def _catalogue_source(lang: str) -> str:
-    from .catalogue import SHIPPED_FILES
+    from ..catalogue.article import SHIPPED_FILES
 
     return SHIPPED_FILES[lang]
 

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import schema as S
-from ..categories import category_of
+from ..catalogue.categories import category_of
 from ..telemetry import EVENT_KIND_BY_ID
 from ._engine import ACT_INTERVAL, MAK, NO_REQUEST, REACHED, RENEW_INTERVAL, Attempts, C
 from ._fleet import APP_ID, SKU_CLIENT, SKU_SERVER, Fleet

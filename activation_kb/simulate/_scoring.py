@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..categories import category_of
+from ..catalogue.categories import category_of
 
 __all__ = ["DetectionScore", "score_detection"]
 

@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
 from .. import schema as S
-from ..categories import category_of
+from ..catalogue.categories import category_of
 from ._fields import BOUND, HR, KIND_PARSERS
 
 __all__ = ["RAW_FIELDS", "Reject", "TimeParser", "EVENT_KIND_BY_ID", "KMS_CHANNEL", "PROVIDERS",

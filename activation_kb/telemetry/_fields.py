@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from pandas.api.extensions import ExtensionArray
 
 from .. import schema as S
-from ..codes import code_value
+from ..catalogue.codes import code_value
 from ..errors import InvalidCodeError
 
 __all__ = ["SEP", "KIND_PARSERS", "HR", "BOUND"]

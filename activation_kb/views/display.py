@@ -3,7 +3,7 @@
 The report notebook stays thin: it calls :func:`~activation_kb.analysis.analyze_fleet` once and
 displays the pieces this module builds. Every function returns an
 :class:`IPython.display.HTML` object (never displays it); every value that comes from data goes
-through :mod:`activation_kb._html` (escaped text, safe markdown, http(s) links only).
+through :mod:`activation_kb.views.safe_html` (escaped text, safe markdown, http(s) links only).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 import pandas as pd
 from IPython.display import HTML
 
-from ._html import anchor, markdown_html, safe_href, text_html
-from .catalogue import check_language
+from ..catalogue.article import check_language
+from .safe_html import anchor, markdown_html, safe_href, text_html
 
 __all__ = [
     "LABELS",

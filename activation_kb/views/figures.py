@@ -17,7 +17,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from ._figure_style import (
+from ..analysis.attempts import AttemptTable, activation_attempts
+from ..analysis.frequency import error_frequency
+from ..analysis.incidents import catalogue_rows, code_text
+from ..analysis.spikes import SEVERITIES
+from ..catalogue.categories import category_of
+from ..errors import AnalysisError
+from .spike_marks import add_spike_marks, incident_records, text_lines
+from .style import (
     CATEGORY_COLORS,
     TEMPLATE,
     category_text,
@@ -37,13 +44,6 @@ from ._figure_style import (
     utc_wall,
     x_axis,
 )
-from ._spike_marks import add_spike_marks, incident_records, text_lines
-from .attempts import AttemptTable, activation_attempts
-from .categories import category_of
-from .errors import AnalysisError
-from .frequency import error_frequency
-from .incidents import catalogue_rows, code_text
-from .spikes import SEVERITIES
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -287,7 +287,7 @@ def plot_top_codes(
 ) -> go.Figure:
     """Horizontal bars of the codes with the most failed activation attempts.
 
-    Failed attempts are counted with :func:`~activation_kb.attempts.activation_attempts`: the
+    Failed attempts are counted with :func:`~activation_kb.activation_attempts`: the
     two to four records Windows writes for one failed attempt count once per code.
 
     Parameters

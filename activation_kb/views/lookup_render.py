@@ -2,7 +2,7 @@
 
 Everything taken from data (catalogue text, links, host names, decoded messages) is escaped here,
 and nothing else builds the widget's HTML: catalogue markdown and links go through
-:mod:`activation_kb._html` (raw HTML escaped, http(s) links only, images as their text).
+:mod:`activation_kb.views.safe_html` (raw HTML escaped, http(s) links only, images as their text).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from html import escape
 
 import pandas as pd
 
-from ._html import anchor, markdown_html, safe_href
-from .attempts import AttemptTable, activation_attempts
-from .frequency import error_frequency
-from .hresult import CodeDescription
+from ..analysis.attempts import AttemptTable, activation_attempts
+from ..analysis.frequency import error_frequency
+from ..catalogue.hresult import CodeDescription
+from .safe_html import anchor, markdown_html, safe_href
 
 __all__ = [
     "TEXT",

@@ -9,7 +9,12 @@ from html import escape
 import ipywidgets as W
 import pandas as pd
 
-from ._lookup_render import (
+from ..catalogue.article import ACTIVATION_TYPES, LANGUAGES, cached_catalogue
+from ..catalogue.categories import CATEGORY_NAMES
+from ..catalogue.hresult import describe_code
+from ..catalogue.search import lookup, query_code
+from ..errors import InvalidCodeError
+from .lookup_render import (
     TEXT,
     CodeActivity,
     activity_html,
@@ -17,11 +22,6 @@ from ._lookup_render import (
     entry_html,
     type_label,
 )
-from .catalogue import ACTIVATION_TYPES, LANGUAGES, cached_catalogue
-from .categories import CATEGORY_NAMES
-from .errors import InvalidCodeError
-from .hresult import describe_code
-from .search import lookup, query_code
 
 __all__ = ["LookupWidget"]
 

@@ -16,7 +16,11 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from ._figure_style import (
+from ..analysis.incidents import catalogue_rows, code_text
+from ..analysis.spikes import SEVERITIES
+from ..catalogue.categories import category_of, load_categories
+from ..errors import AnalysisError
+from .style import (
     LABELS,
     category_text,
     color_of,
@@ -27,10 +31,6 @@ from ._figure_style import (
     label,
     ordered_categories,
 )
-from .categories import category_of, load_categories
-from .errors import AnalysisError
-from .incidents import catalogue_rows, code_text
-from .spikes import SEVERITIES
 
 __all__ = ["add_spike_marks", "incident_records", "spike_hover",
            "spike_rows", "text_lines"]

@@ -21,9 +21,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ._article import without_link_targets
-from .catalogue import check_language
-from .categories import CATEGORY_NAMES, OTHER, category_label
+from ..catalogue.article import check_language
+from ..catalogue.categories import CATEGORY_NAMES, OTHER, category_label
+from ..catalogue.markdown import without_link_targets
 
 __all__ = [
     "CATEGORY_COLORS",

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .attempts import AttemptTable
-from .catalogue import CATALOGUE_COLUMNS, LANGUAGES, check_language
-from .errors import AnalysisError, MissingDependencyError, SchemaError
+from ..analysis.attempts import AttemptTable
+from ..catalogue.article import CATALOGUE_COLUMNS, LANGUAGES, check_language
+from ..errors import AnalysisError, MissingDependencyError, SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._lookup_view import LookupWidget
+    from .lookup_view import LookupWidget
 
 __all__ = ["lookup_widget"]
 
@@ -87,7 +87,7 @@ def lookup_widget(
         frame}``. Languages not given use the shipped catalogue.
     events : pandas.DataFrame or AttemptTable, optional
         Canonical events frame (e.g. ``load_events(...).events``), or attempts built from it
-        by :func:`~activation_kb.attempts.activation_attempts`.
+        by :func:`~activation_kb.activation_attempts`.
     lang : {"en", "fr"}, default "en"
         Language shown first.
 
@@ -127,9 +127,9 @@ def lookup_widget(
                 f"events must be a canonical events frame or an AttemptTable, not "
                 f"{type(events).__name__} (for files, pass load_events(paths).events)"
             )
-        from ._lookup_render import code_activity
+        from .lookup_render import code_activity
 
         activity = code_activity(events)
-    from ._lookup_view import LookupWidget
+    from .lookup_view import LookupWidget
 
     return LookupWidget(catalogues, activity, lang)

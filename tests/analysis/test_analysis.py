@@ -1,4 +1,4 @@
-"""The report's analysis chain (activation_kb.analysis) without a kernel."""
+"""The report's analysis chain (activation_kb.analysis.fleet) without a kernel."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from activation_kb.analysis import analyze_fleet, relative_span, write_outputs
+from activation_kb.analysis.fleet import analyze_fleet, relative_span, write_outputs
 from activation_kb.errors import AnalysisError
-from activation_kb.report import default_events
+from activation_kb.report.runner import default_events
 
 
 @pytest.fixture(scope="module")

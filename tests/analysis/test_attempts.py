@@ -1,4 +1,4 @@
-"""Grouping event records into activation attempts (activation_kb.attempts)."""
+"""Grouping event records into activation attempts (activation_kb.analysis.attempts)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activation_kb.attempts import activation_attempts
+from activation_kb.analysis.attempts import activation_attempts
 from activation_kb.errors import AnalysisError
 from activation_kb.schema import coerce_events
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from activation_kb.attempts import activation_attempts
+from activation_kb.analysis.attempts import activation_attempts
+from activation_kb.analysis.frequency import error_frequency
 from activation_kb.errors import AnalysisError
-from activation_kb.frequency import error_frequency
 from activation_kb.schema import coerce_events
 
 T0 = pd.Timestamp("2026-03-02 00:00", tz="UTC")  # a Monday

@@ -1,16 +1,16 @@
-"""From spikes to explained incidents (activation_kb.incidents)."""
+"""From spikes to explained incidents (activation_kb.analysis.incidents)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from activation_kb.attempts import activation_attempts
+from activation_kb.analysis.attempts import activation_attempts
+from activation_kb.analysis.frequency import error_frequency
+from activation_kb.analysis.incidents import INCIDENT_COLUMNS, explain_spikes
+from activation_kb.analysis.spikes import detect_spikes
 from activation_kb.errors import AnalysisError
-from activation_kb.frequency import error_frequency
-from activation_kb.incidents import INCIDENT_COLUMNS, explain_spikes
 from activation_kb.simulate import simulate_fleet
-from activation_kb.spikes import detect_spikes
 
 
 @pytest.fixture(scope="module")

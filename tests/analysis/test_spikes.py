@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from activation_kb.analysis.spikes import detect_spikes, expected_counts, score_threshold
 from activation_kb.errors import AnalysisError
-from activation_kb.spikes import detect_spikes, expected_counts, score_threshold
 
 # six weeks from a Monday
 HOURS = pd.date_range("2026-01-05", periods=24 * 7 * 6, freq="h", tz="UTC")
@@ -107,7 +107,7 @@ def test_bad_input(counts, kwargs, match):
 
 @pytest.fixture(scope="module")
 def simulated():
-    from activation_kb.attempts import activation_attempts
+    from activation_kb.analysis.attempts import activation_attempts
     from activation_kb.simulate import simulate_fleet
 
     events, truth = simulate_fleet(1000, 60, seed=0)
@@ -115,8 +115,8 @@ def simulated():
 
 
 def test_simulated_incidents_are_found_and_nothing_else(simulated):
-    from activation_kb.frequency import error_frequency
-    from activation_kb.incidents import explain_spikes
+    from activation_kb.analysis.frequency import error_frequency
+    from activation_kb.analysis.incidents import explain_spikes
     from activation_kb.simulate import score_detection
 
     table, truth = simulated

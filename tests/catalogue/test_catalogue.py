@@ -16,7 +16,11 @@ from activation_kb import (
     load_catalogue,
     parse_catalogue,
 )
-from activation_kb.catalogue import CATALOGUE_COLUMNS, SHIPPED_FILES, normalize_activation_types
+from activation_kb.catalogue.article import (
+    CATALOGUE_COLUMNS,
+    SHIPPED_FILES,
+    normalize_activation_types,
+)
 from activation_kb.resources import data_path
 
 FIXTURES = TEST_DATA / "catalogue"
@@ -479,7 +483,7 @@ def test_load_catalogue_returns_independent_copies():
 
 
 def test_load_catalogue_parses_once_per_language():
-    from activation_kb.catalogue import _cached
+    from activation_kb.catalogue.article import _cached
 
     load_catalogue("en")
     before = _cached.cache_info()

@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from activation_kb import InvalidCodeError, normalize_code
-from activation_kb.codes import code_value, find_codes
+from activation_kb.catalogue.codes import code_value, find_codes
 
 
 @pytest.mark.parametrize(

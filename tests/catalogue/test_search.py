@@ -14,9 +14,9 @@ from activation_kb import (
     lookup,
     parse_catalogue,
 )
-from activation_kb.catalogue import CATALOGUE_COLUMNS
-from activation_kb.categories import load_categories
-from activation_kb.search import normalize_words, query_code
+from activation_kb.catalogue.article import CATALOGUE_COLUMNS
+from activation_kb.catalogue.categories import load_categories
+from activation_kb.catalogue.search import normalize_words, query_code
 
 COLUMNS = [*CATALOGUE_COLUMNS, "score"]
 

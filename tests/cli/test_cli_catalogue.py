@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from conftest import TEST_DATA
 
 from activation_kb import describe_code, load_catalogue
-from activation_kb.catalogue import CATALOGUE_COLUMNS
+from activation_kb.catalogue.article import CATALOGUE_COLUMNS
 from activation_kb.cli import cli
 
 LOOKUP_KEYS = ["query", "lang", "kind", "code", "in_article", "description", "results"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from browser import PageWatch, launch_chromium
 
-from activation_kb.report import run_report
+from activation_kb.report.runner import run_report
 from activation_kb.simulate import simulate_fleet
 from activation_kb.telemetry import write_events
 

@@ -9,7 +9,7 @@ import papermill
 import pytest
 from conftest import ROOT
 
-from activation_kb._figure_style import LABELS, escape
+from activation_kb.views.style import LABELS, escape
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
 NOTEBOOKS = ROOT / "notebooks"

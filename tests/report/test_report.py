@@ -17,7 +17,7 @@ from conftest import ROOT, TEST_DATA
 
 from activation_kb.cli import cli
 from activation_kb.errors import ReportError, ReportParameterError
-from activation_kb.report import check_parameters, default_events, list_reports, run_report
+from activation_kb.report.runner import check_parameters, default_events, list_reports, run_report
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("report")]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -27,11 +27,11 @@ from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from activation_kb import load_catalogue, simulate_fleet, write_events
-from activation_kb.attempts import activation_attempts
+from activation_kb.analysis.attempts import activation_attempts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("jupyterlab")]
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "lookup.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "lookup.ipynb"
 HOSTILE = "<img src=x onerror=alert(1)>"
 CODE = "0xC004F074"
 TIMEOUT_MS = 120_000

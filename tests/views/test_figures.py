@@ -24,11 +24,10 @@ from activation_kb import (
     load_categories,
     simulate_fleet,
 )
-from activation_kb._figure_style import LABELS, escape, hover_paragraph
-from activation_kb.attempts import activation_attempts
-from activation_kb.categories import CATEGORY_NAMES, category_of
+from activation_kb.analysis.attempts import activation_attempts
+from activation_kb.catalogue.categories import CATEGORY_NAMES, category_of
 from activation_kb.errors import AnalysisError
-from activation_kb.figures import (
+from activation_kb.views.figures import (
     CATEGORY_COLORS,
     TEMPLATE,
     plot_code_heatmap,
@@ -36,6 +35,7 @@ from activation_kb.figures import (
     plot_incident,
     plot_top_codes,
 )
+from activation_kb.views.style import LABELS, escape, hover_paragraph
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

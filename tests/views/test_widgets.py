@@ -25,11 +25,11 @@ from activation_kb import (
     simulate_fleet,
     write_events,
 )
-from activation_kb._lookup_render import code_activity, markdown_html, safe_href
-from activation_kb.attempts import activation_attempts
+from activation_kb.analysis.attempts import activation_attempts
+from activation_kb.catalogue.search import normalize_words
 from activation_kb.errors import AnalysisError
 from activation_kb.schema import coerce_events
-from activation_kb.search import normalize_words
+from activation_kb.views.lookup_render import code_activity, markdown_html, safe_href
 
 HOSTILE = [
     "<img src=x onerror=alert(1)>",
