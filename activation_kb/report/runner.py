@@ -228,7 +228,10 @@ def _kernel_dir() -> Path:
     The report never depends on a 'python3' kernel found elsewhere on the machine (papermill#251,
     #856).
     """
-    root = Path(tempfile.gettempdir()) / f"activation-kb-kernels-{os.getuid()}"
+    # one folder per interpreter: two environments (or checkouts) running reports at the same
+    # time must not overwrite each other's kernelspec
+    tag = hashlib.sha256(sys.executable.encode()).hexdigest()[:12]
+    root = Path(tempfile.gettempdir()) / f"activation-kb-kernels-{os.getuid()}-{tag}"
     spec = root / "kernels" / _KERNEL
     spec.mkdir(parents=True, exist_ok=True)
     wanted = {
