@@ -14,10 +14,6 @@ __all__ = ["register"]
 _SUFFIX = {"parquet": ".parquet", "csv": ".csv", "xml": ".xml"}
 
 
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in name)
-
-
 @click.command("simulate")
 @click.option(
     "--devices",
@@ -80,13 +76,10 @@ def simulate_command(
         ) from exc
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "xml":
-        folder = out / "events"
-        folder.mkdir(exist_ok=True)
-        for host, frame in events.groupby("host", sort=True, observed=True):
-            write_events(
-                frame.reset_index(drop=True), folder / f"{_safe(str(host))}.xml", format="xml"
-            )
-        target = folder
+        from ..telemetry._write import write_events_by_host
+
+        target = out / "events"
+        write_events_by_host(events, target)
     else:
         target = out / f"events{_SUFFIX[fmt]}"
         write_events(events, target, format=fmt)
