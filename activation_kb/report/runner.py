@@ -1,10 +1,11 @@
 """Run the parameterised report notebooks with papermill and publish self-contained HTML.
 
 :func:`run_report` checks the parameters before any kernel starts, executes the notebook with
-papermill in a staging folder beside the output, exports code-free offline HTML with nbconvert,
-writes ``manifest.json``, and only then replaces the output folder, so that a failed or
-interrupted run never replaces the last good report with a half one. :func:`list_reports`
-reads the manifests back without a kernel.
+papermill in a staging folder beside the output (in a kernel that dies with this process,
+``_kernel``), exports code-free offline HTML with nbconvert, writes ``manifest.json``, and only
+then publishes the run in one atomic step (``_publish``): a failed, interrupted or terminated
+run never replaces the last good report with a half one and leaves no staging folder behind.
+:func:`list_reports` reads the manifests back without a kernel.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ import os
 import platform
 import shutil
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +27,8 @@ import pandas as pd
 
 from ..errors import MissingDependencyError, ReportError, ReportParameterError
 from ..resources import data_path, notebook_path
+from ._kernel import KERNEL_NAME, kernel_dir
+from ._publish import keep_failed, new_staging, publish, terminate_as_exception
 
 __all__ = [
     "REPORTS",
@@ -40,7 +41,6 @@ __all__ = [
     "default_events",
 ]
 
-_KERNEL = "activation-kb"
 _VERSIONED = ("activation-kb", "pandas", "pyarrow", "numpy", "scipy", "plotly", "papermill",
               "nbconvert", "nbformat", "ipykernel", "click")
 
@@ -106,18 +106,23 @@ def _expand(events: Any) -> list[str]:
     items = [events] if isinstance(events, (str, os.PathLike)) else list(events)
     if not items:
         raise ReportParameterError("events: no input given; pass a file, directory or glob")
+    from ..errors import TelemetryError
+    from ..telemetry._source import expand_paths
+
     out = []
     for item in items:
         text = os.fspath(item)
         if glob.has_magic(text):
             if not [p for p in glob.glob(text, recursive=True) if Path(p).is_file()]:
                 raise ReportParameterError(f"events: the pattern {text!r} matches no file")
-        elif Path(text).is_dir():
-            if not any(p.is_file() for p in Path(text).iterdir()):
-                raise ReportParameterError(f"events: the directory {text} holds no file")
-        elif not Path(text).is_file():
-            raise ReportParameterError(f"events: {text}: no such file or directory")
-        out.append(str(Path(text).resolve()) if not glob.has_magic(text) else text)
+            # the kernel runs in the staging folder: a relative pattern is made absolute here
+            out.append(text if os.path.isabs(text) else os.path.join(os.getcwd(), text))
+            continue
+        try:
+            expand_paths([text])  # exactly what the loader will read, subfolders included
+        except TelemetryError as exc:
+            raise ReportParameterError(f"events: {exc}") from None
+        out.append(str(Path(text).resolve()))
     return out
 
 
@@ -200,16 +205,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _input_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for text in paths:
-        if glob.has_magic(text):
-            files += sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
-        elif Path(text).is_dir():
-            files += sorted(p for p in Path(text).rglob("*") if p.is_file())
-        else:
-            files.append(Path(text))
-    return files
+def _inputs(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """List the files the loader read, with their size and sha256 (hashed now, after the run).
+
+    Only what the loader read is listed, so that a hidden ``.sync.lock`` or a file that
+    disappeared since cannot fail a run whose notebook finished: a file that cannot be hashed
+    any more is listed with the reason instead of its digest.
+    """
+    out = []
+    for counts in files:
+        path = Path(counts["path"])
+        entry: dict[str, Any] = {"path": str(path)}
+        try:
+            entry.update(sha256=_sha256(path), bytes=path.stat().st_size)
+        except OSError as exc:
+            entry.update(sha256=None, error=f"not hashed: {exc.strerror or exc}")
+        entry.update({k: counts[k] for k in ("format", "records", "loaded", "rejected",
+                                              "duplicates") if k in counts})
+        out.append(entry)
+    return out
 
 
 def _versions() -> dict[str, str]:
@@ -220,31 +234,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def _kernel_dir() -> Path:
-    """Return a Jupyter path holding a kernelspec that runs this interpreter.
-
-    The report never depends on a 'python3' kernel found elsewhere on the machine (papermill#251,
-    #856).
-    """
-    # one folder per interpreter: two environments (or checkouts) running reports at the same
-    # time must not overwrite each other's kernelspec
-    tag = hashlib.sha256(sys.executable.encode()).hexdigest()[:12]
-    root = Path(tempfile.gettempdir()) / f"activation-kb-kernels-{os.getuid()}-{tag}"
-    spec = root / "kernels" / _KERNEL
-    spec.mkdir(parents=True, exist_ok=True)
-    wanted = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.log_level=CRITICAL"],
-        "display_name": "Python (activation_kb)",
-        "language": "python",
-        "env": {"PLOTLY_RENDERER": "notebook"},
-    }
-    path = spec / "kernel.json"
-    if not path.exists() or json.loads(path.read_text()) != wanted:
-        path.write_text(json.dumps(wanted), encoding="utf-8")
-    return root
 
 
 def export_html(notebook: Path, html: Path, title: str | None = None) -> Path:
@@ -364,67 +353,88 @@ def run_report(
     spec = REPORTS[name]
     params = check_parameters(events, since=since, until=until, freq=freq, lang=lang,
                               sensitivity=sensitivity, top_n=top_n, title=title, tz=tz)
-    out = Path(out).resolve()
+    out = Path(os.path.abspath(out))  # not resolve(): ``out`` itself is the published link
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
+    with terminate_as_exception():
+        staging = new_staging(out)
+        try:
+            manifest = _run(pm, name, spec, params, staging, out, progress, timeout)
+        finally:
+            if staging.exists():  # an error while keeping the failed run: nothing stays behind
+                shutil.rmtree(staging, ignore_errors=True)
+    return ReportResult(out_dir=out, manifest=manifest)
+
+
+def _run(pm: Any, name: str, spec: ReportSpec, params: dict[str, Any], staging: Path, out: Path,
+         progress: bool | None, timeout: float | None) -> dict[str, Any]:
+    """Execute, export, describe and publish one run; a failure keeps it in ``<out>.failed``."""
     started = pd.Timestamp.now(tz="UTC")
     clock = time.perf_counter()
     executed = staging / Path(spec.notebook).name
     manifest: dict[str, Any] = {
         "report": name, "parameters": params, "started": started.isoformat(),
-        "versions": _versions(), "catalogue": {"lang": lang}, "status": "running",
+        "versions": _versions(), "catalogue": {"lang": params["lang"]}, "status": "running",
     }
+    stage = "execute"
     try:
-        env = {"JUPYTER_PATH": os.pathsep.join(
-            [str(_kernel_dir()), os.environ.get("JUPYTER_PATH", "")]).strip(os.pathsep)}
-        previous = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            pm.execute_notebook(
-                str(notebook_path(spec.notebook)), str(executed),
-                parameters={**params, "output_dir": str(staging)},
-                kernel_name=_KERNEL, cwd=str(staging), request_save_on_cell_execute=False,
-                progress_bar=sys.stderr.isatty() if progress is None else progress,
-                execution_timeout=timeout,
-            )
-        finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+        _execute(pm, spec, params, staging, executed, progress, timeout)
+        stage = "export"
         export_html(executed, staging / "fleet_report.html", title=params["title"])
-    except (Exception, KeyboardInterrupt) as exc:
-        failed = out.parent / f"{out.name}.failed"
-        shutil.rmtree(failed, ignore_errors=True)
-        staging.rename(failed)
-        manifest.update(status="failed", error=_error_text(exc),
+        stage = "manifest"
+        _describe(manifest, spec, staging, clock)
+        stage = "publish"
+        publish(staging, out)
+    except BaseException as exc:
+        if not staging.exists():  # published already: nothing to keep
+            raise
+        failed = keep_failed(staging, out)
+        manifest.update(status="failed", error=_error_text(exc), failed_at=stage,
                         finished=pd.Timestamp.now(tz="UTC").isoformat())
         (failed / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise ReportError(
             f"report {name} failed: {_error_text(exc)}; the executed notebook is kept in "
             f"{failed / executed.name}"
         ) from exc
+    return manifest
+
+
+def _execute(pm: Any, spec: ReportSpec, params: dict[str, Any], staging: Path, executed: Path,
+             progress: bool | None, timeout: float | None) -> None:
+    """Run the notebook with papermill in the report's own kernel, in ``staging``."""
+    env = {"JUPYTER_PATH": os.pathsep.join(
+        [str(kernel_dir()), os.environ.get("JUPYTER_PATH", "")]).strip(os.pathsep)}
+    previous = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        pm.execute_notebook(
+            str(notebook_path(spec.notebook)), str(executed),
+            parameters={**params, "output_dir": str(staging)},
+            kernel_name=KERNEL_NAME, cwd=str(staging), request_save_on_cell_execute=False,
+            progress_bar=sys.stderr.isatty() if progress is None else progress,
+            execution_timeout=timeout,
+        )
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _describe(manifest: dict[str, Any], spec: ReportSpec, staging: Path, clock: float) -> None:
+    """Complete the manifest from what the notebook wrote, and write it into ``staging``."""
     summary = json.loads((staging / "run_summary.json").read_text(encoding="utf-8"))
     (staging / "run_summary.json").unlink()
-    files = {Path(f["path"]).resolve(): f for f in summary.get("files", [])}
-    inputs = []
-    for path in _input_files(params["events"]):
-        counts = files.get(path.resolve(), {})
-        inputs.append({
-            "path": str(path), "sha256": _sha256(path), "bytes": path.stat().st_size,
-            **{k: counts[k] for k in ("format", "records", "loaded", "rejected", "duplicates")
-               if k in counts},
-        })
     incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
+    lang = manifest["parameters"]["lang"]
     manifest.update(
         status="ok",
         finished=pd.Timestamp.now(tz="UTC").isoformat(),
         seconds=round(time.perf_counter() - clock, 2),
-        inputs=inputs,
+        inputs=_inputs(summary.get("files", [])),
+        skipped=summary.get("skipped", []),
         records=summary["summary"].get("records"),
         rejected=summary["summary"].get("rejected"),
         duplicates=summary["summary"].get("duplicates"),
@@ -437,25 +447,12 @@ def run_report(
     (staging / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    _publish(staging, out)
-    return ReportResult(out_dir=out, manifest=manifest)
 
 
 def _catalogue_source(lang: str) -> str:
     from ..catalogue.article import SHIPPED_FILES
 
     return SHIPPED_FILES[lang]
-
-
-def _publish(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` with renames on one file system."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def list_reports(root: str | os.PathLike = "reports") -> pd.DataFrame:
