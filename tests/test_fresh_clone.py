@@ -45,11 +45,11 @@ def clone(dest: Path) -> Path:
 
 
 def fresh_env(**extra: str) -> dict[str, str]:
-    """The environment of a new shell: nothing from this pytest run or its virtual environment."""
+    """The environment of a new shell: nothing from this pytest run, make or the venv."""
     venv_bin = str(Path(sys.prefix) / "bin")
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PYTEST_", "COV_", "JUPYTER")) and k not in (
-               "VIRTUAL_ENV", "PYTHONPATH", "CHROMIUM")}
+           if not k.startswith(("PYTEST_", "COV_", "JUPYTER", "MAKE")) and k not in (
+               "VIRTUAL_ENV", "PYTHONPATH", "CHROMIUM", "MFLAGS")}
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "/usr/bin:/bin").split(os.pathsep)
                                   if p != venv_bin)
     env.update(extra)
