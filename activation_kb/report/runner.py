@@ -29,6 +29,7 @@ from ..errors import MissingDependencyError, ReportError, ReportParameterError
 from ..resources import data_path, notebook_path
 from ._kernel import KERNEL_NAME, kernel_dir
 from ._publish import keep_failed, new_staging, publish, terminate_as_exception
+from .export import export_html
 
 __all__ = [
     "REPORTS",
@@ -234,46 +235,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def export_html(notebook: Path, html: Path, title: str | None = None) -> Path:
-    """Export an executed notebook to code-free, self-contained, offline HTML.
-
-    The template drops require.js, MathJax and mermaid loaders (CDN scripts), and a
-    Content-Security-Policy forbids the page any request: charts come from the plotly.js that the
-    notebook carries inline.
-
-    Parameters
-    ----------
-    notebook : pathlib.Path
-        Executed notebook.
-    html : pathlib.Path
-        Where to write the page.
-    title : str, optional
-        The page title.
-
-    Returns
-    -------
-    pathlib.Path
-        ``html``.
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_template_paths=[str(Path(__file__).parent / "templates")],
-        template_file="offline.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    node = nbformat.read(notebook, as_version=4)
-    if title:
-        node.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(node)
-    html.write_text(body, encoding="utf-8")
-    return html
 
 
 def _error_text(exc: BaseException) -> str:
