@@ -1,8 +1,8 @@
 """CLI commands for the scheduled report: ``activation-kb report run`` and ``report list``.
 
 Exit codes: 0 report written, 1 a cell or the export failed (the executed notebook is kept in
-``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 incidents found and
-``--fail-on-spike`` given.
+``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 report written,
+incidents found and ``--fail-on-spike`` given (a success: no "Error:" line).
 """
 
 from __future__ import annotations
@@ -77,8 +77,9 @@ def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title
         )
         click.echo(f"  {result.html}")
     if fail_on_spike and result.incidents:
-        raise fail(f"{result.incidents} incident(s) found; see {result.out_dir / 'incidents.json'}",
-                   3)
+        click.echo(f"{result.incidents} incident(s) found (exit status 3, --fail-on-spike); "
+                   f"see {result.out_dir / 'summary.txt'}", err=True)
+        raise click.exceptions.Exit(3)
 
 
 @report_group.command("list")

@@ -30,6 +30,7 @@ from ..resources import data_path, notebook_path
 from ._kernel import KERNEL_NAME, kernel_dir
 from ._publish import keep_failed, new_staging, publish, terminate_as_exception
 from .export import export_html
+from .summary import summary_text
 
 __all__ = [
     "REPORTS",
@@ -61,7 +62,7 @@ REPORTS: dict[str, ReportSpec] = {
         notebook="fleet_report.ipynb",
         description="Activation errors of a fleet: frequency, incidents, causes and fixes",
         outputs=("fleet_report.html", "fleet_report.ipynb", "incidents.json", "incidents.csv",
-                 "manifest.json"),
+                 "manifest.json", "summary.txt"),
     ),
 }
 
@@ -342,7 +343,7 @@ def _run(pm: Any, name: str, spec: ReportSpec, params: dict[str, Any], staging: 
         stage = "export"
         export_html(executed, staging / "fleet_report.html", title=params["title"])
         stage = "manifest"
-        _describe(manifest, spec, staging, clock)
+        _describe(manifest, spec, staging, clock, out)
         stage = "publish"
         publish(staging, out)
     except BaseException as exc:
@@ -384,8 +385,9 @@ def _execute(pm: Any, spec: ReportSpec, params: dict[str, Any], staging: Path, e
                 os.environ[key] = value
 
 
-def _describe(manifest: dict[str, Any], spec: ReportSpec, staging: Path, clock: float) -> None:
-    """Complete the manifest from what the notebook wrote, and write it into ``staging``."""
+def _describe(manifest: dict[str, Any], spec: ReportSpec, staging: Path, clock: float,
+              out: Path) -> None:
+    """Complete the manifest from what the notebook wrote; write it and ``summary.txt``."""
     summary = json.loads((staging / "run_summary.json").read_text(encoding="utf-8"))
     (staging / "run_summary.json").unlink()
     incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
@@ -408,6 +410,8 @@ def _describe(manifest: dict[str, Any], spec: ReportSpec, staging: Path, clock: 
     (staging / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
+    (staging / "summary.txt").write_text(summary_text(manifest, incidents, str(out)),
+                                         encoding="utf-8")
 
 
 def _catalogue_source(lang: str) -> str:
