@@ -228,6 +228,46 @@ def activation_attempts(
     >>> len(table.attempts) < len(events)
     True
     """
+    events = _canonical(events)
+    window_ns = pd.Timedelta(window).value
+    kind = events[S.EVENT_KIND]
+    has_result = events[S.RESULT_CODE].notna() | events[S.IS_SUCCESS].notna()
+    rows = np.flatnonzero(kind.isin(ATTEMPT_KINDS).to_numpy(dtype=bool) & has_result.to_numpy(bool))
+    on_host = (kind.iloc[rows] == "kms_host_request").to_numpy(dtype=bool)
+    encoded = _encode_columns(events, rows)
+    dev, dev_names = _devices(encoded, on_host)
+    t = pd.DatetimeIndex(events[S.EVENT_TIME].iloc[rows]).as_unit("ns").asi8
+    order = np.argsort(dev, kind="stable")  # records are time-ordered within a device ...
+    if rows.size > 1 and not (np.diff(t) >= 0).all():  # ... unless the input was not sorted
+        order = np.lexsort((t, dev))
+    dev_s, t_s = dev[order], t[order]
+    code = events[S.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows][order]
+    refused = events[S.IS_SUCCESS].eq(False).fillna(False).to_numpy(dtype=bool)[rows][order]
+    n = rows.size
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        new[1:] = (dev_s[1:] != dev_s[:-1]) | (t_s[1:] - t_s[:-1] > window_ns)
+    starts = np.flatnonzero(new)
+    attempts = pd.DataFrame(
+        {
+            "attempt": np.arange(starts.size),
+            "time": _utc(t_s[starts]),
+            "device": _labels(dev_s[starts], np.asarray(dev_names, dtype=object)),
+            "failed": (np.logical_or.reduceat((code > 0) | refused, starts) if n
+                       else np.zeros(0, bool)),
+            "records": np.diff(np.append(starts, n)),
+        }
+    )
+    _add_dimensions(attempts, encoded, events, rows, on_host, order, starts)
+    errors = _errors(attempts, np.cumsum(new) - 1, code, t_s)
+    return AttemptTable(attempts=attempts, errors=errors)
+
+
+def _canonical(events: pd.DataFrame) -> pd.DataFrame:
+    """Return ``events`` with every canonical column, or raise naming the missing ones."""
+    if not isinstance(events, pd.DataFrame):
+        raise AnalysisError(f"events must be a canonical events DataFrame, not "
+                            f"{type(events).__name__}")
     missing = [c for c in _NEEDED if c not in events.columns]
     if missing:
         raise AnalysisError(
@@ -236,16 +276,17 @@ def activation_attempts(
         )
     if set(S.EVENT_COLUMNS) - set(events.columns):
         events = S.coerce_events(events)
-    window_ns = pd.Timedelta(window).value
-    kind = events[S.EVENT_KIND]
-    has_result = events[S.RESULT_CODE].notna() | events[S.IS_SUCCESS].notna()
-    rows = np.flatnonzero(kind.isin(ATTEMPT_KINDS).to_numpy(dtype=bool) & has_result.to_numpy(bool))
-    on_host = (kind.iloc[rows] == "kms_host_request").to_numpy(dtype=bool)
-    encoded = _encode_columns(events, rows)
+    return events
+
+
+def _devices(encoded: dict, on_host: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per record, the code of the device it is about (-1: unknown), and the device names.
+
+    The device of a KMS host's record is the client it names (by name, else by CMID).
+    """
     host, host_names = encoded[S.HOST]
     client, client_names = encoded[S.CLIENT_NAME]
     cmid, cmids = encoded[S.CMID]
-    # the device of a KMS host's record is the client it names (by name, else by CMID)
     names = np.concatenate([host_names, client_names, cmids])
     raw = np.where(
         on_host,
@@ -253,32 +294,17 @@ def activation_attempts(
                  np.where(cmid >= 0, cmid + len(host_names) + len(client_names), -1)),
         host,
     )
-    folded, dev_names = pd.factorize(_device_names(names)) if names.size else (
-        np.zeros(0, np.int64), np.zeros(0, object))
-    dev = np.where(raw >= 0, folded[np.maximum(raw, 0)] if names.size else -1, -1)
-    t = pd.DatetimeIndex(events[S.EVENT_TIME].iloc[rows]).as_unit("ns").asi8
-    order = np.argsort(dev, kind="stable")  # records are time-ordered within a device ...
-    if rows.size > 1 and not (np.diff(t) >= 0).all():  # ... unless the input was not sorted
-        order = np.lexsort((t, dev))
-    dev_s, t_s = dev[order], t[order]
-    code = events[S.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows][order]
-    refused = events[S.IS_SUCCESS].eq(False).fillna(False).to_numpy(dtype=bool)[rows][order]
-    failed_rec = (code > 0) | refused
+    if not names.size:
+        return np.full(raw.shape, -1, dtype=np.int64), np.zeros(0, dtype=object)
+    folded, dev_names = pd.factorize(_device_names(names))
+    return np.where(raw >= 0, folded[np.maximum(raw, 0)], -1), dev_names
+
+
+def _add_dimensions(attempts: pd.DataFrame, encoded: dict, events: pd.DataFrame,
+                    rows: np.ndarray, on_host: np.ndarray, order: np.ndarray,
+                    starts: np.ndarray) -> None:
+    """Add one column per :data:`DIMENSIONS` to ``attempts``, from any record that carries it."""
     n = rows.size
-    new = np.ones(n, dtype=bool)
-    if n > 1:
-        new[1:] = (dev_s[1:] != dev_s[:-1]) | (t_s[1:] - t_s[:-1] > window_ns)
-    starts = np.flatnonzero(new)
-    attempt = np.cumsum(new) - 1
-    attempts = pd.DataFrame(
-        {
-            "attempt": np.arange(starts.size),
-            "time": _utc(t_s[starts]),
-            "device": _labels(dev_s[starts], np.asarray(dev_names, dtype=object)),
-            "failed": np.logical_or.reduceat(failed_rec, starts) if n else np.zeros(0, bool),
-            "records": np.diff(np.append(starts, n)),
-        }
-    )
     role, roles = encoded[S.ROLE]
     by_client = np.isin(role, np.flatnonzero(roles == "client"))[order]
     for name in DIMENSIONS:
@@ -289,6 +315,11 @@ def activation_attempts(
         codes, uniques = _dimension_codes(name, encoded, events, rows, on_host)
         per = np.maximum.reduceat(codes[order], starts) if n else np.zeros(0, np.int64)
         attempts[name] = _labels(per, uniques)
+
+
+def _errors(attempts: pd.DataFrame, attempt: np.ndarray, code: np.ndarray,
+            t_s: np.ndarray) -> pd.DataFrame:
+    """One row per (failed attempt, code): the first record with the code, and its dimensions."""
     fail_idx = np.flatnonzero(code > 0)
     key = attempt[fail_idx].astype(np.int64) * (1 << 32) + code[fail_idx]
     _, first = np.unique(key, return_index=True)
@@ -307,5 +338,4 @@ def activation_attempts(
     )
     per_attempt = attempts.drop(columns=["attempt", "time", "failed", "records"])
     per_attempt = per_attempt.iloc[errors["attempt"]]
-    errors = pd.concat([errors, per_attempt.reset_index(drop=True)], axis=1)
-    return AttemptTable(attempts=attempts, errors=errors)
+    return pd.concat([errors, per_attempt.reset_index(drop=True)], axis=1)
