@@ -272,13 +272,24 @@ def check_period(since: object, until: object, *, tz: str | None = None,
     if isinstance(start, pd.Timestamp) and end is not None and end <= start:
         raise DateError(f"{names[1]}={until!r} must be after {names[0]}={since!r}",
                         parameter=names[1], value=until)
-    if span is not None and end is not None and end - span < MIN_DATE:
+    if span is not None and end is not None and end < MIN_DATE + span:
         raise _fail(DurationError, names[0], since, f"reaches back before {MIN_DATE:%Y-%m-%d}")
     return start, end
 
 
 def freq_step(freq: str) -> pd.Timedelta:
-    """Return the length of one bucket of a checked ``freq`` (a week, 31 days for "MS")."""
+    """Return the length of one bucket of a checked ``freq``.
+
+    Parameters
+    ----------
+    freq : str
+        A bucket size accepted by :func:`check_freq`.
+
+    Returns
+    -------
+    pandas.Timedelta
+        Its length; a week for "W", 31 days (the longest month) for "MS".
+    """
     if freq in _CALENDAR_STEP:
         return _CALENDAR_STEP[freq]
     return pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
@@ -582,7 +593,11 @@ class SpikeParams:
     def detect_kwargs(self) -> dict[str, Any]:
         """Return the keyword arguments of :func:`~activation_kb.detect_spikes`.
 
-        ``direction`` is left out while it is "up", the detector's only behaviour so far.
+        Returns
+        -------
+        dict
+            ``sensitivity`` and ``history``; ``direction`` too unless it is "up" (the
+            detector's only behaviour so far).
         """
         out: dict[str, Any] = {"sensitivity": self.sensitivity, "history": self.history}
         if self.direction != "up":

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from .. import schema as S
 from ..catalogue.categories import category_of
+from ..deprecation import old_forms
 from ..errors import AnalysisError
 
 __all__ = [
@@ -85,17 +86,27 @@ class AttemptTable:
         """Number of distinct devices that made at least one attempt."""
         return int(self.attempts["device"].nunique())
 
-    def between(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> AttemptTable:
-        """Return the attempts that started in ``[start, end)`` (None: open), with their errors.
+    @old_forms(renamed={"start": "since", "end": "until"})
+    def between(self, since: pd.Timestamp | None, until: pd.Timestamp | None) -> AttemptTable:
+        """Return the attempts that started in ``[since, until)``, with their errors.
 
         Cheaper than grouping the records of the period again, and an attempt stays whole: it
         belongs where it started.
+
+        Parameters
+        ----------
+        since, until : pandas.Timestamp or None
+            UTC bounds; None leaves that side open.
+
+        Returns
+        -------
+        AttemptTable
         """
         keep = pd.Series(True, index=self.attempts.index)
-        if start is not None:
-            keep &= self.attempts["time"] >= start
-        if end is not None:
-            keep &= self.attempts["time"] < end
+        if since is not None:
+            keep &= self.attempts["time"] >= since
+        if until is not None:
+            keep &= self.attempts["time"] < until
         attempts = self.attempts[keep.to_numpy()]
         errors = self.errors[self.errors["attempt"].isin(attempts["attempt"]).to_numpy()]
         return AttemptTable(attempts=attempts.reset_index(drop=True),

@@ -179,7 +179,12 @@ def _period(start: pd.Timestamp | pd.Timedelta | None, end: pd.Timestamp | None,
     if not isinstance(start, pd.Timedelta):
         return start, end
     last = end if end is not None else (frame[schema.EVENT_TIME].max() if len(frame) else None)
-    return (None if last is None else max(last - start, MIN_DATE)), end
+    return (None if last is None else _before(last, start)), end
+
+
+def _before(moment: pd.Timestamp, span: pd.Timedelta) -> pd.Timestamp:
+    """Return ``moment - span``, or :data:`~activation_kb.params.MIN_DATE` if that is earlier."""
+    return MIN_DATE if moment < MIN_DATE + span else moment - span
 
 
 def _window(frame: pd.DataFrame, first: pd.Timestamp | None,
@@ -296,7 +301,7 @@ def analyze_fleet(
     lo, hi = _period(start, end, frame)
     # the baseline learns from up to `history` before the period: a short period (a week) is
     # compared with the weeks before it, not with itself
-    first = None if lo is None else max(lo - params.lookback, MIN_DATE)
+    first = None if lo is None else _before(lo, params.lookback)
     frame = _window(frame, first, hi)
     table_all = activation_attempts(frame)
     spikes = _detect(table_all, freq, tz, first, hi, params)

@@ -22,7 +22,19 @@ EXAMPLES = 10
 
 
 def uncatalogued(table: AttemptTable) -> pd.DataFrame:
-    """Return the failures' codes that the article does not document, with their description."""
+    """Return the failures' codes that the article does not document, with their description.
+
+    Parameters
+    ----------
+    table : AttemptTable
+        Attempts and errors.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per code of category "other": code, failures, devices, symbol, message,
+        facility, notes (from :func:`~activation_kb.describe_code`), most failures first.
+    """
     from ..catalogue.hresult import describe_code
 
     errors = table.errors[table.errors["category"] == "other"]
@@ -43,7 +55,19 @@ def uncatalogued(table: AttemptTable) -> pd.DataFrame:
 
 
 def unreadable(frame: pd.DataFrame) -> dict[str, Any]:
-    """Count the records whose result code is written but unreadable (left out of attempts)."""
+    """Count the records whose result code is written but unreadable (left out of attempts).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Canonical events.
+
+    Returns
+    -------
+    dict
+        ``unreadable_codes`` (count) and ``unreadable_code_examples`` (up to
+        :data:`EXAMPLES`: file, record, event_id, text).
+    """
     from ..telemetry import unreadable_codes
 
     found = unreadable_codes(frame)
@@ -60,10 +84,26 @@ def unreadable(frame: pd.DataFrame) -> dict[str, Any]:
 
 def quality_notes(table: AttemptTable, loaded: dict[str, Any], counts: pd.DataFrame,
                   end: pd.Timestamp) -> dict[str, Any]:
-    """Rejected records by reason, duplicates, silent devices and empty buckets.
+    """Return the data-quality notes: rejected records, duplicates, silent devices, gaps.
 
-    ``loaded`` holds the input's ``rejected`` frame and ``duplicates`` count; ``end`` is the end
-    of the period (devices without an attempt in the :data:`SILENT_AFTER` before it are silent).
+    Parameters
+    ----------
+    table : AttemptTable
+        The period's attempts.
+    loaded : dict
+        The input's ``rejected`` frame and ``duplicates`` count.
+    counts : pandas.DataFrame
+        The period's counts (``error_frequency``), for the empty buckets.
+    end : pandas.Timestamp
+        End of the period: devices without an attempt in the :data:`SILENT_AFTER` before it
+        are silent.
+
+    Returns
+    -------
+    dict
+        ``rejected``, ``rejected_by_reason``, ``duplicates``, ``silent_devices``,
+        ``silent_examples``, ``silent_after``, ``buckets``, ``empty_buckets``,
+        ``longest_gap_buckets``.
     """
     rejected = loaded["rejected"]
     reasons = rejected["reason"].astype(str).str.split(":").str[0].value_counts()
@@ -93,10 +133,23 @@ def _longest_run(flags) -> int:
 
 
 def summarize(table: AttemptTable, start: object, end: object, **counts: Any) -> dict[str, Any]:
-    """Return the summary of an attempt table over ``[start, end]`` (see FleetAnalysis.summary).
+    """Return the summary of an attempt table over a period (``FleetAnalysis.summary``).
 
-    ``counts`` gives the fields the table does not know: ``kms_hosts``, ``events``, ``records``,
-    ``rejected``, ``duplicates``, ``incidents``.
+    Parameters
+    ----------
+    table : AttemptTable
+        The period's attempts.
+    start, end : timestamp or None
+        The period shown.
+    **counts
+        What the table does not know: ``kms_hosts``, ``events``, ``records``, ``rejected``,
+        ``duplicates``, ``incidents``.
+
+    Returns
+    -------
+    dict
+        The period, devices, KMS hosts, sites, attempts, failed attempts, failure rate,
+        failing devices, the ``counts`` and the number of distinct codes.
     """
     attempts = table.attempts
     failed = int(attempts["failed"].sum())

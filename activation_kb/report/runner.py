@@ -135,7 +135,13 @@ class ReportResult:
 
 
 def default_events() -> Path:
-    """Return the bundled sample (``data/sample/events.parquet``), the default report input."""
+    """Return the bundled sample, the default report input.
+
+    Returns
+    -------
+    pathlib.Path
+        ``data/sample/events.parquet`` (inside the installed package when installed).
+    """
     return data_path("sample/events.parquet")
 
 
@@ -353,15 +359,15 @@ def run_report(
         When a cell fails (its error in the message; the executed notebook is kept in
         ``<out>.failed/``) or the export fails. The previous report in ``out`` is untouched.
     """
-    try:
-        import papermill as pm
-    except ImportError as exc:  # pragma: no cover - papermill is a dependency
-        raise MissingDependencyError("papermill", None, "Running a report") from exc
     if name not in REPORTS:
         raise ReportParameterError(f"report {name!r} is unknown; expected one of {list(REPORTS)}",
                                    "name", name)
     spec = REPORTS[name]
     checked = report_params(events, params, **fields)
+    try:
+        import papermill as pm
+    except ImportError as exc:  # pragma: no cover - papermill is a dependency
+        raise MissingDependencyError("papermill", None, "Running a report") from exc
     notebook_params = checked.notebook_parameters(default_events=[str(default_events())])
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from activation_kb.analysis.fleet import analyze_fleet, relative_span, write_outputs
-from activation_kb.errors import DateError, DurationError, ParameterError
+from activation_kb.errors import DateError, DurationError
 from activation_kb.report.runner import default_events
 
 

@@ -64,7 +64,8 @@ def _check_rows(frame, lang, codes):
             "MAK", "KMS client", "KMS host",
         }
         assert row.category == category_of(row.code) != "other"
-        assert row.category_label == category_label(row.category, lang="fr" if lang == "fr" else "en")
+        label_lang = "fr" if lang == "fr" else "en"
+        assert row.category_label == category_label(row.category, lang=label_lang)
         assert row.lang == lang
     assert str(frame["value"].dtype) == "uint32"
 
