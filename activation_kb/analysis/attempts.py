@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import schema as S
+from .. import schema
 from ..catalogue.categories import category_of
 from ..deprecation import old_forms
 from ..errors import AnalysisError
@@ -55,7 +55,7 @@ ATTEMPT_WINDOW = pd.Timedelta(minutes=10)
 #: "client" when the client's own log recorded the attempt, "kms_host" when only a KMS host did.
 DIMENSIONS = ("site", "kms_host", "edition", "sku_id", "role", "trigger", "activation_method")
 
-_NEEDED = (S.EVENT_TIME, S.HOST, S.EVENT_KIND, S.RESULT_CODE)
+_NEEDED = (schema.EVENT_TIME, schema.HOST, schema.EVENT_KIND, schema.RESULT_CODE)
 
 
 @dataclass(frozen=True)
@@ -178,8 +178,8 @@ def _encode_columns(events: pd.DataFrame, rows: np.ndarray) -> dict[str, tuple]:
 
     pyarrow's take and dictionary encoding release the GIL, so the columns encode in parallel.
     """
-    columns = (S.HOST, S.CLIENT_NAME, S.CMID, S.KMS_HOST, S.SITE, S.SKU_ID, S.TRIGGER, S.ROLE,
-               S.ACTIVATION_METHOD)
+    columns = (schema.HOST, schema.CLIENT_NAME, schema.CMID, schema.KMS_HOST, schema.SITE,
+               schema.SKU_ID, schema.TRIGGER, schema.ROLE, schema.ACTIVATION_METHOD)
     workers = max(1, min(len(columns), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         done = pool.map(lambda column: _factorize(events[column], rows), columns)
@@ -190,12 +190,12 @@ def _dimension_codes(name: str, encoded: dict, events: pd.DataFrame, rows: np.nd
                      on_host: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-record codes and uniques of a dimension (-1 where the record does not carry it)."""
     if name == "kms_host":  # named by a 12288, or the KMS host that logged a 12290
-        named, uniques = encoded[S.KMS_HOST]
-        own, own_uniques = encoded[S.HOST]
+        named, uniques = encoded[schema.KMS_HOST]
+        own, own_uniques = encoded[schema.HOST]
         codes = np.where(named >= 0, named, np.where(on_host & (own >= 0), own + len(uniques), -1))
         return codes, np.concatenate([uniques, own_uniques])
     if name == "edition":  # the KMS threshold a request states: 25 for clients, 5 for servers
-        minimum = events[S.MIN_COUNT].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
+        minimum = events[schema.MIN_COUNT].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
         codes = np.where(minimum == 25, 0, np.where(minimum == 5, 1, -1))
         return codes, np.array(["client", "server"], dtype=object)
     codes, uniques = encoded[name]
@@ -241,19 +241,19 @@ def activation_attempts(
     """
     events = _canonical(events)
     window_ns = pd.Timedelta(window).value
-    kind = events[S.EVENT_KIND]
-    has_result = events[S.RESULT_CODE].notna() | events[S.IS_SUCCESS].notna()
+    kind = events[schema.EVENT_KIND]
+    has_result = events[schema.RESULT_CODE].notna() | events[schema.IS_SUCCESS].notna()
     rows = np.flatnonzero(kind.isin(ATTEMPT_KINDS).to_numpy(dtype=bool) & has_result.to_numpy(bool))
     on_host = (kind.iloc[rows] == "kms_host_request").to_numpy(dtype=bool)
     encoded = _encode_columns(events, rows)
     dev, dev_names = _devices(encoded, on_host)
-    t = pd.DatetimeIndex(events[S.EVENT_TIME].iloc[rows]).as_unit("ns").asi8
+    t = pd.DatetimeIndex(events[schema.EVENT_TIME].iloc[rows]).as_unit("ns").asi8
     order = np.argsort(dev, kind="stable")  # records are time-ordered within a device ...
     if rows.size > 1 and not (np.diff(t) >= 0).all():  # ... unless the input was not sorted
         order = np.lexsort((t, dev))
     dev_s, t_s = dev[order], t[order]
-    code = events[S.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows][order]
-    refused = events[S.IS_SUCCESS].eq(False).fillna(False).to_numpy(dtype=bool)[rows][order]
+    code = events[schema.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows][order]
+    refused = events[schema.IS_SUCCESS].eq(False).fillna(False).to_numpy(dtype=bool)[rows][order]
     n = rows.size
     new = np.ones(n, dtype=bool)
     if n > 1:
@@ -285,8 +285,8 @@ def _canonical(events: pd.DataFrame) -> pd.DataFrame:
             f"events frame lacks column(s) {', '.join(missing)}; expected a canonical events frame "
             "(see activation_kb.schema)"
         )
-    if set(S.EVENT_COLUMNS) - set(events.columns):
-        events = S.coerce_events(events)
+    if set(schema.EVENT_COLUMNS) - set(events.columns):
+        events = schema.coerce_events(events)
     return events
 
 
@@ -295,9 +295,9 @@ def _devices(encoded: dict, on_host: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
     The device of a KMS host's record is the client it names (by name, else by CMID).
     """
-    host, host_names = encoded[S.HOST]
-    client, client_names = encoded[S.CLIENT_NAME]
-    cmid, cmids = encoded[S.CMID]
+    host, host_names = encoded[schema.HOST]
+    client, client_names = encoded[schema.CLIENT_NAME]
+    cmid, cmids = encoded[schema.CMID]
     names = np.concatenate([host_names, client_names, cmids])
     raw = np.where(
         on_host,
@@ -316,7 +316,7 @@ def _add_dimensions(attempts: pd.DataFrame, encoded: dict, events: pd.DataFrame,
                     starts: np.ndarray) -> None:
     """Add one column per :data:`DIMENSIONS` to ``attempts``, from any record that carries it."""
     n = rows.size
-    role, roles = encoded[S.ROLE]
+    role, roles = encoded[schema.ROLE]
     by_client = np.isin(role, np.flatnonzero(roles == "client"))[order]
     for name in DIMENSIONS:
         if name == "role":  # seen in the client's own log, or only in a KMS host's log
