@@ -13,11 +13,11 @@ every record (loaded, rejected or duplicate) and de-duplicates overlapping expor
 from __future__ import annotations
 
 from ._build import EVENT_KIND_BY_ID, KMS_CHANNEL, PROVIDERS
-from ._codes import unreadable_codes
+from ._codes import UNREADABLE_COLUMNS, unreadable_codes
 from ._formats import Format
 from ._load import load_events
 from ._result import LoadResult
 from ._write import output_format, write_events
 
-__all__ = ["load_events", "write_events", "output_format", "unreadable_codes", "LoadResult",
-           "Format", "EVENT_KIND_BY_ID", "KMS_CHANNEL", "PROVIDERS"]
+__all__ = ["load_events", "write_events", "output_format", "unreadable_codes", "UNREADABLE_COLUMNS",
+           "LoadResult", "Format", "EVENT_KIND_BY_ID", "KMS_CHANNEL", "PROVIDERS"]

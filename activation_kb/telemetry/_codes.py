@@ -64,11 +64,10 @@ def unreadable_codes(events: pd.DataFrame) -> pd.DataFrame:
     needed = (schema.EVENT_KIND, schema.RESULT_CODE, schema.RAW)
     if any(column not in events.columns for column in needed) or events.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in UNREADABLE_COLUMNS})
-    kind = events[schema.EVENT_KIND].astype(str).to_numpy()
     missing = events[schema.RESULT_CODE].isna().to_numpy(dtype=bool)
     parts = []
-    for name in (*_ITEM, *_LABEL):
-        rows = np.flatnonzero(missing & (kind == name))
+    for name in (*_ITEM, *_LABEL) if missing.any() else ():
+        rows = np.flatnonzero(missing & (events[schema.EVENT_KIND] == name).to_numpy(dtype=bool))
         if not rows.size:
             continue
         raw = events[schema.RAW].iloc[rows].astype("string").fillna("")
