@@ -30,6 +30,7 @@ from .. import schema
 from ..catalogue.categories import category_of
 from ..deprecation import old_forms
 from ..errors import AnalysisError
+from ..params import check_duration
 
 __all__ = [
     "AttemptTable",
@@ -206,8 +207,9 @@ def _dimension_codes(name: str, encoded: dict, events: pd.DataFrame, rows: np.nd
     return codes, uniques
 
 
+@old_forms(positional=("window",))
 def activation_attempts(
-    events: pd.DataFrame, window: str | pd.Timedelta = ATTEMPT_WINDOW
+    events: pd.DataFrame, *, window: str | pd.Timedelta = ATTEMPT_WINDOW
 ) -> AttemptTable:
     """Group event records into activation attempts and list each failed attempt's codes.
 
@@ -217,7 +219,7 @@ def activation_attempts(
         Canonical events frame (:mod:`activation_kb.schema`); records of other kinds (status
         checks, DNS publishing, unknown IDs) are ignored.
     window : str or pandas.Timedelta
-        Records of one device closer than this belong to one attempt.
+        Records of one device closer than this belong to one attempt (at most a day).
 
     Returns
     -------
@@ -230,6 +232,8 @@ def activation_attempts(
     ------
     AnalysisError
         When ``events`` lacks a canonical column the grouping needs.
+    DurationError
+        When ``window`` is not a positive duration of at most a day.
 
     Examples
     --------
@@ -240,7 +244,7 @@ def activation_attempts(
     True
     """
     events = _canonical(events)
-    window_ns = pd.Timedelta(window).value
+    window_ns = check_duration(window, "window", maximum=pd.Timedelta(days=1)).value
     kind = events[schema.EVENT_KIND]
     has_result = events[schema.RESULT_CODE].notna() | events[schema.IS_SUCCESS].notna()
     rows = np.flatnonzero(kind.isin(ATTEMPT_KINDS).to_numpy(dtype=bool) & has_result.to_numpy(bool))

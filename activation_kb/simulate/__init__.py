@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..deprecation import old_forms
 from ..errors import SimulationError
 from ..params import MAX_DATE, MAX_SPAN, check_date, check_number
 from ._engine import Window, run_model
@@ -57,9 +58,11 @@ def _minutes(value: Any, start: pd.Timestamp) -> float:
     return (ts - start).total_seconds() / 60.0
 
 
+@old_forms(positional=("start", "seed", "incidents", "sites", "kms_hosts", "background"))
 def simulate_fleet(
     devices: int = 2000,
     days: float = 60,
+    *,
     start: Any = None,
     seed: int = 0,
     incidents: Any = "default",

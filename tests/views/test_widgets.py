@@ -498,3 +498,17 @@ def test_notebook_runs_with_events_in_french(tmp_path, small_fleet):
     )
     assert len(_widget_outputs(out)) == 1
     assert out.metadata.papermill.parameters == {"events": str(path), "lang": "fr"}
+
+
+def test_widget_takes_an_analysis_and_its_language(small_analysis):
+    import dataclasses
+
+    french = dataclasses.replace(small_analysis, lang="fr")
+    from_analysis = lookup_widget(events=french)
+    from_table = lookup_widget(events=small_analysis.table, lang="fr")
+    for widget in (from_analysis, from_table):
+        widget.query.value = "0xC004F074"
+    assert from_analysis.activity.value == from_table.activity.value
+    assert from_analysis.lang == from_table.lang == "fr"
+    with pytest.warns(DeprecationWarning, match="passing events, lang by position"):
+        lookup_widget(None, small_analysis.table, "fr")
