@@ -7,7 +7,7 @@ calls :func:`accept_text_parameters` in a cell *before* its ``parameters`` cell:
 input transformer then reads a cell made only of assignments to report parameters (the injected
 one) and quotes every value that is not a Python literal. The cell after the parameters calls
 :func:`report_parameters`, which types text (``"0.5"`` -> 0.5, ``"10"`` -> 10, ``""`` -> None),
-checks everything with :func:`~activation_kb.report.runner.check_parameters` (the checks of
+checks everything with :class:`~activation_kb.params.ReportParams` (the checks of
 ``activation-kb report run``) and removes the transformer.
 """
 
@@ -23,9 +23,10 @@ from ..errors import ReportParameterError
 __all__ = ["PARAMETERS", "accept_text_parameters", "quote_text_values", "report_parameters",
            "text_value"]
 
-#: The report notebook's parameters (those of ``check_parameters``, plus ``output_dir``).
-PARAMETERS = ("events", "since", "until", "freq", "lang", "sensitivity", "top_n", "title", "tz",
-              "output_dir")
+#: The report notebook's parameters (the :class:`~activation_kb.params.ReportParams` fields, plus
+#: ``output_dir``).
+PARAMETERS = ("events", "since", "until", "freq", "lang", "sensitivity", "history", "top_n",
+              "title", "tz", "output_dir")
 _ASSIGN = re.compile(r"^(?P<indent>\s*)(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<value>.*?)\s*$")
 _MARK = "_activation_kb_text_parameters"
 
@@ -158,7 +159,7 @@ def report_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
     -------
     dict
         ``events`` (list of paths), ``since``, ``until``, ``freq``, ``lang``, ``sensitivity``,
-        ``top_n``, ``title``, ``tz`` and ``output_dir``, to put back with
+        ``history``, ``top_n``, ``title``, ``tz`` and ``output_dir``, to put back with
         ``globals().update(...)``.
 
     Raises
@@ -166,22 +167,23 @@ def report_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
     ReportParameterError
         Naming the parameter, its value and what is expected.
     """
-    from .runner import check_parameters
+    from .runner import default_events, report_params
 
     _remove_transformer()
-    values = {name: namespace.get(name) for name in PARAMETERS}
+    values = {name: namespace[name] for name in PARAMETERS if name in namespace}
     for name, value in values.items():
         if isinstance(value, str) and value.strip() in ("", "None") and name != "output_dir":
             values[name] = None
-    values["sensitivity"] = _number("sensitivity", values["sensitivity"] if values[
-        "sensitivity"] is not None else 0.5, float)
-    values["top_n"] = _number("top_n", values["top_n"] if values["top_n"] is not None else 10,
-                              int)
-    checked = check_parameters(
-        values["events"], since=values["since"], until=values["until"],
-        freq=values["freq"] or "h", lang=values["lang"] or "en",
-        sensitivity=values["sensitivity"], top_n=values["top_n"], title=values["title"],
-        tz=values["tz"],
-    )
-    checked["output_dir"] = values["output_dir"] or "."
-    return checked
+    output_dir = values.pop("output_dir", None) or "."
+    for name, kind in (("sensitivity", float), ("top_n", int)):
+        if values.get(name) is None:
+            values.pop(name, None)  # the default
+        else:
+            values[name] = _number(name, values[name], kind)
+    for name in ("freq", "lang", "history"):
+        if values.get(name) is None:
+            values.pop(name, None)
+    checked = report_params(values.pop("events", None), **values)
+    out = checked.notebook_parameters(default_events=[str(default_events())])
+    out["output_dir"] = output_dir
+    return out

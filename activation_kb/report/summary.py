@@ -38,7 +38,7 @@ def _wrap(label: str, text: str) -> list[str]:
 
 
 def summary_text(manifest: Mapping[str, Any], incidents: Sequence[Mapping[str, Any]],
-                 report: str, most: int = 10) -> str:
+                 report: str, most: int = 10, html: str = "fleet_report.html") -> str:
     """Return the plain-text summary of a run.
 
     Parameters
@@ -51,6 +51,8 @@ def summary_text(manifest: Mapping[str, Any], incidents: Sequence[Mapping[str, A
         Where the HTML report is published.
     most : int
         Incidents described; the others are counted.
+    html : str
+        File name of the HTML page in ``report``.
 
     Returns
     -------
@@ -101,7 +103,7 @@ def summary_text(manifest: Mapping[str, Any], incidents: Sequence[Mapping[str, A
             lines += _wrap("What to do: ", _plain(incident["resolution"]))
     if count > most:
         lines += ["", f"... and {count - most} more: see incidents.csv"]
-    lines += ["", f"Report: {report.rstrip('/')}/fleet_report.html"]
+    lines += ["", f"Report: {report.rstrip('/')}/{html}"]
     if count:
         lines.append("Data: incidents.csv, incidents.json and manifest.json in the same folder")
     return "\n".join(lines) + "\n"

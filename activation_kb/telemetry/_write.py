@@ -32,6 +32,18 @@ _BATCH = 100_000
 def output_format(path: str | Path, format: str | None = None) -> tuple[str, bool]:
     """Return ``(format, gzipped)`` for writing events to ``path``.
 
+    Parameters
+    ----------
+    path : str or Path
+        The output file: ``.parquet``, ``.csv`` or ``.xml``, the last two optionally ``.gz``.
+    format : {"parquet", "csv", "xml"}, optional
+        The format, when the suffix does not say it.
+
+    Returns
+    -------
+    tuple
+        ``(format, gzipped)``.
+
     Raises
     ------
     TelemetryError
