@@ -171,7 +171,7 @@ def test_die_with_parent_survives_a_gil_holding_child(tmp_path):
     """A child stuck in C code with the GIL (catastrophic regex) still dies with its parent."""
     child = tmp_path / "child.py"
     child.write_text(
-        "import re\nfrom activation_kb.report._kernel import die_with_parent\n"
+        "import re\nfrom activation_kb._kernel_launcher import die_with_parent\n"
         "print(die_with_parent(), flush=True)\n"
         "re.match(r'(a+)+$', 'a' * 64 + 'b')\n")
     code = (f"import subprocess, sys, time\n"
@@ -195,7 +195,7 @@ def test_die_with_parent_survives_a_gil_holding_child(tmp_path):
 
 def test_die_with_parent_exits_when_the_parent_is_already_gone():
     run = subprocess.run([sys.executable, "-c", (
-        "from activation_kb.report._kernel import die_with_parent\n"
+        "from activation_kb._kernel_launcher import die_with_parent\n"
         "die_with_parent(parent=1)\nprint('still here')")], capture_output=True, text=True)
     assert run.returncode == 1 and "still here" not in run.stdout
 
@@ -238,7 +238,7 @@ def hanging_run(tmp_path):
     try:
         started = lambda: list(runs_dir(out).glob("*.staging/started"))  # noqa: E731
         assert _wait(started, 120), "the notebook never started"
-        kernels += _children(cli.pid, "activation_kb.report._kernel")
+        kernels += _children(cli.pid, "activation_kb._kernel_launcher")
         assert len(kernels) == 1, "no kernel of ours under the CLI"
         yield cli, out, kernels[0]
     finally:
