@@ -20,6 +20,7 @@ from .article import (
     load_catalogue,
     parse_catalogue,
     read_catalogue_file,
+    use_catalogue,
 )
 from .categories import CATEGORY_NAMES, OTHER, category_label, category_of, load_categories
 from .codes import code_value, find_codes, normalize_code
@@ -53,4 +54,5 @@ __all__ = [
     "parse_catalogue",
     "query_code",
     "read_catalogue_file",
+    "use_catalogue",
 ]

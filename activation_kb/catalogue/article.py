@@ -36,6 +36,7 @@ __all__ = [
     "normalize_activation_types",
     "parse_catalogue",
     "read_catalogue_file",
+    "use_catalogue",
 ]
 
 #: Columns of a catalogue frame, in order.
@@ -386,8 +387,53 @@ def read_catalogue_file(path: str | os.PathLike[str], *, strict: bool = False) -
 
 
 def cached_catalogue(lang: str = "en") -> pd.DataFrame:
-    """Return the cached shipped catalogue itself, for the package's readers; never mutate it."""
-    return _cached(check_language(lang))
+    """Return the cached catalogue itself, for the package's readers; never mutate it.
+
+    That is the shipped one in ``lang``, or the copy :func:`use_catalogue` set for this process.
+    """
+    lang = check_language(lang)
+    override = _OVERRIDES.get(lang)
+    return _cached(lang) if override is None else override
+
+
+def use_catalogue(source: str | os.PathLike[str] | None, lang: str = "en") -> pd.DataFrame:
+    """Make this process read the catalogue in ``lang`` from ``source`` instead of the shipped one.
+
+    Everything that reads the shipped catalogue (incident explanations, figure hover text,
+    :func:`~activation_kb.lookup` without a ``catalogue``, :func:`~activation_kb.describe_code`)
+    then reads this copy: a report notebook calls it once with its ``catalogue`` parameter.
+    ``source=None`` goes back to the shipped catalogue.
+
+    Parameters
+    ----------
+    source : str or path-like or None
+        A markdown copy of the article (see :func:`load_catalogue`).
+    lang : {"en", "fr"}, default "en"
+        The catalogue it replaces.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The catalogue now in use.
+
+    Raises
+    ------
+    CatalogueParseError, FileNotFoundError
+        As :func:`load_catalogue`; the catalogue in use is then unchanged.
+    """
+    check_language(lang)
+    if source is None:
+        _OVERRIDES.pop(lang, None)
+    else:
+        _OVERRIDES[lang] = load_catalogue(lang, source=source)
+    from . import hresult, search
+
+    search._shipped_index.cache_clear()
+    hresult._article_values.cache_clear()
+    return cached_catalogue(lang)
+
+
+_OVERRIDES: dict[str, pd.DataFrame] = {}
 
 
 @cache

@@ -115,15 +115,22 @@ def lookup(query: object, lang: str = "en", catalogue: pd.DataFrame | None = Non
     return _fresh(index.empty if row is None else row)
 
 
-def query_code(query: object, lang: str = "en") -> str | None:
+def query_code(
+    query: object, lang: str = "en", catalogue: pd.DataFrame | None = None
+) -> str | None:
     """Return the canonical code that :func:`lookup` reads ``query`` as, or None for words.
+
+    ``catalogue`` is the frame :func:`lookup` would search (default: the shipped one in
+    ``lang``): a plain decimal number is a code only when it documents it.
 
     Raises
     ------
     InvalidCodeError
         As :func:`lookup`, for a malformed hexadecimal code.
     """
-    value = _query_value(query, _shipped_index(check_language(lang)))
+    check_language(lang)
+    index = _shipped_index(lang) if catalogue is None else _build_index(catalogue)
+    value = _query_value(query, index)
     return None if value is None else f"0x{value:08X}"
 
 

@@ -147,6 +147,7 @@ def check_parameters(
     top_n: int = 10,
     title: str | None = None,
     tz: str | None = None,
+    catalogue: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Check and type the report parameters, without starting a kernel.
 
@@ -188,8 +189,28 @@ def check_parameters(
     return {
         "events": paths, "since": since_s, "until": until_s, "freq": str(freq), "lang": lang,
         "sensitivity": float(sensitivity), "top_n": int(top_n),
-        "title": title if title else None, "tz": tz,
+        "title": title if title else None, "tz": tz, "catalogue": _catalogue_file(catalogue),
     }
+
+
+def _catalogue_file(catalogue: str | os.PathLike | None) -> str | None:
+    """Check that a downloaded copy of the article gives codes; return its absolute path."""
+    if catalogue is None:
+        return None
+    from ..catalogue.article import read_catalogue_file
+    from ..errors import CatalogueParseError
+
+    path = Path(catalogue).expanduser()
+    try:
+        result = read_catalogue_file(path)
+    except (OSError, CatalogueParseError) as exc:
+        raise ReportParameterError(f"catalogue={str(catalogue)!r}: {exc}") from None
+    if result.frame.empty:
+        raise ReportParameterError(
+            f"catalogue={str(catalogue)!r}: no error code could be read from it; run "
+            f"`activation-kb catalogue parse {path}` to see why"
+        )
+    return str(path.resolve())
 
 
 def _sha256(path: Path) -> str:
@@ -307,6 +328,7 @@ def run_report(
     top_n: int = 10,
     title: str | None = None,
     tz: str | None = None,
+    catalogue: str | os.PathLike | None = None,
     name: str = "fleet_report",
     progress: bool | None = None,
     timeout: float | None = None,
@@ -336,6 +358,9 @@ def run_report(
         Report title.
     tz : str, optional
         Time zone of CSV exports' local times and of the displayed times.
+    catalogue : path, optional
+        A copy of the article (markdown, e.g. a newer revision) whose text explains the
+        incidents instead of the shipped catalogue in ``lang``; its codes keep their categories.
     name : str
         A key of :data:`REPORTS`.
     progress : bool, optional
@@ -363,7 +388,8 @@ def run_report(
         raise ReportParameterError(f"report {name!r} is unknown; expected one of {list(REPORTS)}")
     spec = REPORTS[name]
     params = check_parameters(events, since=since, until=until, freq=freq, lang=lang,
-                              sensitivity=sensitivity, top_n=top_n, title=title, tz=tz)
+                              sensitivity=sensitivity, top_n=top_n, title=title, tz=tz,
+                              catalogue=catalogue)
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
@@ -431,7 +457,7 @@ def run_report(
         summary=summary["summary"],
         quality=summary["quality"],
         incidents=len(incidents),
-        catalogue={"lang": lang, "source": _catalogue_source(lang)},
+        catalogue=_catalogue_manifest(lang, params["catalogue"]),
         outputs=list(spec.outputs),
     )
     (staging / "manifest.json").write_text(
@@ -441,10 +467,12 @@ def run_report(
     return ReportResult(out_dir=out, manifest=manifest)
 
 
-def _catalogue_source(lang: str) -> str:
+def _catalogue_manifest(lang: str, catalogue: str | None) -> dict[str, Any]:
     from ..catalogue.article import SHIPPED_FILES
 
-    return SHIPPED_FILES[lang]
+    if catalogue is None:
+        return {"lang": lang, "source": SHIPPED_FILES[lang]}
+    return {"lang": lang, "source": catalogue, "sha256": _sha256(Path(catalogue))}
 
 
 def _publish(staging: Path, out: Path) -> None:

@@ -156,22 +156,35 @@ def test_parse_prints_the_codes():
     lines = result.output.splitlines()
     assert lines[0] == "3 codes in translated_es.md (lang es):"
     assert lines[1].split()[:2] == ["0x8007232B", "dns"]
-    rows = json.loads(run("catalogue", "parse", str(path), "--json").output)
-    assert [row["code"] for row in rows] == ["0x8007232B", "0x8007232A", "0x80070005"]
+    data = json.loads(run("catalogue", "parse", str(path), "--json").output)
+    assert list(data) == ["source", "lang", "codes", "problems", "rows"]
+    assert (data["source"], data["lang"], data["problems"]) == ("translated_es.md", "es", [])
+    rows = data["rows"]
+    assert [row["code"] for row in rows] == data["codes"] == [
+        "0x8007232B", "0x8007232A", "0x80070005"]
     assert list(rows[0]) == list(CATALOGUE_COLUMNS)
 
 
 def test_parse_the_shared_2025_revision(shared_dir):
     path = shared_dir / "catalogue-sources/en-us_troubleshoot-activation-error-codes_2025-01-15.md"
     result = run("catalogue", "parse", str(path), "--json")
-    assert result.exit_code == 0 and len(json.loads(result.output)) == 30
+    data = json.loads(result.output)
+    assert result.exit_code == 0 and len(data["rows"]) == 30 and data["problems"] == []
 
 
-def test_parse_errors_exit_2_with_one_line(tmp_path):
+def test_parse_without_any_code_exits_1_and_says_why():
     result = run("catalogue", "parse", str(TEST_DATA / "catalogue" / "not_the_article.md"))
-    assert result.exit_code == 2
-    assert result.output.startswith("Error: not_the_article.md: no table with a column of error")
-    assert len(result.output.strip().splitlines()) == 1
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines[0] == "1 problem(s) in not_the_article.md:"
+    assert lines[1].split()[:3] == ["text", "-", "no_codes:"]
+    assert "no table with a column of error codes" in lines[1]
+    assert lines[-1] == ("Error: not_the_article.md: no error code could be read; see the "
+                         "problems above")
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_article_exits_2_with_one_line(tmp_path):
     binary = tmp_path / "latin1.md"
     binary.write_bytes("|Code |Café |\n".encode("latin-1"))
     result = run("catalogue", "parse", str(binary))
