@@ -68,6 +68,7 @@ SHIPPED_FILES: dict[str, str] = {
 
 _LOCALE_KEYS = ("ms.contentlocale", "ms.locale", "locale", "lang", "language")
 _LEARN = "https://learn.microsoft.com"
+_REGIONAL = ("zh", "pt")  # languages whose region the lang column keeps
 
 def check_language(lang: object) -> str:
     """Return ``lang`` when it is a shipped catalogue language, else raise.
@@ -456,10 +457,18 @@ def _parse_shipped(lang: str) -> pd.DataFrame:
 
 
 def _language(article: Article) -> str:
+    """The language subtag of the front matter's locale (``fr-FR`` -> ``fr``), ``en`` without one.
+
+    Chinese and Portuguese keep their region, as Microsoft publishes two variants of each
+    (``zh-TW`` -> ``zh-tw``, ``pt-BR`` -> ``pt-br``).
+    """
     for key in _LOCALE_KEYS:
         value = article.front_matter.get(key, "").strip()
         if value:
-            return re.split(r"[-_]", value)[0].lower()
+            parts = [part.lower() for part in re.split(r"[-_]", value) if part]
+            if parts[0] in _REGIONAL and len(parts) > 1:
+                return f"{parts[0]}-{parts[-1]}"
+            return parts[0]
     return "en"
 
 

@@ -213,7 +213,7 @@ def read_article(text: str, source: str, problems: Problems | None = None) -> Ar
     known: set[str] = set()
     for table in tables:
         for _, cells in table.rows:
-            for cell in cells:
+            for cell in cells[: table.ncols]:
                 read = read_code_cell(cell)
                 known.update(code for code in (read.code, read.anchor) if code is not None)
     return Article(front, tables, _sections(doc, start, known, problems))
@@ -430,9 +430,10 @@ def _sections(doc: _Lines, start: int, known: set[str], problems: Problems) -> l
     starts = _section_starts(headings, known)
     sections: list[Section] = []
     seen: dict[str, int] = {}
+    opening = set(starts)
     for position in starts:
         index, level, code, text = headings[position]
-        end = _section_end(headings, starts, position)
+        end = _section_end(headings, opening, starts[-1], position)
         if code in seen:
             problems.add(
                 doc.number[index], code, "duplicate_section",
@@ -475,19 +476,23 @@ def _section_starts(headings: list[tuple[int, int, str | None, str]], known: set
 
 
 def _section_end(
-    headings: list[tuple[int, int, str | None, str]], starts: list[int], position: int
+    headings: list[tuple[int, int, str | None, str]], opening: set[int], last_start: int,
+    position: int,
 ) -> int | None:
-    """Return the line index where the section opened at ``headings[position]`` ends."""
+    """Return the line index where the section opened at ``headings[position]`` ends.
+
+    ``opening`` holds the positions of the headings that open sections, ``last_start`` the
+    last of them.
+    """
     level = headings[position][1]
-    following = set(starts)
-    last_start = starts[-1]
     for later in range(position + 1, len(headings)):
-        other_index, other_level, _, _ = headings[later]
-        if later in following or other_level < level:
+        other_index, other_level, _, text = headings[later]
+        if later in opening or other_level < level:
             return other_index
         # A heading at the section's level without a code ends it only when no code section
-        # follows: otherwise it is a stray label ("### Solution 2") inside the section.
-        if other_level == level and later > last_start:
+        # follows and its words do not say "solution": otherwise it is a stray label
+        # ("### Solution 2") inside the section.
+        if other_level == level and later > last_start and heading_kind(text) != "solution":
             return other_index
     return None
 
