@@ -303,10 +303,11 @@ def _without_comments(text: str, problems: Problems) -> str:
             line = text.count("\n", 0, opened) + 1
             problems.add(
                 line, None, "comment", "HTML comment '<!--' is never closed",
-                "read the text after '<!--' as ordinary text",
+                "read the comment as ending with its line",
             )
             parts.append(text[position:opened])
-            position = opened + 4
+            end_of_line = text.find("\n", opened)
+            position = len(text) if end_of_line < 0 else end_of_line
             break
         parts.append(text[position:opened])
         parts.append("\n" * text.count("\n", opened, closed))
