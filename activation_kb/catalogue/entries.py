@@ -98,15 +98,17 @@ def _rows_of(table: Table, column: int, problems: Problems) -> list[_Row]:
     rows = []
     for line, cells in table.rows:
         if len(cells) != table.ncols:
+            fitted = _fit(cells, table.ncols, column)
+            read = read_code_cell(fitted[column])
             problems.add(
-                line, None, "row_cells",
+                line, read.code or read.anchor, "row_cells",
                 f"table row has {len(cells)} cells, expected {table.ncols} like the header on "
                 f"line {table.line}",
                 "read the cells it has, the missing ones empty"
                 if len(cells) < table.ncols
                 else "read its extra cells as part of the message",
             )
-            cells = _fit(cells, table.ncols, column)
+            cells = fitted
         read = read_code_cell(cells[column])
         if read.code is None and read.anchor is None:
             problems.add(

@@ -25,6 +25,7 @@ __all__ = [
     "HOST_WORDS",
     "KMS_PHRASES",
     "MAK_PHRASES",
+    "SERVER_WORDS",
     "SOLUTION_WORDS",
     "fold",
     "heading_kind",
@@ -99,20 +100,33 @@ CLIENT_WORDS: dict[str, tuple[str, ...]] = {
     "other": ("klient", "kliens", "istemci"),  # pl, cs, sv, hu, tr
 }
 
-#: Beginnings of the words for the host side of KMS (a KMS "server" is its host).
+#: Beginnings of the words for the host side of KMS.
 HOST_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("host", "server"),
-    "de": ("host", "server"),
-    "es": ("host", "anfitrion", "servidor"),
-    "fr": ("hote", "serveur", "host"),
-    "it": ("host", "server"),
-    "pt-br": ("host", "servidor", "anfitria"),
-    "ru": ("узел", "узл", "хост", "сервер"),
-    "ja": ("ホスト", "サーバー", "サーバ"),
-    "ko": ("호스트", "서버"),
-    "zh-cn": ("主机", "服务器"),
-    "zh-tw": ("主機", "伺服器"),
+    "en": ("host",),
+    "de": ("host",),
+    "es": ("host", "anfitrion"),
+    "fr": ("hote", "host"),
+    "it": ("host",),
+    "pt-br": ("host", "anfitria"),
+    "ru": ("узел", "узл", "хост"),
+    "ja": ("ホスト",),
+    "ko": ("호스트",),
+    "zh-cn": ("主机",),
+    "zh-tw": ("主機",),
     "other": ("gazdag",),  # hu
+}
+
+#: Words for a server, which name the KMS host only beside KMS ("Servidor KMS", not "Windows
+#: Server").
+SERVER_WORDS: dict[str, tuple[str, ...]] = {
+    "en": ("server",),
+    "es": ("servidor",),
+    "fr": ("serveur",),
+    "ru": ("сервер",),
+    "ja": ("サーバー", "サーバ"),
+    "ko": ("서버",),
+    "zh-cn": ("服务器",),
+    "zh-tw": ("伺服器",),
 }
 
 #: First words of a sub-heading that opens the cause of a code section.
@@ -201,7 +215,9 @@ def _word_set(table: dict[str, tuple[str, ...]]) -> tuple[tuple[str, ...], tuple
 
 _CLIENTS = _word_set(CLIENT_WORDS)
 _HOSTS = _word_set(HOST_WORDS)
+_SERVERS = _word_set(SERVER_WORDS)
 _TOKEN = re.compile(r"[^\W_]+")
+_CODE = re.compile(r"0\s?x\s?[0-9a-f]{8}")
 
 
 def _count(words: list[str], text: str, vocabulary: tuple[tuple[str, ...], tuple[str, ...]]) -> int:
@@ -231,7 +247,10 @@ def to_activation_tokens(text: str) -> tuple[int, int, int, int]:
     # "KMS-Client", "KMS クライアント": words are split on hyphens and spaces.
     lowered = folded.casefold()
     lowered_words = [word.casefold() for word in words]
-    return mak, kms, _count(lowered_words, lowered, _CLIENTS), _count(lowered_words, lowered, _HOSTS)
+    hosts = _count(lowered_words, lowered, _HOSTS)
+    if kms:
+        hosts += _count(lowered_words, lowered, _SERVERS)
+    return mak, kms, _count(lowered_words, lowered, _CLIENTS), hosts
 
 
 def heading_kind(text: str) -> str | None:
@@ -240,8 +259,7 @@ def heading_kind(text: str) -> str | None:
     A code written in the heading (``0x8004FE21 Causes``) and numbering (``Solution 2:``) are
     ignored; ``Solution: run slmgr.vbs`` is a solution, ``Possible cause`` a cause.
     """
-    folded = fold(text)
-    folded = re.sub(r"0\s?x\s?[0-9a-f]{8}", " ", folded)
+    folded = _CODE.sub(" ", fold(text))
     folded = folded.strip(" \t*_#:：.-—–")
     for kind, pattern in (("solution", _SOLUTION_START), ("cause", _CAUSE_START)):
         if pattern.match(folded):
