@@ -40,7 +40,7 @@ __all__ = [
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING_START = re.compile(r"[ ]{0,3}(#{1,6})(?=\s|$)")
 _SEPARATOR_CELL = re.compile(r":?-+:?")
-_FRONT_KEY = re.compile(r"([A-Za-z0-9_.-]+)[ \t]*:(.*)")
+_FRONT_KEY = re.compile(r"\A([A-Za-z0-9_.-]++)[ \t]*+:(.*)")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 # A markdown link [text](url "title"): the text may hold one pair of brackets ("Volume
 # Activation [client]"). Possessive quantifiers, so no input makes it backtrack (issue 11).

@@ -31,7 +31,9 @@ _PREFIX_FACTOR = 0.8  # a query word that only starts a text word ("activ" in "a
 _MIN_PREFIX = 3
 _K1 = 1.2  # BM25 saturation: the tenth "KMS" of a text adds little
 _WORD = re.compile(r"\w+")
-_LOOKS_HEX = re.compile(r"^\s*(?:[A-Za-z][\w -]{0,30}?\s*[=:#]\s*)?0\s*[xX]|^\s*[0-9A-Fa-f]{8}\s*$")
+_LOOKS_HEX = re.compile(
+    r"^\s*+(?:[A-Za-z][\w -]{0,30}+[ \t]*+[=:#]\s*+)?0\s*+[xX]|^\s*+[0-9A-Fa-f]{8}\s*+$"
+)
 
 
 def normalize_words(text: str) -> list[str]:
