@@ -382,3 +382,53 @@ def test_result_problems_frame_is_sorted_by_line():
     assert problems["line"].tolist() == sorted(problems["line"].tolist())
     assert problems.dtypes["line"] == pd.Int64Dtype()
     assert all(re.match(r"\w", text) for text in problems["action"])
+
+
+# --- load_catalogue(source=...) and use_catalogue ---------------------------------------------
+
+
+def test_load_catalogue_from_a_downloaded_revision_keeps_categories(shared_dir):
+    path = shared_dir / "catalogue-sources/en-us_troubleshoot-activation-error-codes_2025-01-15.md"
+    frame = load_catalogue(source=path)
+    shipped = load_catalogue("en").set_index("code")
+    assert set(frame["code"]) == set(shipped.index)
+    assert frame.set_index("code")["category"].to_dict() == shipped["category"].to_dict()
+    assert set(frame["source"]) == {path.name}
+
+
+def test_load_catalogue_source_warns_and_new_codes_are_other(tmp_path):
+    path = tmp_path / "new.md"
+    path.write_text(
+        "|Code |Message |Type |Cause |Fix |\n|---|---|---|---|---|\n"
+        "|0xC004F074 |m |KMS client |c |r |\n|0x8007000D wird ausgegeben |new |MAK |c |r |\n",
+        encoding="utf-8",
+    )
+    with pytest.warns(CatalogueWarning, match="1 problem"):
+        frame = load_catalogue(source=path).set_index("code")
+    assert frame["category"].to_dict() == {"0xC004F074": "kms_unreachable", "0x8007000D": "other"}
+    with pytest.raises(CatalogueParseError, match=r"not_the_article\.md: no table"):
+        load_catalogue(source=FIXTURES / "not_the_article.md")
+    (tmp_path / "latin1.md").write_bytes("|Café|".encode("latin-1"))
+    with pytest.raises(CatalogueParseError, match="not UTF-8 text"):
+        load_catalogue(source=tmp_path / "latin1.md")
+    with pytest.raises(FileNotFoundError):
+        load_catalogue(source=tmp_path / "missing.md")
+
+
+def test_use_catalogue_switches_every_reader_and_back():
+    from activation_kb import describe_code, lookup
+    from activation_kb.catalogue import cached_catalogue, use_catalogue
+
+    path = FIXTURES / "layout_2023_en.md"
+    try:
+        frame = use_catalogue(path, "en")
+        assert cached_catalogue("en") is frame and len(frame) == 5
+        assert lookup("0x8004FE21")["resolution"].iloc[0].startswith("**Solution: reinstall")
+        assert not describe_code("0xC004F074").in_article
+    finally:
+        use_catalogue(None, "en")
+    assert len(cached_catalogue("en")) == 30
+    assert describe_code("0xC004F074").in_article
+    assert lookup("0x8004FE21")["resolution"].iloc[0] == (
+        load_catalogue("en").set_index("code").loc["0x8004FE21", "resolution"]
+    )

@@ -189,3 +189,62 @@ def test_unreadable_article_exits_2_with_one_line(tmp_path):
     binary.write_bytes("|Code |Café |\n".encode("latin-1"))
     result = run("catalogue", "parse", str(binary))
     assert result.exit_code == 2 and "latin1.md: not UTF-8 text" in result.output
+
+
+# --- issue 14: problems, exit codes, --catalogue ----------------------------------------------
+
+
+def test_parse_prints_problems_and_exits_0_when_codes_were_read():
+    path = TEST_DATA / "catalogue" / "quirk_local_activation_types_it.md"
+    result = run("catalogue", "parse", str(path))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "4 codes in quirk_local_activation_types_it.md (lang it):"
+    assert lines[4].split()[:4] == ["0xC004F035", "product_key", "KMS", "client,"]
+    assert "KMS client, KMS host (en)" in lines[4]
+    assert lines[5] == "1 problem(s) in quirk_local_activation_types_it.md:"
+    assert lines[6].split()[:4] == ["line", "12", "0xC004F035", "activation_type:"]
+    assert lines[6].endswith("used the English article's types for 0xC004F035: KMS client, "
+                             "KMS host")
+
+
+def test_parse_json_lists_the_problems():
+    path = TEST_DATA / "catalogue" / "quirk_duplicate_code_es.md"
+    result = run("catalogue", "parse", str(path), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["codes"] == ["0x8007232A", "0x8007232B", "0xC004F074"]
+    assert [list(p) for p in data["problems"]] == [["line", "code", "kind", "problem", "action"]] * 2
+    assert [(p["line"], p["code"], p["kind"]) for p in data["problems"]] == [
+        (10, "0x8007232B", "anchor_decides"), (12, "0xC004F074", "duplicate_code"),
+    ]
+    assert data["rows"][1]["activation_types_from"] == "es"
+
+
+def test_lookup_in_a_downloaded_revision():
+    path = TEST_DATA / "catalogue" / "layout_2023_en.md"
+    result = run("lookup", "0x8004FE21", "--catalogue", str(path))
+    assert result.exit_code == 0, result.output
+    assert "**Solution: reinstall the operating system**" in result.output
+    assert "Source: layout_2023_en.md (en)" in result.output
+    data = json.loads(run("lookup", "0xC004F074", "--catalogue", str(path), "--json").output)
+    # documented in the shipped article, not in this 5-code copy
+    assert (data["in_article"], data["description"]["in_article"], data["results"]) == (
+        False, False, [])
+    words = json.loads(run("lookup", "firewall", "--catalogue", str(path), "--json").output)
+    assert [row["code"] for row in words["results"]] == ["0x800706BA"]
+
+
+def test_lookup_catalogue_with_problems_warns_on_stderr():
+    path = TEST_DATA / "catalogue" / "quirk_words_after_code_de.md"
+    result = CliRunner().invoke(cli, ["lookup", "0xC004F038", "--catalogue", str(path)])
+    assert result.exit_code == 0
+    assert "Warning: quirk_words_after_code_de.md: 2 problem(s)" in result.output
+    assert "Die gemeldete Anzahl reicht nicht aus." in result.output
+
+
+def test_lookup_catalogue_without_codes_exits_2():
+    path = TEST_DATA / "catalogue" / "not_the_article.md"
+    result = run("lookup", "0xC004F074", "--catalogue", str(path))
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: not_the_article.md: no table with a column")
