@@ -22,8 +22,9 @@ from .activation_types import ACTIVATION_TYPES, normalize_activation_types, read
 from .categories import category_label, category_of
 from .codes import code_value
 from .entries import NO_CODES, table_entries
-from .markdown import Article, Section, links_in, read_article
+from .markdown import Article, Section, links_in
 from .problems import CatalogueResult, CatalogueWarning, Problems
+from .sections import read_article
 
 __all__ = [
     "ACTIVATION_TYPES",
@@ -94,7 +95,7 @@ def parse_catalogue(
     with_problems: bool = False,
     english: Mapping[str, Sequence[str]] | pd.DataFrame | None = None,
 ) -> pd.DataFrame | CatalogueResult:
-    """Parse one revision or translation of the activation error-code article.
+    r"""Parse one revision or translation of the activation error-code article.
 
     The parser reads the article's structure, not its words: a table is any markdown table
     with a column of error codes (found by pattern, in any spelling such as ``0 x 80070005`` or
@@ -242,7 +243,8 @@ class _English:
 def _check_empty(entry: dict, line: int, empty_ok: set[str], problems: Problems) -> None:
     for column in ("message", "cause", "resolution"):
         if not entry[column] and column not in empty_ok:
-            problems.add(line, entry["code"], "empty_field", f"{entry['code']} has an empty {column}",
+            problems.add(line, entry["code"], "empty_field",
+                         f"{entry['code']} has an empty {column}",
                          f"kept the code with an empty {column}")
 
 
@@ -271,7 +273,7 @@ def _types(entry: dict, line: int, lang: str, english: _English, problems: Probl
 
 def _orphan(section: Section, lang: str, english: _English, problems: Problems,
             tabled: bool) -> dict:
-    """A row for a section whose code no table row gives: message from its heading."""
+    """Build a row for a section whose code no table row gives: message from its heading."""
     code = section.code
     types = english.get(code)
     if tabled:
@@ -457,7 +459,7 @@ def _parse_shipped(lang: str) -> pd.DataFrame:
 
 
 def _language(article: Article) -> str:
-    """The language subtag of the front matter's locale (``fr-FR`` -> ``fr``), ``en`` without one.
+    """Return the language of the front matter's locale (``fr-FR`` -> ``fr``), else ``en``.
 
     Chinese and Portuguese keep their region, as Microsoft publishes two variants of each
     (``zh-TW`` -> ``zh-tw``, ``pt-BR`` -> ``pt-br``).

@@ -43,7 +43,8 @@ MAK_PHRASES: dict[str, tuple[str, ...]] = {
            "cle d'activation multiples", "cle d’activation multiple"),
     "it": ("codice ad attivazione multipla", "codice di attivazione multipla",
            "chiave di attivazione multipla", "chiave ad attivazione multipla",
-           "codice product key ad attivazione multipla", "codice product key per attivazione multipla",
+           "codice product key ad attivazione multipla",
+           "codice product key per attivazione multipla",
            "codice per attivazione multipla"),
     "pt-br": ("chave de ativacao multipla", "chave de ativacoes multiplas",
               "chave de activacao multipla"),
@@ -60,7 +61,8 @@ MAK_PHRASES: dict[str, tuple[str, ...]] = {
 #: "Key Management Service/Server" (the KMS itself, which a cell names for the host key).
 KMS_PHRASES: dict[str, tuple[str, ...]] = {
     "en": ("key management service", "key management server", "key management services"),
-    "de": ("schlusselverwaltungsdienst", "schlusselverwaltungsdienstes", "schlusselverwaltungsserver",
+    "de": ("schlusselverwaltungsdienst", "schlusselverwaltungsdienstes",
+           "schlusselverwaltungsserver",
            "schlussel-verwaltungsdienst", "dienst zur schlusselverwaltung"),
     "es": ("servicio de administracion de claves", "servidor de administracion de claves",
            "servicio de gestion de claves", "servidor de gestion de claves",

@@ -1,4 +1,4 @@
-"""One damaged row never costs the other codes: a hypothesis test over generated articles (issue 14).
+"""One damaged row never costs the other codes: hypothesis over generated articles (issue 14).
 
 A valid article (any of the four layouts, codes in any spelling, several languages) is parsed;
 then one random table row is damaged (cells lost or added, code replaced, words after the code,

@@ -56,7 +56,8 @@ def test_result_carries_the_frame_and_a_problems_frame():
 
 def test_shipped_and_shared_revisions_have_no_problem(shared_dir):
     paths = [data_path(SHIPPED_FILES["en"]), data_path(SHIPPED_FILES["fr"]),
-             shared_dir / "catalogue-sources/en-us_troubleshoot-activation-error-codes_2025-01-15.md"]
+             shared_dir / "catalogue-sources"
+             / "en-us_troubleshoot-activation-error-codes_2025-01-15.md"]
     for path in paths:
         result = read_catalogue_file(path)
         assert result.ok, result.problems.to_dict(orient="records")
@@ -129,7 +130,8 @@ def test_words_beside_the_code_in_any_language(cell, noise):
     text = f"|Code |Message |Type |Cause |Fix |\n|---|---|---|---|---|\n|{cell} |m |MAK |c |r |\n"
     result = parse_catalogue(text, with_problems=True)
     assert result.frame["code"].tolist() == ["0xC004F038"]
-    assert result.problem_records()[0]["action"] == f"read the row as 0xC004F038 and ignored {noise!r}"
+    action = result.problem_records()[0]["action"]
+    assert action == f"read the row as 0xC004F038 and ignored {noise!r}"
     with pytest.raises(CatalogueParseError, match="line 3: the code cell .* holds words besides"):
         parse_catalogue(text, strict=True)
 
@@ -234,7 +236,7 @@ def test_japanese_activation_types():
 
 
 def test_no_type_and_no_english_row_leaves_the_types_empty():
-    text = "|Code |Message |Type |Cause |Fix |\n|---|---|---|---|---|\n|0x80070001 |m |Ninguno |c |r |\n"
+    text = "|C |M |T |C |F |\n|---|---|---|---|---|\n|0x80070001 |m |Ninguno |c |r |\n"
     result = parse_catalogue(text, with_problems=True)
     row = result.frame.iloc[0]
     assert row["activation_types"] == [] and row["activation_types_from"] is None
@@ -263,9 +265,12 @@ def test_current_english_layout():
     assert genuine["cause"].startswith("Several things can cause this:")
     assert "  > [!NOTE]\n  > This doesn't always mean tampering." in genuine["cause"]
     assert genuine["cause"].endswith("- Malware changed Windows.")
-    assert genuine["resolution"] == "**Solution: reinstall the operating system**\n\nReinstall Windows."
+    assert genuine["resolution"] == (
+        "**Solution: reinstall the operating system**\n\nReinstall Windows."
+    )
     assert genuine["details"] == ""  # the <!--Missing intro--> comment is not text
-    assert frame.loc["0x80070005", "details"] == 'The full text of this error says, "Access denied."'
+    details = frame.loc["0x80070005", "details"]
+    assert details == 'The full text of this error says, "Access denied."'
     rpc = frame.loc["0x800706BA", "resolution"]
     labels = [line for line in rpc.splitlines() if line.startswith("**")]
     assert labels == [
@@ -341,7 +346,8 @@ _TABLE = "|Code |Message |Type |Cause |Fix |\n|---|---|---|---|---|\n"
         (_TABLE + "|0xC004F074 |m |KMS client |c |r |\n\n|0xC004F038 |m2 |MAK |c2 |r2 |\n",
          ["table_interrupted"], ["0xC004F074", "0xC004F038"]),
         ("|Code |Message |Type |\n|---|---|---|\n|0xC004F074 |m |KMS client |\n\n"
-         "## 0xC004F074 t\n\n### A\n\nc\n\n### B\n\nr\n\n## 0xC004F038 Orphan title\n\n### A\n\nc2\n\n"
+         "## 0xC004F074 t\n\n### A\n\nc\n\n### B\n\nr\n\n## 0xC004F038 Orphan title\n\n"
+         "### A\n\nc2\n\n"
          "### B\n\nr2\n", ["orphan_section"], ["0xC004F074", "0xC004F038"]),
         ("|Code |Message |Type |\n|---|---|---|\n|0xC004F074 |m |KMS client |\n\n"
          "## 0xC004F074 t\n\n### A\n\nc\n\n### B\n\nr\n\n## 0xC004F074 again\n\n### A\n\nx\n\n"
@@ -377,7 +383,8 @@ def test_problems_name_lines_of_the_file_despite_comments():
 
 
 def test_result_problems_frame_is_sorted_by_line():
-    text = ("|Code |Message |Type |\n|---|---|---|\n|0xC004F074 x |m |?? |\n|0xC004F038 y |m |MAK |\n")
+    text = ("|Code |Message |Type |\n|---|---|---|\n|0xC004F074 x |m |?? |\n"
+            "|0xC004F038 y |m |MAK |\n")
     problems = parse_catalogue(text, with_problems=True).problems
     assert problems["line"].tolist() == sorted(problems["line"].tolist())
     assert problems.dtypes["line"] == pd.Int64Dtype()

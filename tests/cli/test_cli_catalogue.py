@@ -214,7 +214,8 @@ def test_parse_json_lists_the_problems():
     assert result.exit_code == 0
     data = json.loads(result.output)
     assert data["codes"] == ["0x8007232A", "0x8007232B", "0xC004F074"]
-    assert [list(p) for p in data["problems"]] == [["line", "code", "kind", "problem", "action"]] * 2
+    keys = ["line", "code", "kind", "problem", "action"]
+    assert [list(p) for p in data["problems"]] == [keys] * 2
     assert [(p["line"], p["code"], p["kind"]) for p in data["problems"]] == [
         (10, "0x8007232B", "anchor_decides"), (12, "0xC004F074", "duplicate_code"),
     ]
