@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .codes import CODE_IN_TEXT
 from .problems import Problems
@@ -134,6 +135,16 @@ def _plain_cell(cell: str) -> str:
 
 def read_code_cell(cell: str) -> CodeCell:
     """Read the code of a table cell, with its link's anchor and the words beside it."""
+    # every cell is read three times (code column, known codes, rows): remember short ones
+    return _read_code_cell_cached(cell) if len(cell) <= 1000 else _read_code_cell(cell)
+
+
+@lru_cache(maxsize=4096)
+def _read_code_cell_cached(cell: str) -> CodeCell:
+    return _read_code_cell(cell)
+
+
+def _read_code_cell(cell: str) -> CodeCell:
     anchor = None
     for _, url in links_in(cell):
         if url.startswith("#"):

@@ -122,5 +122,10 @@ class Problems:
             enumerate(self.items),
             key=lambda item: (item[1]["line"] is not None, item[1]["line"] or 0, item[0]),
         )
-        frame = pd.DataFrame([item for _, item in ordered], columns=list(PROBLEM_COLUMNS))
-        return frame.astype({"line": "Int64"})
+        items = [item for _, item in ordered]
+        return pd.DataFrame({
+            column: (pd.array([item[column] for item in items], dtype="Int64")
+                     if column == "line" else pd.Series([item[column] for item in items],
+                                                        dtype=object))
+            for column in PROBLEM_COLUMNS
+        })

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = [
     "CAUSE_WORDS",
@@ -238,6 +239,15 @@ def to_activation_tokens(text: str) -> tuple[int, int, int, int]:
     ``MAK`` and ``KMS``; a phrase followed by its abbreviation in brackets (``Service de gestion
     de clés (KMS)``) counts once.
     """
+    return _tokens_cached(text) if len(text) <= 1000 else _tokens(text)
+
+
+@lru_cache(maxsize=4096)
+def _tokens_cached(text: str) -> tuple[int, int, int, int]:
+    return _tokens(text)
+
+
+def _tokens(text: str) -> tuple[int, int, int, int]:
     folded = fold(text)
     folded = _MAK.sub(" MAK ", folded)
     folded = _KMS.sub(" KMS ", folded)
