@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Literal, overload
 
 import pandas as pd
 
@@ -69,6 +70,9 @@ SHIPPED_FILES: dict[str, str] = {
 
 _LOCALE_KEYS = ("ms.contentlocale", "ms.locale", "locale", "lang", "language")
 _LEARN = "https://learn.microsoft.com"
+# Where the article lives: its relative links ("common-troubleshooting-procedures-kms-dns.md")
+# point next to it.
+_ARTICLE_FOLDER = f"{_LEARN}/troubleshoot/windows-server/licensing-and-activation/"
 _REGIONAL = ("zh", "pt")  # languages whose region the lang column keeps
 
 def check_language(lang: object) -> str:
@@ -84,6 +88,23 @@ def check_language(lang: object) -> str:
             f"unsupported catalogue language {lang!r}; expected one of: {', '.join(LANGUAGES)}"
         )
     return lang
+
+
+_English_types = Mapping[str, Sequence[str]] | pd.DataFrame | None
+
+
+@overload
+def parse_catalogue(
+    text: str, source: str = ..., lang: str | None = ..., *, strict: bool = ...,
+    with_problems: Literal[False] = ..., english: _English_types = ...,
+) -> pd.DataFrame: ...
+
+
+@overload
+def parse_catalogue(
+    text: str, source: str = ..., lang: str | None = ..., *, strict: bool = ...,
+    with_problems: Literal[True], english: _English_types = ...,
+) -> CatalogueResult: ...
 
 
 def parse_catalogue(
@@ -482,6 +503,8 @@ def _links(*texts: str) -> list[dict[str, str]]:
                 continue
             if url.startswith("/"):
                 url = _LEARN + url
+            elif not re.match(r"[a-z][a-z0-9+.-]*:", url, re.I):
+                url = _ARTICLE_FOLDER + re.sub(r"\.md(?=$|#)", "", url)
             links.setdefault(url, label.strip().strip("*_").strip())
     return [{"text": label, "url": url} for url, label in links.items()]
 

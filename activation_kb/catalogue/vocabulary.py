@@ -149,18 +149,20 @@ CAUSE_WORDS: dict[str, tuple[str, ...]] = {
 
 #: First words of a sub-heading that opens a solution (or the resolution) of a code section.
 SOLUTION_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("solution", "solutions", "resolution", "workaround", "fix", "resolve"),
+    "en": ("solution", "solutions", "resolution", "workaround", "fix", "resolve", "method"),
     "de": ("losung", "losungen", "problemlosung", "behebung", "abhilfe", "auflosung",
-           "problembehandlung", "problemumgehung"),
-    "es": ("solucion", "soluciones", "resolucion", "solucion alternativa"),
-    "fr": ("solution", "solutions", "resolution", "procedure de resolution", "contournement"),
-    "it": ("soluzione", "soluzioni", "risoluzione", "procedura di risoluzione"),
-    "pt-br": ("solucao", "solucoes", "resolucao", "solucao alternativa"),
-    "ru": ("решение", "решения", "способ решения", "устранение", "разрешение"),
-    "ja": ("解決策", "解決方法", "解決", "対処法", "対処方法", "回避策"),
-    "ko": ("해결 방법", "해결 방안", "해결", "해결책", "솔루션"),
-    "zh-cn": ("解决方案", "解决方法", "解决", "替代方法"),
-    "zh-tw": ("解決方案", "解決方法", "解決", "因應措施"),
+           "problembehandlung", "problemumgehung", "methode"),
+    "es": ("solucion", "soluciones", "resolucion", "solucion alternativa", "metodo"),
+    "fr": ("solution", "solutions", "resolution", "procedure de resolution", "contournement",
+           "methode"),
+    "it": ("soluzione", "soluzioni", "risoluzione", "procedura di risoluzione", "metodo"),
+    "pt-br": ("solucao", "solucoes", "resolucao", "solucao alternativa", "metodo"),
+    "ru": ("решение", "решения", "способ решения", "устранение", "разрешение", "способ"),
+    # machine translation turns "Resolution" into the word for a screen's resolution
+    "ja": ("解決策", "解決方法", "解決", "対処法", "対処方法", "回避策", "解像度", "方法"),
+    "ko": ("해결 방법", "해결 방안", "해결", "해결책", "솔루션", "해상도", "방법"),
+    "zh-cn": ("解决方案", "解决方法", "解决", "替代方法", "分辨率", "方法"),
+    "zh-tw": ("解決方案", "解決方法", "解決", "因應措施", "解析度", "方法"),
 }
 
 _LATIN_LIMIT = 0x0250  # combining marks after a Latin letter are accents; others are kept

@@ -118,7 +118,9 @@ def _entry(row: pd.Series) -> str:
     lines = [
         f"{row['code']}  {row['message']}",
         f"Category: {row['category_label']} ({row['category']})",
-        f"Activation type: {', '.join(row['activation_types'])}",
+        f"Activation type: {', '.join(row['activation_types'])}"
+        + (" (from the English article)"
+           if row.get("activation_types_from") == "en" and row["lang"] != "en" else ""),
         "",
         "Cause:",
         _indent(row["cause"]),

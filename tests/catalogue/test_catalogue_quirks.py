@@ -439,3 +439,36 @@ def test_use_catalogue_switches_every_reader_and_back():
     assert lookup("0x8004FE21")["resolution"].iloc[0] == (
         load_catalogue("en").set_index("code").loc["0x8004FE21", "resolution"]
     )
+
+
+def test_relative_links_of_the_current_layout_point_next_to_the_article():
+    text = ("|Code |Message |Type |\n|---|---|---|\n|0xC004F074 |m |KMS client |\n\n"
+            "### 0xC004F074 t\n\n#### Cause\n\nc\n\n#### Resolution\n\nSee "
+            "[the procedures](common-troubleshooting-procedures-kms-dns.md) and "
+            "[planning](/windows/deployment/plan).\n")
+    links = parse_catalogue(text)["links"].iloc[0]
+    assert links == [
+        {"text": "the procedures", "url": "https://learn.microsoft.com/troubleshoot/windows-server/"
+                                          "licensing-and-activation/"
+                                          "common-troubleshooting-procedures-kms-dns"},
+        {"text": "planning", "url": "https://learn.microsoft.com/windows/deployment/plan"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("words", "kind"),
+    [
+        ("0x8004FE21 Causes", "cause"), ("Mögliche Ursache", "cause"), ("Causa posible", "cause"),
+        ("Возможная причина", "cause"), ("考えられる原因", "cause"), ("가능한 원인", "cause"),
+        ("可能的原因", "cause"), ("Solution 2: inspect DNS SRV records", "solution"),
+        ("Lösung: Computer hinzufügen", "solution"), ("Resolución", "solution"),
+        ("Risoluzione", "solution"), ("Resolução", "solution"), ("Решение", "solution"),
+        ("解決方法", "solution"), ("解析度", "solution"), ("해결 방법 1", "solution"),
+        ("解决方案", "solution"), ("Méthode 2", "solution"),
+        ("More information", None), ("Symptoms", None), ("原因と解決策", None),
+    ],
+)
+def test_sub_heading_words_in_every_language(words, kind):
+    from activation_kb.catalogue.vocabulary import heading_kind
+
+    assert heading_kind(words) == kind
