@@ -25,7 +25,13 @@ from .article import (
 from .categories import CATEGORY_NAMES, OTHER, category_label, category_of, load_categories
 from .codes import code_value, find_codes, normalize_code
 from .hresult import CodeDescription, describe_code
-from .problems import PROBLEM_COLUMNS, PROBLEM_KINDS, CatalogueResult, CatalogueWarning
+from .problems import (
+    PROBLEM_COLUMNS,
+    PROBLEM_KINDS,
+    CatalogueFrame,
+    CatalogueResult,
+    CatalogueWarning,
+)
 from .search import lookup, query_code
 
 __all__ = [
@@ -37,6 +43,7 @@ __all__ = [
     "PROBLEM_COLUMNS",
     "PROBLEM_KINDS",
     "SHIPPED_FILES",
+    "CatalogueFrame",
     "CatalogueResult",
     "CatalogueWarning",
     "CodeDescription",

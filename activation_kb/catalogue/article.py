@@ -24,7 +24,7 @@ from .categories import category_label, category_of
 from .codes import code_value
 from .entries import NO_CODES, table_entries
 from .markdown import Article, Section, links_in
-from .problems import CatalogueResult, CatalogueWarning, Problems
+from .problems import CatalogueFrame, CatalogueResult, CatalogueWarning, Problems
 from .sections import read_article
 
 __all__ = [
@@ -97,7 +97,7 @@ _English_types = Mapping[str, Sequence[str]] | pd.DataFrame | None
 def parse_catalogue(
     text: str, source: str = ..., lang: str | None = ..., *, strict: bool = ...,
     with_problems: Literal[False] = ..., english: _English_types = ...,
-) -> pd.DataFrame: ...
+) -> CatalogueFrame: ...
 
 
 @overload
@@ -115,7 +115,7 @@ def parse_catalogue(
     strict: bool = False,
     with_problems: bool = False,
     english: Mapping[str, Sequence[str]] | pd.DataFrame | None = None,
-) -> pd.DataFrame | CatalogueResult:
+) -> CatalogueFrame | CatalogueResult:
     r"""Parse one revision or translation of the activation error-code article.
 
     The parser reads the article's structure, not its words: a table is any markdown table
@@ -153,7 +153,8 @@ def parse_catalogue(
         reporting it (the behaviour before problems were collected).
     with_problems : bool, default False
         Return a :class:`~activation_kb.catalogue.CatalogueResult` (``frame``, ``problems``)
-        instead of the frame alone. Without it, problems are summed up in one
+        instead of the frame alone. Without it, the frame still carries its problems
+        (``frame.problems``), they are summed up in one
         :class:`~activation_kb.catalogue.CatalogueWarning`, and a text where no code at all can
         be read raises.
     english : mapping or DataFrame, optional
@@ -162,9 +163,12 @@ def parse_catalogue(
 
     Returns
     -------
-    pandas.DataFrame or CatalogueResult
-        One row per code, in the article's table order (codes read only from a section
-        follow), with :data:`CATALOGUE_COLUMNS`: ``code`` (``0xC004F074``), ``value`` (uint32),
+    CatalogueFrame or CatalogueResult
+        A :class:`~activation_kb.catalogue.CatalogueFrame` (a pandas DataFrame whose
+        ``problems`` attribute is the problems frame, see
+        :class:`~activation_kb.catalogue.CatalogueResult`): one row per code, in the
+        article's table order (codes read only from a section follow), with
+        :data:`CATALOGUE_COLUMNS`: ``code`` (``0xC004F074``), ``value`` (uint32),
         ``message`` (the code itself removed when the cell repeats it), ``activation_types``
         (list, see :func:`normalize_activation_types`), ``activation_type_text`` (the cell as
         written), ``cause`` and ``resolution`` (markdown), ``links`` (list of
@@ -231,8 +235,9 @@ def parse_catalogue(
         rows.append(_row(entry, lang, source))
     for section in sorted(sections.values(), key=lambda s: s.line):
         rows.append(_row(_orphan(section, lang, fallback, problems, bool(entries)), lang, source))
-    frame = pd.DataFrame(rows, columns=list(CATALOGUE_COLUMNS)).astype({"value": "uint32"})
-    result = CatalogueResult(frame, problems.frame())
+    frame = CatalogueFrame(rows, columns=list(CATALOGUE_COLUMNS)).astype({"value": "uint32"})
+    frame._problems = problems.frame()
+    result = CatalogueResult(frame, frame._problems)
     if with_problems:
         return result
     if frame.empty:

@@ -15,7 +15,8 @@ import pandas as pd
 from ..errors import CatalogueParseError
 
 __all__ = [
-    "PROBLEM_COLUMNS", "PROBLEM_KINDS", "CatalogueResult", "CatalogueWarning", "Problems",
+    "PROBLEM_COLUMNS", "PROBLEM_KINDS", "CatalogueFrame", "CatalogueResult", "CatalogueWarning",
+    "Problems", "empty_problems",
 ]
 
 #: Columns of a problems frame, in order.
@@ -42,6 +43,32 @@ PROBLEM_KINDS: dict[str, str] = {
 }
 
 
+def empty_problems() -> pd.DataFrame:
+    """Return a problems frame without rows, with :data:`PROBLEM_COLUMNS` and their dtypes."""
+    return Problems("<none>", strict=False).frame()
+
+
+class CatalogueFrame(pd.DataFrame):
+    """A catalogue frame (a :class:`pandas.DataFrame`) that keeps the problems of its article.
+
+    ``parse_catalogue(text).problems`` is the problems frame of
+    ``parse_catalogue(text, with_problems=True)``; frames derived from it (a copy, a selection)
+    keep it, frames built otherwise (``pd.concat``) have none.
+    """
+
+    _metadata = ["_problems"]
+
+    @property
+    def _constructor(self):  # noqa: D102 - pandas subclassing hook
+        return CatalogueFrame
+
+    @property
+    def problems(self) -> pd.DataFrame:
+        """The problems met while reading the article (columns :data:`PROBLEM_COLUMNS`)."""
+        found = getattr(self, "_problems", None)
+        return empty_problems() if found is None else found
+
+
 class CatalogueWarning(UserWarning):
     """Warned when a copy of the article was read with problems and only its frame is returned."""
 
@@ -53,9 +80,9 @@ class CatalogueWarning(UserWarning):
         count = len(result.problems)
         return cls(
             f"{first['source']}: {count} problem(s) while reading the article, {len(result.frame)} "
-            f"code(s) read; first: {where}{first['problem']} ({first['action']}). Use "
-            f"parse_catalogue(..., with_problems=True) or `activation-kb catalogue parse FILE` "
-            f"for the list"
+            f"code(s) read; first: {where}{first['problem']} ({first['action']}). The frame's "
+            f"`problems` (or parse_catalogue(..., with_problems=True), or `activation-kb "
+            f"catalogue parse FILE`) lists them"
         )
 
 

@@ -64,11 +64,17 @@ def test_shipped_and_shared_revisions_have_no_problem(shared_dir):
         assert len(result.frame) in (29, 30)
 
 
-def test_frame_alone_warns_once_about_problems():
+def test_frame_alone_warns_once_and_carries_its_problems():
     text = (FIXTURES / "quirk_words_after_code_de.md").read_text(encoding="utf-8")
     with pytest.warns(CatalogueWarning, match=r"2 problem\(s\) while reading the article, 3 code"):
         frame = parse_catalogue(text, source="de.md")
+    assert isinstance(frame, pd.DataFrame)
     assert frame["code"].tolist() == ["0xC004F074", "0xC004F038", "0xC004C003"]
+    expected = parse_catalogue(text, source="de.md", with_problems=True).problems
+    pd.testing.assert_frame_equal(frame.problems, expected)
+    assert frame.copy().problems["kind"].tolist() == ["words_after_code"] * 2  # kept by copies
+    assert load_catalogue("en").problems.empty and list(load_catalogue("fr").problems.columns) == [
+        "source", "line", "code", "kind", "problem", "action"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         parse_catalogue(data_path(SHIPPED_FILES["en"]).read_text("utf-8"))  # no warning
