@@ -478,3 +478,37 @@ def test_sub_heading_words_in_every_language(words, kind):
     from activation_kb.catalogue.vocabulary import heading_kind
 
     assert heading_kind(words) == kind
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("Mehrfachaktivierungsschlüssel<br />KMS-Clientcomputer", ["MAK", "KMS client"]),
+        ("Schlüsselverwaltungsdienst", ["KMS host"]),
+        ("Clave de activación múltiple / Cliente del Servicio de administración de claves",
+         ["MAK", "KMS client"]),
+        ("Servidor KMS", ["KMS host"]),
+        ("clé d’activation multiple, hôte du service de gestion de clés", ["MAK", "KMS host"]),
+        ("Codice ad attivazione multipla", ["MAK"]),
+        ("Servizio di gestione delle chiavi", ["KMS host"]),
+        ("Chave de Ativação Múltipla<br />Serviço de Gerenciamento de Chaves",
+         ["MAK", "KMS host"]),
+        ("Сервер управления ключами", ["KMS host"]),
+        ("ключ многократной активации, клиент KMS, узел KMS", ["MAK", "KMS client", "KMS host"]),
+        ("マルチ ライセンス認証キー<br />KMSクライアント", ["MAK", "KMS client"]),
+        ("キー管理サービス", ["KMS host"]),
+        ("복수 정품 인증 키<br />키 관리 서비스 클라이언트", ["MAK", "KMS client"]),
+        ("키 관리 서비스", ["KMS host"]),
+        ("多次激活密钥、KMS 客户端、KMS 主机", ["MAK", "KMS client", "KMS host"]),
+        ("密钥管理服务", ["KMS host"]),
+        ("多重啟用金鑰<br />KMS 用戶端", ["MAK", "KMS client"]),
+        ("金鑰管理服務", ["KMS host"]),
+        ("Windows Server", []),
+        ("Multiple Activation Key (MAK)", ["MAK"]),
+        ("Key Management Service (KMS) client", ["KMS client"]),
+    ],
+)
+def test_activation_types_in_every_language_of_the_article(cell, expected):
+    from activation_kb.catalogue.article import normalize_activation_types
+
+    assert normalize_activation_types(cell) == expected
