@@ -99,7 +99,7 @@ def read_evtx(src: Source) -> Iterator[list[tuple] | Reject | Skipped]:
 
 @contextmanager
 def _plain_file(src: Source) -> Iterator[Path]:
-    """The file itself, or its decompressed copy in a temporary directory when gzipped."""
+    """Yield the file itself, or its decompressed copy in a temporary directory when gzipped."""
     if not src.is_gzip:
         src.tick(src.path.stat().st_size)
         yield src.path
@@ -257,7 +257,7 @@ class _Reader:
                 self.pending.append((rid, xml))
             else:
                 skipped += 1
-        rejects.extend(self.account(slot, header, records, errors))
+        rejects.extend(self.account(slot, header, records, errors, refused))
         yield from rejects
         if skipped:
             yield Skipped(skipped)
@@ -281,7 +281,7 @@ class _Reader:
         return records, errors
 
     def account(self, slot: _Slot, header: ChunkHeader, records: list[dict],
-                errors: list[str]) -> list[Reject]:
+                errors: list[str], refused: bool = False) -> list[Reject]:
         """Reject the records of a chunk the parser did not read, or could not read whole.
 
         A record the parser names in an error is rejected with its message; the identifiers the
@@ -298,8 +298,9 @@ class _Reader:
             if m and int(m.group(1)) not in seen:
                 seen.add(int(m.group(1)))
                 count += 1
-                out.append(Reject(int(m.group(1)), f"damaged EVTX record in chunk {k} (the "
-                                  f"parser says: {message})", ""))
+                why = (f"{slot.reason}; the parser says: {message}" if refused else
+                       f"damaged EVTX record in chunk {k} (the parser says: {message})")
+                out.append(Reject(int(m.group(1)), why, ""))
         if not slot.reason:
             slot.reason = (f"damaged EVTX chunk {k} (the parser says: {errors[-1]})" if errors
                            else f"damaged EVTX chunk {k} (the parser read no record there)")

@@ -1,8 +1,8 @@
-"""The EVTX container, read with ``struct``: file header, 64 KiB chunks, record boundaries.
+r"""The EVTX container, read with ``struct``: file header, 64 KiB chunks, record boundaries.
 
 An ``.evtx`` file is a 4 KiB file header followed by 64 KiB chunks; each chunk has a 512-byte
 header that names the first and last event record identifiers it holds, then the records
-(``**\\0\\0``, size, identifier, time, binary XML, copy of the size). This module reads only that
+(``**\0\0``, size, identifier, time, binary XML, copy of the size). This module reads only that
 frame, never the binary XML: it tells which record identifiers each chunk holds, so records the
 XML parser could not read are still counted and named. Layout: libyal's "Windows XML Event Log
 (EVTX) format" (file header, chunk, event record); checksums are CRC-32 with initial value 0.
@@ -14,8 +14,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-__all__ = ["EVTX_MAGIC", "FILE_HEADER", "CHUNK", "CHUNK_HEADER", "MAX_RECORDS", "FileHeader", "ChunkHeader",
-           "read_file_header", "read_chunk_header", "walk_records", "parser_header"]
+__all__ = ["EVTX_MAGIC", "FILE_HEADER", "CHUNK", "CHUNK_HEADER", "MAX_RECORDS", "FileHeader",
+           "ChunkHeader", "read_file_header", "read_chunk_header", "walk_records", "parser_header"]
 
 EVTX_MAGIC = b"ElfFile\x00"
 CHUNK_MAGIC = b"ElfChnk\x00"

@@ -114,7 +114,7 @@ def _forbidden(xml: str, start: int) -> bool:
 
 
 def _provider(attributes: str) -> str | None:
-    """The provider of a ``<Provider>`` tag's attributes: ``Name``, else ``EventSourceName``."""
+    """Return the provider of ``<Provider>`` attributes: ``Name``, else ``EventSourceName``."""
     got = _PROVIDERS.get(attributes, _PROVIDERS)
     if got is not _PROVIDERS:
         return got
@@ -238,7 +238,7 @@ def _finish(ev: etree._Element, v: list, data: list[str], odd: bool,
 
 
 def _body(xml: str) -> str:
-    """The ``<Event>`` element of a rendered record, without its XML declaration."""
+    """Return the ``<Event>`` element of a rendered record, without its XML declaration."""
     i = xml.find("<Event")
     return xml[i:] if i > 0 else xml
 
