@@ -90,8 +90,9 @@ def used_chunks(data: bytes) -> list[bytes]:
     return out
 
 
-def build_large_evtx(source: Path, out: Path, megabytes: int) -> tuple[int, int]:
-    """Write ``out``: the used chunks of ``source`` repeated up to ``megabytes``.
+def build_large_evtx(source: Path, out: Path, megabytes: int,
+                     keep: list[int] | None = None) -> tuple[int, int]:
+    """Write ``out``: the used chunks of ``source`` (or those listed in ``keep``) repeated.
 
     Returns
     -------
@@ -100,13 +101,14 @@ def build_large_evtx(source: Path, out: Path, megabytes: int) -> tuple[int, int]
     """
     data = source.read_bytes()
     chunks = used_chunks(data)
+    if keep is not None:
+        chunks = [chunks[i] for i in keep]
     if not chunks:
         raise ValueError(f"{source}: no usable chunk to repeat")
-    first = struct.unpack_from("<Q", chunks[0], 8)[0]
-    last = struct.unpack_from("<Q", chunks[-1], 16)[0]
-    per_copy = last - first + 1
+    first = min(struct.unpack_from("<Q", c, 8)[0] for c in chunks)
+    per_copy = max(struct.unpack_from("<Q", c, 16)[0] for c in chunks) - first + 1
     total = min(MAX_CHUNKS, max(1, (megabytes << 20) // CHUNK))
-    records = 0
+    records = top = 0
     with open(out, "wb") as fh:
         fh.write(bytes(HEADER))
         for i in range(total):
@@ -115,8 +117,9 @@ def build_large_evtx(source: Path, out: Path, megabytes: int) -> tuple[int, int]
             fh.write(chunk)
             lo, hi = struct.unpack_from("<2Q", chunk, 8)
             records += hi - lo + 1
+            top = max(top, hi)
         header = bytearray(data[:HEADER])
-        struct.pack_into("<QQQ", header, 8, 0, total - 1, first + records)
+        struct.pack_into("<QQQ", header, 8, 0, total - 1, top + 1)
         struct.pack_into("<H", header, 42, total)
         struct.pack_into("<I", header, 120, 0)  # flags: clean
         struct.pack_into("<I", header, 124, zlib.crc32(header[:120]))

@@ -40,6 +40,7 @@ from ._evtxchunks import (
     CHUNK_HEADER,
     EVTX_MAGIC,
     FILE_HEADER,
+    MAX_ID,
     MAX_RECORDS,
     ChunkHeader,
     FileHeader,
@@ -146,11 +147,14 @@ class _Reader:
         p = good[0] if good else n
         expect, limit = (heads[p].first, heads[p].last) if p < n else (-1, -1)
         doubtful: set[int] = set()
-        mark, skipped = len(self.pending), 0
+        mark, skipped, errors = len(self.pending), 0, 0
         providers, pending = self.providers, self.pending
+        tag, width = _NAME, len(_NAME)
         try:
             it = self.parser(str(path), validate_checksums=True, indent=False).records()
-        except _ERRORS:
+        except BaseException as exc:
+            if not _parser_error(exc):
+                raise
             it = iter(())
             doubtful.update(good)
         while True:
@@ -158,9 +162,15 @@ class _Reader:
                 rec = next(it)
             except StopIteration:
                 break
-            except _ERRORS as exc:
+            except BaseException as exc:
+                if not _parser_error(exc):
+                    raise
                 m = _CHUNK_NUMBER.search(str(exc))
                 doubtful.add(int(m.group(1)) if m else p)
+                errors += 1
+                if errors > n + 64 or not isinstance(exc, _ERRORS):  # a panic ends the pass
+                    doubtful.update(k for k in good if k >= p)
+                    break
                 continue
             rid = rec["event_record_id"]
             if rid != expect or rid > limit:
@@ -177,9 +187,9 @@ class _Reader:
                     doubtful.add(p)
             expect = rid + 1
             xml = rec["data"]
-            i = xml.find(_NAME, 0, 400)
-            if i >= 0 and not xml.startswith('"', i + len(_NAME)):  # a name decides alone
-                name = xml[i + len(_NAME): xml.find('"', i + len(_NAME))]
+            i = xml.find(tag, 0, 400) + width
+            if i >= width and not xml.startswith('"', i):  # a provider name decides alone
+                name = xml[i: xml.find('"', i)]
                 keep = providers.get(name)
                 if keep is None:
                     keep = self.matters(name)
@@ -245,9 +255,13 @@ class _Reader:
         rejects: list[Reject] = []
         skipped = 0
         refused = not cut and not header.intact
-        for rec in records:
+        for i, rec in enumerate(records):
             rid, xml = rec["event_record_id"], rec["data"]
-            if refused:
+            if not 0 < rid <= MAX_ID:  # a damaged record header: numbered by its place
+                place = header.first + i if header.plausible else 0
+                rejects.append(Reject(place, f"damaged EVTX record in chunk {k + 1} (its record "
+                                      f"number {rid} is impossible)", xml[:_RAW]))
+            elif refused:
                 rejects.append(Reject(rid, f"{slot.reason}; the record is not loaded",
                                       xml[:_RAW]))
             elif rid in damaged:
@@ -269,15 +283,21 @@ class _Reader:
         try:
             it = self.parser(io.BytesIO(self.front + chunk), number_of_threads=1,
                              indent=False).records()
-        except _ERRORS as exc:
+        except BaseException as exc:
+            if not _parser_error(exc):
+                raise
             return records, [str(exc)]
         while len(records) + len(errors) <= MAX_RECORDS:
             try:
                 records.append(next(it))
             except StopIteration:
                 break
-            except _ERRORS as exc:
+            except BaseException as exc:
+                if not _parser_error(exc):
+                    raise
                 errors.append(str(exc).replace("\n", " ")[:500])
+                if not isinstance(exc, _ERRORS):
+                    break  # the parser panicked: nothing more comes from this chunk
         return records, errors
 
     def account(self, slot: _Slot, header: ChunkHeader, records: list[dict],
@@ -290,12 +310,12 @@ class _Reader:
         identifier read; otherwise the chunk accounts for what was read.
         """
         k = slot.index + 1
-        seen = {rec["event_record_id"] for rec in records}
+        seen = {rid for rec in records if 0 < (rid := rec["event_record_id"]) <= MAX_ID}
         count = len(records)
         out: list[Reject] = []
         for message in errors:
             m = _RECORD_NUMBER.search(message)
-            if m and int(m.group(1)) not in seen:
+            if m and 0 < int(m.group(1)) <= MAX_ID and int(m.group(1)) not in seen:
                 seen.add(int(m.group(1)))
                 count += 1
                 why = (f"{slot.reason}; the parser says: {message}" if refused else
@@ -304,8 +324,8 @@ class _Reader:
         if not slot.reason:
             slot.reason = (f"damaged EVTX chunk {k} (the parser says: {errors[-1]})" if errors
                            else f"damaged EVTX chunk {k} (the parser read no record there)")
-        believed = header.valid or header.plausible and (
-            not seen or header.first <= min(seen) and max(seen) <= header.last)
+        believed = header.plausible and (header.valid or not seen or (
+            header.first <= min(seen) and max(seen) <= header.last))
         if not believed:
             if seen:
                 slot.lo, slot.hi = min(seen), max(seen)
@@ -378,9 +398,15 @@ class _Reader:
             while j < n and order[j].lo is None:
                 j += 1
             before = order[i - 1].hi if i > 0 else None
-            after = order[j].lo if j < n else (header.next_record if header.valid else None)
+            after = order[j].lo if j < n else (header.next_record if header.valid
+                                               and header.next_record <= MAX_ID else None)
             yield from _lost_run(order[i:j], before, after)
             i = j
+
+
+def _parser_error(exc: BaseException) -> bool:
+    """Tell whether the parser raised ``exc`` about the data (a Rust panic included)."""
+    return isinstance(exc, _ERRORS) or type(exc).__name__ == "PanicException"
 
 
 def _lost_run(run: list[_Slot], before: int | None, after: int | None) -> Iterator[Reject]:

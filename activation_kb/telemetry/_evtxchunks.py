@@ -14,7 +14,8 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-__all__ = ["EVTX_MAGIC", "FILE_HEADER", "CHUNK", "CHUNK_HEADER", "MAX_RECORDS", "FileHeader",
+__all__ = ["EVTX_MAGIC", "FILE_HEADER", "CHUNK", "CHUNK_HEADER", "MAX_RECORDS", "MAX_ID",
+           "FileHeader",
            "ChunkHeader", "read_file_header", "read_chunk_header", "walk_records", "parser_header"]
 
 EVTX_MAGIC = b"ElfFile\x00"
@@ -26,6 +27,8 @@ CHUNK_HEADER = 0x200
 _MIN_RECORD = 28  # signature, size, identifier, time, copy of size
 #: Most records one chunk can hold.
 MAX_RECORDS = (CHUNK - CHUNK_HEADER) // _MIN_RECORD
+#: Largest record identifier a frame holds (Int64).
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ class ChunkHeader:
     @property
     def plausible(self) -> bool:
         """Tell whether the record range could be right (for a header that fails its CRC)."""
-        return 1 <= self.first <= self.last and self.last - self.first < MAX_RECORDS
+        return 1 <= self.first <= self.last <= MAX_ID and self.last - self.first < MAX_RECORDS
 
 
 def read_file_header(head: bytes) -> FileHeader:

@@ -84,6 +84,11 @@ def walked_ids(data: bytes) -> list[int]:
     return ids
 
 
+class _Sample(dict):
+    def __repr__(self) -> str:  # hypothesis prints fixtures of a failing example
+        return "<the real EVTX sample>"
+
+
 @pytest.fixture(scope="module")
 def sample() -> dict:
     """The real sample's bytes, its intact load, and the Software Protection record ids."""
@@ -92,8 +97,8 @@ def sample() -> dict:
     data = SAMPLE.read_bytes()
     spp = {r["event_record_id"] for r in evtx.PyEvtxParser(str(SAMPLE)).records()
            if SPP.search(r["data"])}
-    return {"data": data, "present": sum(b - a + 1 for _, a, b in chunk_ranges(data)),
-            "spp": spp, "intact": load_events(SAMPLE)}
+    return _Sample(data=data, present=sum(b - a + 1 for _, a, b in chunk_ranges(data)),
+                   spp=spp, intact=load_events(SAMPLE))
 
 
 def damaged(tmp_path, data: bytes, name: str = "damaged.evtx"):
