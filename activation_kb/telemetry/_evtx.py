@@ -2,21 +2,22 @@
 
 One pass of ``PyEvtxParser`` over the whole file (its worker threads, checksums validated)
 renders the records as XML. Only records that matter become rows: a record whose
-``<Provider>`` is not the Software Protection provider (any name in
-:data:`~._build.PROVIDERS`, or a classic source name, as ``build_events`` recognises them) is
-counted as skipped from the text of that one tag, before any XML parsing; the others are
-parsed in batches by lxml (:mod:`._evtxrows`).
+``<Provider>`` is not the Software Protection provider (a name in :data:`~._build.PROVIDERS`
+or a classic source name, exactly as ``build_events`` recognises them) is counted as skipped
+from the text of that one attribute, before any parsing; the others are turned into raw record
+tuples in batches (:mod:`._evtxrows`), which ``build_events`` turns into columns.
 
 Recovery and accounting: the chunk headers, read first (:mod:`._evtxchunks`), name the record
 identifiers each 64 KiB chunk holds. A chunk is taken from the fast pass only when the parser
-read it whole (checksums good, every identifier of its header, in order, no error). Any other
-chunk is read again on its own, without checksum validation, so that every record and error is
-known to come from it; then each record is loaded, skipped or rejected with its record
-identifier as record number and a reason: a record the parser cannot read, or whose size fields
-disagree; the records of a chunk the parser refuses or stops inside; of a zeroed or unreadable
-chunk (identifiers taken from the neighbouring chunks); of a chunk cut short; and of the chunks
-a truncated file lacks (up to the file header's next record identifier). A gzipped log is
-decompressed to a temporary file first.
+read it whole: checksums good, every identifier its header names, in order, no error. Any other
+chunk is read again on its own (without checksum validation), so that every record and error
+is known to come from it. Then every record is loaded, skipped or rejected, with its record
+identifier as record number and a reason: a record the parser cannot read; every record of a
+chunk whose records' checksum does not match (bytes changed: a value could be wrong, so none
+is loaded); the records of a chunk with a damaged signature, of a zeroed chunk (identifiers
+taken from the neighbouring chunks), of a chunk cut short (its whole records before the cut
+load), and of the chunks a truncated file lacks (up to the file header's next record
+identifier). A gzipped log is decompressed to a temporary file first.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ class _Reader:
                 if q < n and rid == heads[q].first:  # the next chunk starts
                     if expect != limit + 1:
                         doubtful.add(p)
-                    yield from self.settle(fh, done, p, p in doubtful, skipped, mark)
+                    yield from self.settle(fh, done, heads, p, p in doubtful, skipped, mark)
                     yield from self.redo(fh, range(p + 1, q))
                     if len(pending) >= _BATCH:
                         yield from self.rows()
@@ -202,25 +203,28 @@ class _Reader:
         if p < n:
             if expect != limit + 1:
                 doubtful.add(p)
-            yield from self.settle(fh, done, p, p in doubtful, skipped, mark)
+            yield from self.settle(fh, done, heads, p, p in doubtful, skipped, mark)
             done = p + 1
         yield from self.redo(fh, range(done, n))
 
-    def settle(self, fh: BinaryIO, done: int, p: int, doubtful: bool, skipped: int,
-               mark: int) -> Iterator[list[tuple] | Reject | Skipped]:
-        """Account for chunks ``done`` to ``p``: ``p`` from the fast pass unless doubtful."""
+    def settle(self, fh: BinaryIO, done: int, heads: list[ChunkHeader | None], p: int,
+               doubtful: bool, skipped: int, mark: int) -> Iterator[Reject | Skipped]:
+        """Account for chunks ``done`` to ``p``; ``p`` as the fast pass read it unless doubtful.
+
+        A doubtful chunk's records of interest (appended from ``mark`` on) are dropped and the
+        chunk is read again alone, as are the chunks before it that the fast pass did not reach.
+        """
         yield from self.redo(fh, range(done, p))
         if doubtful:
             del self.pending[mark:]
             yield from self.redo(fh, [p])
             return
-        fh.seek(FILE_HEADER + p * CHUNK)
-        head = read_chunk_header(fh.read(CHUNK_HEADER))
-        self.slots.append(_Slot(p, head.first, head.last, used=True))
+        self.slots.append(_Slot(p, heads[p].first, heads[p].last, used=True))
         if skipped:
             yield Skipped(skipped)
 
     def redo(self, fh: BinaryIO, chunks: range | list[int]) -> Iterator[Reject | Skipped]:
+        """Read each of ``chunks`` again, alone."""
         for k in chunks:
             fh.seek(FILE_HEADER + k * CHUNK)
             yield from self.chunk(k, fh.read(CHUNK))
