@@ -63,7 +63,9 @@ _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _RECORD_NUMBER = re.compile(r"record number (\d+)")
 _CHUNK_NUMBER = re.compile(r"chunk number (\d+)")
 _PROVIDER = re.compile(PROVIDER_PATTERN)
-#: Distinct <Provider> tags remembered (a log has a few dozen).
+#: Provider name (as written in the XML) -> is it the Software Protection provider; a log
+#: has a few dozen names, the cache is emptied past this many.
+_PROVIDERS: dict[str, bool] = {}
 _CACHE = 4096
 #: A chunk with fewer non-zero bytes than this holds nothing (unused or zeroed).
 _CONTENT = 64
@@ -120,7 +122,7 @@ class _Reader:
         self.header, self.front, self.parser = header, front, parser
         self.slots: list[_Slot] = []
         self.pending: list[tuple[int, str]] = []
-        self.providers: dict[str, bool] = {}
+        self.providers = _PROVIDERS
         self.xml = safe_parser()
 
     def run(self, path: Path) -> Iterator[list[tuple] | Reject | Skipped]:
