@@ -213,14 +213,17 @@ class _Reader:
                doubtful: bool, skipped: int, mark: int) -> Iterator[Reject | Skipped]:
         """Account for chunks ``done`` to ``p``; ``p`` as the fast pass read it unless doubtful.
 
-        A doubtful chunk's records of interest (appended from ``mark`` on) are dropped and the
-        chunk is read again alone, as are the chunks before it that the fast pass did not reach.
+        The chunks before it that the fast pass did not take are read again alone. A doubtful
+        chunk's records of interest (appended from ``mark`` on) are dropped and the chunk is read
+        again alone too.
         """
+        fast = self.pending[mark:]
+        del self.pending[mark:]
         yield from self.redo(fh, range(done, p))
         if doubtful:
-            del self.pending[mark:]
             yield from self.redo(fh, [p])
             return
+        self.pending.extend(fast)
         self.slots.append(_Slot(p, heads[p].first, heads[p].last, used=True))
         if skipped:
             yield Skipped(skipped)

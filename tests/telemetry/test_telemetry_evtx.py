@@ -313,6 +313,17 @@ def _rotated(data: bytes, oldest: int) -> bytearray:
     return out
 
 
+def test_damaged_chunk_after_a_damaged_header_loses_nothing(sample, tmp_path):
+    data = bytearray(sample["data"])
+    data[H + 384] = 1  # chunk 1: a header byte (its checksum fails, its records are intact)
+    data[H + C + 19328] = 0  # chunk 2: a record byte (its records' checksum fails)
+    r = damaged(tmp_path, bytes(data))
+    _, first, last = chunk_ranges(sample["data"])[1]
+    assert accounted(r) == sample["present"]
+    assert list(r.rejected["source_record"]) == ids(first, last)
+    assert set(r.events["record_id"]) == {i for i in sample["spp"] if not first <= i <= last}
+
+
 def test_wrapped_log_with_zeroed_chunks(sample, tmp_path):
     data = _rotated(sample["data"], oldest=5)
     assert balanced(load_events(_write(tmp_path, data))).loaded == 418
