@@ -16,13 +16,21 @@ from .errors import (
     ActivationKBError,
     AnalysisError,
     CatalogueParseError,
+    ChoiceError,
+    DateError,
+    DurationError,
+    FrequencyError,
     InvalidCodeError,
     MissingDependencyError,
+    NumberError,
+    ParameterError,
     ReportError,
     ReportParameterError,
     SchemaError,
+    SensitivityError,
     SimulationError,
     TelemetryError,
+    TimeZoneError,
     UnsupportedLanguageError,
 )
 
@@ -45,9 +53,11 @@ _LAZY = {
     # telemetry and simulator
     "load_events": "telemetry",
     "write_events": "telemetry",
+    "unreadable_codes": "telemetry",
     "LoadResult": "telemetry",
     "Format": "telemetry",
     "simulate_fleet": "simulate",
+    "SimulatedFleet": "simulate",
     "IncidentSpec": "simulate",
     "score_detection": "simulate",
     # analysis
@@ -60,6 +70,7 @@ _LAZY = {
     "detect_spikes": "analysis.spikes",
     "expected_counts": "analysis.spikes",
     "explain_spikes": "analysis.incidents",
+    "SpikeParams": "params",
     # views
     "plot_frequency": "views.figures",
     "plot_code_heatmap": "views.figures",
@@ -69,6 +80,7 @@ _LAZY = {
     # report
     "run_report": "report.runner",
     "list_reports": "report.runner",
+    "ReportParams": "params",
 }
 
 __all__ = [
@@ -77,13 +89,21 @@ __all__ = [
     "ActivationKBError",
     "AnalysisError",
     "CatalogueParseError",
+    "ChoiceError",
+    "DateError",
+    "DurationError",
+    "FrequencyError",
     "InvalidCodeError",
     "MissingDependencyError",
+    "NumberError",
+    "ParameterError",
     "ReportError",
     "ReportParameterError",
     "SchemaError",
+    "SensitivityError",
     "SimulationError",
     "TelemetryError",
+    "TimeZoneError",
     "UnsupportedLanguageError",
     *_LAZY,
 ]

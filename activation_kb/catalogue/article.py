@@ -11,7 +11,8 @@ from functools import cache
 
 import pandas as pd
 
-from ..errors import CatalogueParseError, UnsupportedLanguageError
+from ..errors import CatalogueParseError
+from ..params import LANGUAGES, check_lang
 from ..resources import data_path
 from .categories import category_label, category_of
 from .codes import CODE_IN_TEXT, code_value
@@ -49,9 +50,6 @@ CATALOGUE_COLUMNS: tuple[str, ...] = (
 #: The normalized activation types, in the order they are listed.
 ACTIVATION_TYPES: tuple[str, ...] = ("MAK", "KMS client", "KMS host")
 
-#: Languages of the shipped catalogue.
-LANGUAGES: tuple[str, ...] = ("en", "fr")
-
 #: The shipped revision of the article for each language (paths under ``data/``).
 SHIPPED_FILES: dict[str, str] = {
     "en": "catalogue/en-us_activation-error-codes_2019-03-21.md",
@@ -75,18 +73,23 @@ _HOST = re.compile(
 
 
 def check_language(lang: object) -> str:
-    """Return ``lang`` when it is a shipped catalogue language, else raise.
+    """Return ``lang`` when it is a shipped catalogue language (same as ``params.check_lang``).
+
+    Parameters
+    ----------
+    lang : str
+        "en" or "fr".
+
+    Returns
+    -------
+    str
 
     Raises
     ------
     UnsupportedLanguageError
         When ``lang`` is not one of :data:`LANGUAGES`.
     """
-    if not isinstance(lang, str) or lang not in LANGUAGES:
-        raise UnsupportedLanguageError(
-            f"unsupported catalogue language {lang!r}; expected one of: {', '.join(LANGUAGES)}"
-        )
-    return lang
+    return check_lang(lang)
 
 
 def normalize_activation_types(text: str) -> list[str]:
@@ -240,7 +243,8 @@ def _cached(lang: str) -> pd.DataFrame:
         return english
     french = _parse_shipped("fr")
     missing = english[~english["code"].isin(french["code"])]
-    missing = missing.assign(category_label=[category_label(c, lang) for c in missing["category"]])
+    labels = [category_label(c, lang=lang) for c in missing["category"]]
+    missing = missing.assign(category_label=labels)
     return pd.concat([french, missing], ignore_index=True)
 
 
@@ -364,7 +368,7 @@ def _row(entry: dict, lang: str, source: str) -> dict:
         "value": code_value(entry["code"]),
         "links": _links(entry["message"], entry["details"], entry["cause"], entry["resolution"]),
         "category": category,
-        "category_label": category_label(category, "fr" if lang == "fr" else "en"),
+        "category_label": category_label(category, lang="fr" if lang == "fr" else "en"),
         "lang": lang,
         "source": source,
     }

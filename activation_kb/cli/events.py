@@ -97,8 +97,7 @@ def register(group: click.Group) -> None:
 
         PATH may be a file (plain or gzipped), a directory or a glob pattern.
         """
-        from ..telemetry import write_events
-        from ..telemetry._write import output_format
+        from ..telemetry import output_format, write_events
 
         output_format(output)  # a bad output name fails before anything is read
         result = _load(paths, fmt, tz, rejected_out)
