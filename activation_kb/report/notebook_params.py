@@ -14,19 +14,20 @@ checks everything with :class:`~activation_kb.params.ReportParams` (the checks o
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ReportParameterError
+from ..params import ReportParams
 
 __all__ = ["PARAMETERS", "accept_text_parameters", "quote_text_values", "report_parameters",
            "text_value"]
 
 #: The report notebook's parameters (the :class:`~activation_kb.params.ReportParams` fields, plus
 #: ``output_dir``).
-PARAMETERS = ("events", "since", "until", "freq", "lang", "sensitivity", "history", "top_n",
-              "title", "tz", "output_dir")
+PARAMETERS = tuple(f.name for f in dataclasses.fields(ReportParams)) + ("output_dir",)
 _ASSIGN = re.compile(r"^(?P<indent>\s*)(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<value>.*?)\s*$")
 _MARK = "_activation_kb_text_parameters"
 
@@ -158,9 +159,8 @@ def report_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``events`` (list of paths), ``since``, ``until``, ``freq``, ``lang``, ``sensitivity``,
-        ``history``, ``top_n``, ``title``, ``tz`` and ``output_dir``, to put back with
-        ``globals().update(...)``.
+        Every :class:`~activation_kb.params.ReportParams` field (``events`` as a list of paths)
+        and ``output_dir``, to put back with ``globals().update(...)``.
 
     Raises
     ------
@@ -180,7 +180,7 @@ def report_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
             values.pop(name, None)  # the default
         else:
             values[name] = _number(name, values[name], kind)
-    for name in ("freq", "lang", "history"):
+    for name in ("freq", "lang", "history"):  # fields whose default is not None
         if values.get(name) is None:
             values.pop(name, None)
     checked = report_params(values.pop("events", None), **values)
