@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ._common import fail
+from ._common import fail, progress_options
 
 __all__ = ["register"]
 
@@ -58,6 +58,7 @@ def report_group() -> None:
 @click.option("--fail-on-spike", is_flag=True,
               help="Exit with 3 when incidents were found (for alerting from cron).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@progress_options
 def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
                 tz, catalogue, fail_on_spike, as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.

@@ -11,14 +11,17 @@ without a kernel.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import platform
 import shutil
-import sys
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +31,8 @@ import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError, ReportError, ReportParameterError
 from ..params import ReportParams
+from ..progress import RELAY_ENV, replay
+from ..progress import stage as progress_stage
 from ..resources import data_path, notebook_path
 from ._kernel import KERNEL_NAME, kernel_dir
 from ._publish import keep_failed, new_staging, publish, terminate_as_exception
@@ -285,7 +290,8 @@ def run_report(
     name : str
         A key of :data:`REPORTS`.
     progress : bool, optional
-        Show papermill's progress bar; default only when stderr is a terminal.
+        False: show no stage (loading exports, detecting spikes, writing HTML ...). By default
+        stages show on a terminal only (:mod:`activation_kb.progress`).
     timeout : float, optional
         Seconds a cell may run.
     **fields
@@ -342,7 +348,9 @@ def _run(pm: Any, name: str, spec: ReportSpec, checked: ReportParams,
     try:
         _execute(pm, spec, notebook_params, staging, progress, timeout)
         stage = "export"
-        export_html(staging / Path(spec.notebook).name, staging / spec.html, title=checked.title)
+        with progress_stage("writing HTML"):
+            export_html(staging / Path(spec.notebook).name, staging / spec.html,
+                        title=checked.title)
         stage = "manifest"
         manifest.update(_run_facts(staging),
                         seconds=round(time.perf_counter() - clock, 2),
@@ -354,7 +362,8 @@ def _run(pm: Any, name: str, spec: ReportSpec, checked: ReportParams,
         (staging / "summary.txt").write_text(
             summary_text(manifest, incidents, str(out), html=spec.html), encoding="utf-8")
         stage = "publish"
-        publish(staging, out)
+        with progress_stage("publishing"):
+            publish(staging, out)
     except BaseException as exc:
         if not staging.exists():  # published already: nothing to keep
             raise
@@ -373,25 +382,66 @@ def _run(pm: Any, name: str, spec: ReportSpec, checked: ReportParams,
 
 def _execute(pm: Any, spec: ReportSpec, parameters: dict[str, Any], staging: Path,
              progress: bool | None, timeout: float | None) -> None:
-    """Run the report's notebook into ``staging`` with this interpreter's kernel."""
+    """Run the report's notebook into ``staging`` with this interpreter's kernel.
+
+    The kernel relays its named stages ("loading exports", "detecting spikes" ...) through a
+    file that a thread here shows as they come (:mod:`activation_kb.progress`); papermill's
+    own cell counter is never shown.
+    """
     env = {"JUPYTER_PATH": os.pathsep.join(
         [str(kernel_dir()), os.environ.get("JUPYTER_PATH", "")]).strip(os.pathsep)}
-    previous = {k: os.environ.get(k) for k in env}
+    previous = {k: os.environ.get(k) for k in (*env, RELAY_ENV)}
     os.environ.update(env)
     try:
-        pm.execute_notebook(
-            str(notebook_path(spec.notebook)), str(staging / Path(spec.notebook).name),
-            parameters={**parameters, "output_dir": str(staging)},
-            kernel_name=KERNEL_NAME, cwd=str(staging), request_save_on_cell_execute=False,
-            progress_bar=sys.stderr.isatty() if progress is None else progress,
-            execution_timeout=timeout,
-        )
+        with _relayed_stages(progress is not False) as relay:
+            if relay:
+                os.environ[RELAY_ENV] = relay
+            pm.execute_notebook(
+                str(notebook_path(spec.notebook)), str(staging / Path(spec.notebook).name),
+                parameters={**parameters, "output_dir": str(staging)},
+                kernel_name=KERNEL_NAME, cwd=str(staging), request_save_on_cell_execute=False,
+                progress_bar=False, execution_timeout=timeout,
+            )
     finally:
         for key, value in previous.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _relayed_stages(enabled: bool) -> Iterator[str | None]:
+    """Yield a file for the kernel's stage events, shown here by a thread while it runs."""
+    if not enabled:
+        yield None
+        return
+    handle, path = tempfile.mkstemp(prefix="activation-kb-progress-", suffix=".jsonl")
+    os.close(handle)
+    stop = threading.Event()
+
+    def follow() -> None:
+        with open(path, encoding="utf-8") as fh:
+            pending = ""
+            while True:
+                ended = stop.is_set()
+                pending += fh.read()
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    replay(line)
+                if ended:
+                    return
+                stop.wait(0.1)
+
+    thread = threading.Thread(target=follow, name="report-progress", daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def _run_facts(staging: Path) -> dict[str, Any]:
