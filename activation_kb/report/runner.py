@@ -452,7 +452,7 @@ def _run_facts(staging: Path) -> dict[str, Any]:
     return {
         "status": "ok", "finished": pd.Timestamp.now(tz="UTC").isoformat(),
         "inputs": _inputs(summary.get("files", [])),
-        "skipped": summary.get("skipped", []),
+        "skipped_files": summary.get("skipped_files", []),
         "records": summary["summary"].get("records"),
         "rejected": summary["summary"].get("rejected"),
         "duplicates": summary["summary"].get("duplicates"),

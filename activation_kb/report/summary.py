@@ -61,7 +61,7 @@ def summary_text(manifest: Mapping[str, Any], incidents: Sequence[Mapping[str, A
 
     Examples
     --------
-    >>> print(summary_text({"summary": {"devices": 3, "records": 9}}, [], "r/latest"))
+    >>> print(summary_text({"summary": {"devices": 3, "records": 9}}, [], "r/latest"), end="")
     Activation errors: no incident
     3 devices, 0 activation attempts; 9 records read, 0 rejected
     <BLANKLINE>
@@ -82,7 +82,7 @@ def summary_text(manifest: Mapping[str, Any], incidents: Sequence[Mapping[str, A
         f"attempts{failed}; {summary.get('records', 0):,} records read, "
         f"{summary.get('rejected', 0) or 0:,} rejected",
     ]
-    skipped = manifest.get("skipped") or []
+    skipped = manifest.get("skipped_files") or []
     if skipped:
         lines.append(f"{len(skipped):,} file(s) skipped (not exports): see manifest.json")
     for number, incident in enumerate(incidents[:most], 1):
