@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..schema import LICENSE_STATES
 from ._engine import ModelState, state_at
 from ._fleet import DESKTOP, LAPTOP, SERVER, Fleet
 
@@ -16,16 +17,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HealthSimulation", "device_truth", "kms_truth", "STATE_NAMES"]
 
-#: Licence states of SoftwareLicensingProduct.LicenseStatus (and 12288/12290 field 6).
-STATE_NAMES = {
-    0: "Unlicensed",
-    1: "Licensed",
-    2: "OOB grace",
-    3: "OOT grace",
-    4: "Non-genuine grace",
-    5: "Notification",
-    6: "Extended grace",
-}
+STATE_NAMES = LICENSE_STATES
 _KINDS = {DESKTOP: "desktop", LAPTOP: "laptop", SERVER: "server"}
 
 

@@ -1,0 +1,17 @@
+"""Fleet health now and ahead: which machines lose activation when, which KMS hosts are at risk.
+
+:func:`fleet_health` (one row per device: state now, projected expiry, status) lives in
+:mod:`.device`, :func:`kms_health` (per KMS host and day, and the count forecast) in
+:mod:`.kms`; :mod:`.summary` turns both into what alerting reads (``health.json``,
+``health.csv``). Sources (events, attempt tables, paths, more via :func:`register_source`) are
+read by :mod:`._source`.
+"""
+
+from __future__ import annotations
+
+from ._source import register_source
+from .device import HEALTH_COLUMNS, STATUSES, fleet_health
+from .kms import KmsHealth, kms_health
+
+__all__ = ["HEALTH_COLUMNS", "STATUSES", "KmsHealth", "fleet_health", "kms_health",
+           "register_source"]

@@ -1,0 +1,165 @@
+"""Per-device facts from the records: last record, last state, last success, last failure.
+
+Each fact is "the device's last record such that ...", one vectorised reduction over the
+records sorted by (device, time) (:class:`~._records.DeviceRecords`). Times stay int64
+nanoseconds (UTC) until the frame is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ... import schema as S
+from ._records import KIND_CODES, OFFICE_APP_IDS, DeviceRecords, device_records, encode
+
+__all__ = ["DeviceFacts", "device_facts", "NO_TIME"]
+
+NO_TIME = np.iinfo(np.int64).min
+_ATTEMPT = ("kms_request", "kms_response", "kms_host_request", "activation_failure",
+            "vl_failure", "adba_success")
+#: Which record of a failed attempt names its cause best: the request's own HRESULT (the
+#: per-host result, e.g. 0x8007232B) before the host's answer, the rules engine's reason and
+#: slui's generic code (0xC004F074).
+_CAUSE_RANK = {"kms_request": 4, "kms_response": 3, "kms_host_request": 3, "vl_failure": 2,
+               "activation_failure": 1, "adba_success": 0}
+
+
+def _ints(values: pd.Series, na: int, dtype=np.int64) -> np.ndarray:
+    return values.to_numpy(dtype=dtype, na_value=na)
+
+
+@dataclass
+class DeviceFacts:
+    """One array per fact, indexed like ``names`` (times: int64 ns, ``NO_TIME`` when none)."""
+
+    names: np.ndarray
+    first_record: np.ndarray
+    last_record: np.ndarray
+    from_client: np.ndarray  # the device's own log was collected
+    from_host: np.ndarray  # a KMS host's log names it
+    state: np.ndarray  # last licence state carried by a record (-1: none)
+    state_minutes: np.ndarray
+    state_time: np.ndarray
+    last_success: np.ndarray
+    last_attempt: np.ndarray
+    last_attempt_failed: np.ndarray
+    last_failure: np.ndarray
+    last_failure_code: np.ndarray  # uint32 as int64 (-1: none)
+    renewal_minutes: np.ndarray  # from the host's answer (-1: unknown)
+    min_count: np.ndarray  # 25 client editions, 5 servers (-1: unknown)
+    site: np.ndarray  # object: "" when unknown
+    kms_host: np.ndarray  # object
+    cmid: np.ndarray  # object
+
+
+def _pick(codes: np.ndarray, uniques: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """Per device, the text of the record at sorted ``index`` ("" where -1)."""
+    labels = np.append(np.asarray(uniques, dtype=object), "")
+    chosen = np.where(index >= 0, codes[np.maximum(index, 0)] if codes.size else -1, -1)
+    return labels[np.where(chosen >= 0, chosen, len(labels) - 1)]
+
+
+def _times(rec: DeviceRecords, index: np.ndarray) -> np.ndarray:
+    return np.where(index >= 0, rec.t[np.maximum(index, 0)] if rec.t.size else 0, NO_TIME)
+
+
+def _kms_names(events: pd.DataFrame, rec: DeviceRecords) -> tuple[np.ndarray, np.ndarray]:
+    """Per sorted record, the KMS host it names (12288) or that logged it (12290)."""
+    named, named_uniques = encode(events[S.KMS_HOST], rec.rows, lower=True)
+    side = np.flatnonzero(rec.host_side)
+    own, own_uniques = encode(events[S.HOST], rec.rows[side], lower=True)
+    names = pd.Index(named_uniques).append(pd.Index(own_uniques)).unique()
+    codes = np.where(named >= 0, pd.Index(names).get_indexer(named_uniques)[
+        np.maximum(named, 0)] if named_uniques.size else -1, -1)
+    if side.size:
+        mapped = pd.Index(names).get_indexer(own_uniques)
+        codes[side] = np.where(own >= 0, mapped[np.maximum(own, 0)] if mapped.size else -1,
+                               codes[side])
+    return codes, np.asarray(names, dtype=object)
+
+
+def device_facts(events: pd.DataFrame, until: int | None = None,
+                 window_ns: int = 10 * 60 * 10**9) -> DeviceFacts:
+    """Reduce the records to per-device facts, using only records up to ``until`` (ns).
+
+    Office records (an Office application ID on 8198/8233) are left out: the facts are about
+    Windows activation.
+    """
+    rec = device_records(events)
+    rows = rec.rows
+    kind = events[S.EVENT_KIND]
+    kind = (kind.cat.codes.to_numpy() if isinstance(kind.dtype, pd.CategoricalDtype)
+            else pd.Categorical(kind, S.EVENT_KINDS).codes)[rows].astype(np.int8)
+    code = _ints(events[S.RESULT_CODE], -1)[rows]
+    success = events[S.IS_SUCCESS]
+    ok = success.eq(True).fillna(False).to_numpy(bool)[rows]
+    refused = success.eq(False).fillna(False).to_numpy(bool)[rows]
+    office = events[S.APP_ID].isin(OFFICE_APP_IDS).fillna(False).to_numpy(bool)[rows]
+    use = ~office if until is None else ~office & (rec.t <= until)
+
+    def k(name: str) -> np.ndarray:
+        return kind == KIND_CODES[name]
+
+    i_last = rec.last(use)
+    i_first = rec.first(use)
+    lic = _ints(events[S.LICENSE_STATUS], -1, np.int16)[rows]
+    i_state = rec.last(use & (lic >= 0))
+    minutes = _ints(events[S.MINUTES_TO_EXPIRY], -1)[rows]
+    success_rec = (k("kms_response") & ok) | (k("kms_host_request") & (code == 0)) | (
+        k("adba_success") & ~refused & (code <= 0))
+    i_succ = rec.last(use & success_rec)
+    attempt = np.isin(kind, [KIND_CODES[x] for x in _ATTEMPT]) & ((code >= 0) | ok | refused)
+    failed = attempt & ((code > 0) | refused)
+    i_att = rec.last(use & attempt)
+    i_fail = rec.last(use & failed)
+    t_att, t_fail = _times(rec, i_att), _times(rec, i_fail)
+    dev = rec.dev
+    # the last attempt failed when a failing record lies within the window before its last record
+    near = use & failed & (rec.t >= t_att[dev] - window_ns)
+    last_failed = rec.last(near) >= 0
+    # the code that names the last failure's cause: the best-ranked record of that attempt
+    rank = np.zeros(len(S.EVENT_KINDS), np.int64)
+    for name, value in _CAUSE_RANK.items():
+        rank[KIND_CODES[name]] = value
+    cause = use & failed & (rec.t >= t_fail[dev] - window_ns) & (rec.t <= t_fail[dev])
+    score = np.where(cause, rank[kind] * (rows.size + 1) + np.arange(rows.size), -1)
+    best = np.full(rec.n, -1, np.int64)
+    if rec.starts.size:
+        best[rec.seg_dev] = np.maximum.reduceat(score, rec.starts)
+    i_cause = np.where(best >= 0, best % (rows.size + 1), -1)
+    renewal = _ints(events[S.RENEWAL_INTERVAL_MIN], -1)[rows]
+    i_ren = rec.last(use & (renewal > 0))
+    mc = _ints(events[S.MIN_COUNT], -1, np.int32)[rows]
+    i_mc = rec.last(use & ((mc == 25) | (mc == 5)))
+    site, sites = encode(events[S.SITE], rows)
+    kms, kms_names = _kms_names(events, rec)
+    cmid, cmids = encode(events[S.CMID], rows, lower=True)
+    own = rec.first(use & ~rec.host_side) >= 0
+    seen_by_host = rec.first(use & rec.host_side) >= 0
+
+    def at(values: np.ndarray, index: np.ndarray, na: int = -1) -> np.ndarray:
+        return np.where(index >= 0, values[np.maximum(index, 0)] if values.size else na, na)
+
+    return DeviceFacts(
+        names=rec.names,
+        first_record=_times(rec, i_first),
+        last_record=_times(rec, i_last),
+        from_client=own,
+        from_host=seen_by_host,
+        state=at(lic, i_state).astype(np.int16),
+        state_minutes=at(minutes, i_state),
+        state_time=_times(rec, i_state),
+        last_success=_times(rec, i_succ),
+        last_attempt=t_att,
+        last_attempt_failed=last_failed,
+        last_failure=t_fail,
+        last_failure_code=at(code, i_cause),
+        renewal_minutes=at(renewal, i_ren),
+        min_count=at(mc, i_mc),
+        site=_pick(site, sites, rec.last(use & (site >= 0))),
+        kms_host=_pick(kms, kms_names, rec.last(use & (kms >= 0))),
+        cmid=_pick(cmid, cmids, rec.last(use & (cmid >= 0))),
+    )
