@@ -48,7 +48,11 @@ _LAZY = {
     "LoadResult": "telemetry",
     "Format": "telemetry",
     "simulate_fleet": "simulate",
+    "simulate_health": "simulate",
+    "HealthSimulation": "simulate",
     "IncidentSpec": "simulate",
+    "load_inventory": "telemetry.inventory",
+    "InventoryResult": "telemetry.inventory",
     "score_detection": "simulate",
     # analysis
     "analyze_fleet": "analysis.fleet",
@@ -60,6 +64,11 @@ _LAZY = {
     "detect_spikes": "analysis.spikes",
     "expected_counts": "analysis.spikes",
     "explain_spikes": "analysis.incidents",
+    "fleet_health": "analysis.health",
+    "kms_health": "analysis.health",
+    "KmsHealth": "analysis.health",
+    "health_summary": "analysis.health",
+    "write_health": "analysis.health",
     # views
     "plot_frequency": "views.figures",
     "plot_code_heatmap": "views.figures",

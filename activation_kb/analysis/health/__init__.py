@@ -12,6 +12,7 @@ from __future__ import annotations
 from ._source import register_source
 from .device import HEALTH_COLUMNS, STATUSES, fleet_health
 from .kms import KmsHealth, kms_health
+from .summary import act_first, at_risk, health_summary, write_health
 
-__all__ = ["HEALTH_COLUMNS", "STATUSES", "KmsHealth", "fleet_health", "kms_health",
-           "register_source"]
+__all__ = ["HEALTH_COLUMNS", "STATUSES", "KmsHealth", "act_first", "at_risk", "fleet_health",
+           "health_summary", "kms_health", "register_source", "write_health"]

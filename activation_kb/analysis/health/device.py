@@ -83,7 +83,7 @@ def default_at(last_record: np.ndarray, extra: np.ndarray | None = None) -> int:
         last = np.concatenate([last, extra[extra != NO_TIME]])
     if not last.size:
         raise AnalysisError("no record carries a time: nothing to assess")
-    bound = np.quantile(last, 0.9, method="lower") + 2 * _NS_DAY
+    bound = np.quantile(last, 0.9, method="higher") + 2 * _NS_DAY
     return int(last[last <= bound].max())
 
 
@@ -184,6 +184,9 @@ def _project(f: DeviceFacts, at: int, validity: int) -> tuple[np.ndarray, np.nda
     # ended a grace period before the grace ends; grace states: when the grace ends
     expiry = np.where(state == 3, end - oot, end)
     expiry = np.where(permanent | ~np.isin(state, (1, 2, 3, 4, 6)) | (state < 0), NO_TIME, expiry)
+    # a Notification (or Unlicensed) record says no date: the validity of the last success ran out
+    lapsed = np.isin(state, (0, 5)) & has_success
+    expiry = np.where(lapsed, f.last_success + validity, expiry)
     now = np.select(
         [state < 0, permanent, state == 1, state == 3, np.isin(state, _GRACE)],
         [-1, 1,

@@ -1,7 +1,8 @@
 """Per KMS host: requests answered and not, codes returned, clients counted, and the forecast.
 
 A KMS host's count is the number of distinct clients (CMIDs) that reached it in the last 30
-days. Clients reach a host when it answers them (12289 on the client, 12290 on the host), even
+days; clients are counted by CMID as the host does (two machines of one name in two domains are
+two clients; a machine whose records carry no CMID counts by name). Clients reach a host when it answers them (12289 on the client, 12290 on the host), even
 with an error such as 0xC004F038; a 12288 that names the host without either answer did not
 reach it. The **forecast** projects the count day by day from each client's last request to the
 host: a client still renewing (seen within twice the renewal interval, and not moved to another
@@ -22,7 +23,7 @@ from ... import schema as S
 from ...errors import AnalysisError
 from ..frequency import to_utc
 from ._facts import _kms_names
-from ._records import KIND_CODES, OFFICE_APP_IDS, device_records
+from ._records import KIND_CODES, OFFICE_APP_IDS, device_records, encode
 from ._source import events_of
 from .device import RENEWAL, default_at
 
@@ -36,9 +37,9 @@ DAILY_COLUMNS = ("host", "day", "requests", "answered", "not_answered", "clients
                  "count_reported_clients", "count_reported_servers", "threshold", "below",
                  "error_codes")
 HOST_COLUMNS = ("host", "status", "message", "count", "clients", "servers", "threshold",
-                "below_now", "falls_below_on", "renewals_needed", "renewing", "last_answer",
-                "stopped_answering", "unanswered_since", "machines_unanswered", "requests_30d",
-                "answered_30d")
+                "below_now", "falls_below_on", "renewals_needed", "renewing", "last_request",
+                "last_answer", "stopped_answering", "unanswered_since", "machines_unanswered",
+                "requests_30d", "answered_30d")
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,9 @@ class KmsHealth:
     Attributes
     ----------
     hosts : pandas.DataFrame
-        One row per KMS host (:data:`HOST_COLUMNS`): ``status`` (ok, at_risk, below_threshold,
-        not_answering), the ``message`` to show, ``count`` (distinct machines in the 30 days
+        One row per KMS host (:data:`HOST_COLUMNS`): ``status`` (not_answering,
+        below_threshold, at_risk, ok, or idle: no request for twice the renewal interval, its
+        clients use other hosts), the ``message`` to show, ``count`` (distinct machines in the 30 days
         before ``at``; ``clients`` and ``servers`` apart), ``threshold``, ``falls_below_on``
         (the day the count is forecast below it; NaT: not within the horizon) and
         ``renewals_needed`` (machines that must renew by then to stay at the threshold),
@@ -66,8 +68,9 @@ class KmsHealth:
         ``host``, ``day``, ``count`` (projected at the end of the day), ``threshold`` and
         ``below``, from the day of ``at`` to ``horizon`` ahead.
     contacts : pandas.DataFrame
-        One row per request that named a host: ``time``, ``host``, ``device``, ``edition``,
-        ``answered``, ``code`` (the host's answer, "" when none).
+        One row per request that named a host: ``time``, ``host``, ``device``, ``client``
+        (its CMID, or "device:" and its name), ``edition``, ``answered``, ``code`` (the host's
+        answer, "" when none) and ``count`` (the count the answer reported, -1 when none).
     at : pandas.Timestamp
         When the assessment was made.
     """
@@ -105,15 +108,25 @@ def _contacts(events: pd.DataFrame, until: int | None) -> pd.DataFrame:
     code = events[S.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
     count = events[S.KMS_COUNT].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
     minimum = events[S.MIN_COUNT].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
+    cmid, cmids = encode(events[S.CMID], rows[pick], lower=True)
     n = pick.size
+    # the CMID of each record, carried forward over the device's records that lack one (12289):
+    # a KMS host's log may name two machines alike, their CMIDs keep their requests apart
+    first = np.ones(n, bool)
+    if n > 1:
+        first[1:] = dev[1:] != dev[:-1]
+    seg_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    last_with = np.maximum.accumulate(np.where(cmid >= 0, np.arange(n), -1))
+    carried = np.where(last_with >= seg_start, cmid[np.maximum(last_with, 0)] if n else -1, -1)
     new = np.ones(n, bool)
     if n > 1:
-        new[1:] = (dev[1:] != dev[:-1]) | (t[1:] - t[:-1] > _WINDOW)
+        new[1:] = (first[1:] | (t[1:] - t[:-1] > _WINDOW)
+                   | ((carried[1:] != carried[:-1]) & (cmid[1:] >= 0)))
     starts = np.flatnonzero(new)
     if not n:
         return pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns, UTC]"), "host": [],
-                             "device": [], "edition": [], "answered": [], "code": [],
-                             "count": []})
+                             "device": [], "client": [], "edition": [], "answered": [],
+                             "code": [], "count": []})
 
     def most(values: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(values, starts)
@@ -125,10 +138,15 @@ def _contacts(events: pd.DataFrame, until: int | None) -> pd.DataFrame:
     returned = np.where(host_answer >= 0, host_answer, client_answer)
     edition = most(np.where(np.isin(minimum, (5, 25)), minimum, -1))
     labels = np.append(host_names, "")
+    cmid_of = most(cmid)
+    device = rec.names[dev[starts]]
+    client = np.where(cmid_of >= 0, np.append(cmids, "")[np.where(cmid_of >= 0, cmid_of, -1)],
+                      "device:" + device.astype(str))
     frame = pd.DataFrame({
         "time": pd.DatetimeIndex(t[starts].astype("datetime64[ns]")).tz_localize("UTC"),
         "host": labels[np.where(host_code_of >= 0, host_code_of, len(host_names))],
-        "device": rec.names[dev[starts]],
+        "device": device,
+        "client": client,
         "edition": np.where(edition == 25, "client", np.where(edition == 5, "server", "")),
         "answered": answered,
         "code": np.where(answered & (returned >= 0),
@@ -151,7 +169,7 @@ def _rolling_distinct(contacts: pd.DataFrame, days: pd.DatetimeIndex,
         day0 = days[0]
         d = ((part["time"].dt.floor("D") - day0) // pd.Timedelta(days=1)).to_numpy(np.int64)
         h = pd.Index(hosts).get_indexer(part["host"])
-        dev = pd.factorize(part["device"])[0]
+        dev = pd.factorize(part["client"])[0]
         key = pd.DataFrame({"h": h, "dev": dev, "d": d}).drop_duplicates().sort_values(
             ["h", "dev", "d"]).to_numpy()
         same = np.r_[(key[1:, 0] == key[:-1, 0]) & (key[1:, 1] == key[:-1, 1]), False]
@@ -176,7 +194,7 @@ def _daily(contacts: pd.DataFrame, thresholds: pd.Series) -> pd.DataFrame:
     table = pd.DataFrame({
         "requests": groups.size(),
         "answered": groups["answered"].sum(),
-        "clients_served": c[c["answered"]].groupby(["host", "day"])["device"].nunique(),
+        "clients_served": c[c["answered"]].groupby(["host", "day"])["client"].nunique(),
         "count_reported": groups["count"].max(),
         "count_reported_clients": c[c["edition"] == "client"].groupby(["host", "day"])[
             "count"].max(),
@@ -288,12 +306,12 @@ def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
     hosts = sorted(contacts["host"].unique()) if len(contacts) else []
     names = _short_names(hosts)
     answered = contacts[contacts["answered"]]
-    last = answered.groupby(["host", "device"])["time"].max().rename("last").reset_index()
+    last = answered.groupby(["host", "client"])["time"].max().rename("last").reset_index()
     # a machine keeps renewing at a host when it was answered there lately and has not moved
-    latest = answered.sort_values("time").groupby("device")["host"].last()
-    last["moved"] = latest.reindex(last["device"]).to_numpy() != last["host"].to_numpy()
-    edition = contacts.groupby("device")["edition"].max()
-    last["edition"] = edition.reindex(last["device"]).to_numpy()
+    latest = answered.sort_values("time").groupby("client")["host"].last()
+    last["moved"] = latest.reindex(last["client"]).to_numpy() != last["host"].to_numpy()
+    edition = contacts.groupby("client")["edition"].max()
+    last["edition"] = edition.reindex(last["client"]).to_numpy()
     in_window = last[last["last"] > at - COUNT_WINDOW]
     day0 = at.floor("D")
     days = pd.date_range(day0, day0 + ahead, freq="D")
@@ -305,7 +323,7 @@ def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
         last_answer = sent.loc[sent["answered"], "time"].max()
         after = sent[sent["time"] > last_answer] if pd.notna(last_answer) else sent
         unanswered = int((~after["answered"]).sum())
-        stopped = (unanswered >= 3 and after["device"].nunique() >= 2
+        stopped = (unanswered >= 3 and after["client"].nunique() >= 2
                    and (pd.isna(last_answer) or at - last_answer > pd.Timedelta(hours=2)))
         renewing = (mine["last"] > at - 2 * renewal) & ~mine["moved"] & (not stopped)
         drops = np.sort((mine.loc[~renewing, "last"] + COUNT_WINDOW).to_numpy())
@@ -318,24 +336,29 @@ def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
         falls = days[crossing[0]] if crossing.size and not below_now else pd.NaT
         needed = int(threshold - projected[crossing[0]]) if crossing.size and not below_now else 0
         recent = sent[sent["time"] > at - COUNT_WINDOW]
+        last_request = sent["time"].max()
         row = {
             "host": host, "count": count,
             "clients": int((mine["edition"] == "client").sum()),
             "servers": int((mine["edition"] == "server").sum()), "threshold": threshold,
             "below_now": below_now, "falls_below_on": falls, "renewals_needed": needed,
-            "renewing": int(renewing.sum()), "last_answer": last_answer,
+            "renewing": int(renewing.sum()), "last_request": last_request,
+            "last_answer": last_answer, "idle": at - last_request > 2 * renewal,
             "stopped_answering": bool(stopped), "unanswered_since": unanswered,
-            "machines_unanswered": int(after.loc[~after["answered"], "device"].nunique()),
+            "machines_unanswered": int(after.loc[~after["answered"], "client"].nunique()),
             "requests_30d": int(len(recent)), "answered_30d": int(recent["answered"].sum()),
         }
         row["status"], row["message"] = _say(names[host], row, at)
+        del row["idle"]
         rows.append(row)
         series.append(pd.DataFrame({"host": host, "day": days, "count": projected,
                                     "threshold": threshold, "below": projected < threshold}))
     frame = pd.DataFrame(rows, columns=list(HOST_COLUMNS))
     frame["falls_below_on"] = pd.to_datetime(frame["falls_below_on"], utc=True)
     frame["last_answer"] = pd.to_datetime(frame["last_answer"], utc=True)
-    rank = frame["status"].map({"not_answering": 0, "below_threshold": 1, "at_risk": 2, "ok": 3})
+    frame["last_request"] = pd.to_datetime(frame["last_request"], utc=True)
+    rank = frame["status"].map({"not_answering": 0, "below_threshold": 1, "at_risk": 2, "ok": 3,
+                                "idle": 4})
     frame = frame.assign(_rank=rank).sort_values(["_rank", "falls_below_on", "host"]).drop(
         columns="_rank").reset_index(drop=True)
     forecast = (pd.concat(series, ignore_index=True) if series else
@@ -346,6 +369,10 @@ def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
 def _say(name: str, row: dict[str, Any], at: pd.Timestamp) -> tuple[str, str]:
     """Status and sentence of a host."""
     count, threshold = row["count"], row["threshold"]
+    if row["idle"]:
+        days = (at - row["last_request"]).days
+        return "idle", (f"{name}: idle, no request since {row['last_request']:%Y-%m-%d} "
+                        f"({days} days; its clients use other hosts); client count {count}")
     if row["stopped_answering"]:
         since = (f"since {row['last_answer']:%Y-%m-%d %H:%M} UTC" if pd.notna(row["last_answer"])
                  else "in the data")
