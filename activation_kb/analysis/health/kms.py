@@ -2,10 +2,11 @@
 
 A KMS host's count is the number of distinct clients (CMIDs) that reached it in the last 30
 days; clients are counted by CMID as the host does (two machines of one name in two domains are
-two clients; a machine whose records carry no CMID counts by name). Clients reach a host when it answers them (12289 on the client, 12290 on the host), even
-with an error such as 0xC004F038; a 12288 that names the host without either answer did not
-reach it. The **forecast** projects the count day by day from each client's last request to the
-host: a client still renewing (seen within twice the renewal interval, and not moved to another
+two clients; a machine whose records carry no CMID counts by name). Clients reach a host when
+it answers them (12289 on the client, 12290 on the host), even with an error such as
+0xC004F038; a 12288 that names the host without either answer did not reach it. The
+**forecast** projects the count day by day from each client's last request to the host: a
+client still renewing (seen within twice the renewal interval, and not moved to another
 host) stays; the others drop out when their last request ages past 30 days. The day the count
 falls below the threshold (25 when client editions use the host, else 5) is the first day it
 is projected below it.
@@ -51,8 +52,9 @@ class KmsHealth:
     hosts : pandas.DataFrame
         One row per KMS host (:data:`HOST_COLUMNS`): ``status`` (not_answering,
         below_threshold, at_risk, ok, or idle: no request for twice the renewal interval, its
-        clients use other hosts), the ``message`` to show, ``count`` (distinct machines in the 30 days
-        before ``at``; ``clients`` and ``servers`` apart), ``threshold``, ``falls_below_on``
+        clients use other hosts), the ``message`` to show, ``count`` (distinct machines in the
+        30 days before ``at``; ``clients`` and ``servers`` apart), ``threshold``,
+        ``falls_below_on``
         (the day the count is forecast below it; NaT: not within the horizon) and
         ``renewals_needed`` (machines that must renew by then to stay at the threshold),
         ``renewing`` (machines expected to keep renewing), ``last_answer``,
