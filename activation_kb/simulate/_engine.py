@@ -185,7 +185,7 @@ def run_model(
     activated = ~new
     expiry = np.where(new, -np.inf, last + VALIDITY)
     grace_end = born + GRACE
-    nxt = np.where(new, born, last + RENEW_INTERVAL)
+    nxt = np.maximum(np.where(new, born, last + RENEW_INTERVAL), 0.0)  # overdue: at the start
     nxt[fleet.is_mak & ~new] = np.inf  # MAK: activated once, no renewal
     pending_logon = np.zeros(n, dtype=bool)
     base_host = fleet.site_host[fleet.site].astype(np.int64)

@@ -52,7 +52,8 @@ FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
     "cmid": (("ClientMachineID", "CMID"), "KMS client machine ID"),
     "channel": (("ProductKeyChannel",), "key channel"),
     "taken_at": (("TimeStamp", "Timestamp", "CollectedAt", "CollectionTime", "ScanTime",
-                  "LastHWScan", "InventoryTime", "Date"), "when the snapshot was taken"),
+                  "LastHWScan", "InventoryTime", "Date", "TrustedTime"),
+                 "when the snapshot was taken"),
 }
 _REQUIRED = ("device", "license_status", "grace_minutes", "partial_key")
 #: Text states (slmgr /dlv labels, enum names) accepted in LicenseStatus besides 0-6.
@@ -110,14 +111,22 @@ def _decode(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def _columns(header: list[str], path: str) -> dict[str, int]:
-    """Field -> column index; a clear error for missing required fields."""
-    found: dict[str, int] = {}
+def _columns(header: list[str], path: str) -> dict[str, list[int]]:
+    """Field -> column indexes (in the order of its accepted names); errors name what is missing.
+
+    A field several columns may hold (``KeyManagementServiceMachine`` and
+    ``DiscoveredKeyManagementServiceMachineName``) takes the first non-empty one of a row.
+    """
+    rank: dict[str, list[tuple[int, int]]] = {}
     for i, name in enumerate(header):
         key = re.sub(r"[\s_]+", "", name.strip()).lower()
-        field_name = _ALIASES.get(key) or (_ALIASES.get(key[:-1]) if key.endswith("0") else None)
-        if field_name and field_name not in found:
-            found[field_name] = i
+        if key not in _ALIASES and key.endswith("0"):  # ConfigMgr: LicenseStatus0
+            key = key[:-1]
+        field_name = _ALIASES.get(key)
+        if field_name:
+            names = [re.sub(r"[\s_]+", "", a).lower() for a in FIELDS[field_name][0]]
+            rank.setdefault(field_name, []).append((names.index(key), i))
+    found = {f: [i for _, i in sorted(cols)] for f, cols in rank.items()}
     missing = [f for f in _REQUIRED if f not in found]
     if "application_id" not in found and "name" not in found and "description" not in found:
         missing.append("application_id")
@@ -174,9 +183,9 @@ def _read_file(path: Path, taken_at: pd.Timestamp | None, tz: str | None, kept: 
     header = next(reader)
     cols = _columns(header, name)
     mtime = pd.Timestamp(os.path.getmtime(path), unit="s", tz="UTC")
+    fallback = "taken_at" if taken_at is not None else "file time"
     stats = {"path": name, "records": 0, "kept": 0, "skipped": 0, "rejected": 0,
-             "taken_from": "column" if "taken_at" in cols else (
-                 "taken_at" if taken_at is not None else "file time")}
+             "taken_from": "column" if "taken_at" in cols else fallback}
     default_time = taken_at if taken_at is not None else mtime
     for row in reader:
         line = skip + reader.line_num
@@ -185,8 +194,10 @@ def _read_file(path: Path, taken_at: pd.Timestamp | None, tz: str | None, kept: 
         stats["records"] += 1
 
         def get(field_name: str, row: list[str] = row) -> str:
-            i = cols.get(field_name)
-            return row[i].strip() if i is not None and i < len(row) else ""
+            for i in cols.get(field_name, ()):
+                if i < len(row) and row[i].strip():
+                    return row[i].strip()
+            return ""
 
         raw = delimiter.join(row)
         device = get("device")
@@ -202,17 +213,18 @@ def _read_file(path: Path, taken_at: pd.Timestamp | None, tz: str | None, kept: 
         problem = None
         state = _state(get("license_status"))
         grace = get("grace_minutes")
-        when = default_time
+        when, taken_from = default_time, fallback
         if not device:
-            problem = "no machine name"
+            problem = ("no machine name (PSComputerName is empty when Get-CimInstance runs "
+                       "locally: query with -ComputerName or add a ComputerName column)")
         elif state is None:
             problem = f"LicenseStatus {get('license_status')!r} is not a licence state 0-6"
         elif not re.fullmatch(r"\d+", grace):
             problem = f"GracePeriodRemaining {grace!r} is not a number of minutes"
-        elif "taken_at" in cols:
-            when = _time(get("taken_at"), tz)
+        elif get("taken_at"):  # a row without a time takes the file's
+            when, taken_from = _time(get("taken_at"), tz), "column"
             if when is None:
-                problem = f"{header[cols['taken_at']]} {get('taken_at')!r} is not a date and time"
+                problem = f"snapshot time {get('taken_at')!r} is not a date and time"
         if problem:
             rejected.append((name, line, problem, raw))
             stats["rejected"] += 1
@@ -220,7 +232,7 @@ def _read_file(path: Path, taken_at: pd.Timestamp | None, tz: str | None, kept: 
         kept.append((device, product, state, int(grace), get("partial_key"),
                      get("application_id").strip("{}").lower(), get("name"), get("description"),
                      get("activation_id").strip("{}").lower(), get("kms_host").split(":")[0],
-                     get("cmid").strip("{}").lower(), when, stats["taken_from"], name, line))
+                     get("cmid").strip("{}").lower(), when, taken_from, name, line))
         stats["kept"] += 1
     return stats
 
