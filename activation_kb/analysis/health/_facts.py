@@ -13,7 +13,14 @@ import numpy as np
 import pandas as pd
 
 from ... import schema as S
-from ._records import KIND_CODES, OFFICE_APP_IDS, DeviceRecords, device_records, encode
+from ._records import (
+    KIND_CODES,
+    OFFICE_APP_IDS,
+    DeviceRecords,
+    device_records,
+    filled,
+    text_at,
+)
 
 __all__ = ["DeviceFacts", "device_facts", "NO_TIME"]
 
@@ -55,29 +62,21 @@ class DeviceFacts:
     cmid: np.ndarray  # object
 
 
-def _pick(codes: np.ndarray, uniques: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """Per device, the text of the record at sorted ``index`` ("" where -1)."""
-    labels = np.append(np.asarray(uniques, dtype=object), "")
-    chosen = np.where(index >= 0, codes[np.maximum(index, 0)] if codes.size else -1, -1)
-    return labels[np.where(chosen >= 0, chosen, len(labels) - 1)]
-
-
 def _times(rec: DeviceRecords, index: np.ndarray) -> np.ndarray:
     return np.where(index >= 0, rec.t[np.maximum(index, 0)] if rec.t.size else 0, NO_TIME)
 
 
 def _kms_names(events: pd.DataFrame, rec: DeviceRecords) -> tuple[np.ndarray, np.ndarray]:
-    """Per sorted record, the KMS host it names (12288) or that logged it (12290)."""
-    named, named_uniques = encode(events[S.KMS_HOST], rec.rows, lower=True)
-    side = np.flatnonzero(rec.host_side)
-    own, own_uniques = encode(events[S.HOST], rec.rows[side], lower=True)
+    """Per record, the KMS host it names (12288) or that logged it (12290)."""
+    named, named_uniques = rec.column(events, S.KMS_HOST)
+    own, own_uniques = rec.column(events, S.HOST)
     names = pd.Index(named_uniques).append(pd.Index(own_uniques)).unique()
-    codes = np.where(named >= 0, pd.Index(names).get_indexer(named_uniques)[
-        np.maximum(named, 0)] if named_uniques.size else -1, -1)
-    if side.size:
-        mapped = pd.Index(names).get_indexer(own_uniques)
-        codes[side] = np.where(own >= 0, mapped[np.maximum(own, 0)] if mapped.size else -1,
-                               codes[side])
+    to_named = names.get_indexer(named_uniques) if len(named_uniques) else np.zeros(0, np.int64)
+    to_own = names.get_indexer(own_uniques) if len(own_uniques) else np.zeros(0, np.int64)
+    codes = np.where(named >= 0, to_named[np.maximum(named, 0)] if to_named.size else -1, -1)
+    side = rec.host_side
+    codes[side] = np.where(own[side] >= 0, to_own[np.maximum(own[side], 0)]
+                           if to_own.size else -1, codes[side])
     return codes, np.asarray(names, dtype=object)
 
 
@@ -89,16 +88,14 @@ def device_facts(events: pd.DataFrame, until: int | None = None,
     Windows activation.
     """
     rec = device_records(events)
-    rows = rec.rows
-    kind = events[S.EVENT_KIND]
-    kind = (kind.cat.codes.to_numpy() if isinstance(kind.dtype, pd.CategoricalDtype)
-            else pd.Categorical(kind, S.EVENT_KINDS).codes)[rows].astype(np.int8)
+    rows, kind = rec.rows, rec.kind
     code = _ints(events[S.RESULT_CODE], -1)[rows]
     success = events[S.IS_SUCCESS]
     ok = success.eq(True).fillna(False).to_numpy(bool)[rows]
     refused = success.eq(False).fillna(False).to_numpy(bool)[rows]
-    office = events[S.APP_ID].isin(OFFICE_APP_IDS).fillna(False).to_numpy(bool)[rows]
-    use = ~office if until is None else ~office & (rec.t <= until)
+    use = ~_office(events)[rows]
+    if until is not None:
+        use &= rec.t <= until
 
     def k(name: str) -> np.ndarray:
         return kind == KIND_CODES[name]
@@ -118,27 +115,32 @@ def device_facts(events: pd.DataFrame, until: int | None = None,
     t_att, t_fail = _times(rec, i_att), _times(rec, i_fail)
     dev = rec.dev
     # the last attempt failed when a failing record lies within the window before its last record
-    near = use & failed & (rec.t >= t_att[dev] - window_ns)
+    near = use & failed
+    near[near] = rec.t[near] >= t_att[dev[near]] - window_ns
     last_failed = rec.last(near) >= 0
     # the code that names the last failure's cause: the best-ranked record of that attempt
-    rank = np.zeros(len(S.EVENT_KINDS), np.int64)
+    rank = np.zeros(len(S.EVENT_KINDS) + 1, np.int64)
     for name, value in _CAUSE_RANK.items():
         rank[KIND_CODES[name]] = value
-    cause = use & failed & (rec.t >= t_fail[dev] - window_ns) & (rec.t <= t_fail[dev])
-    score = np.where(cause, rank[kind] * (rows.size + 1) + np.arange(rows.size), -1)
-    best = np.full(rec.n, -1, np.int64)
-    if rec.starts.size:
-        best[rec.seg_dev] = np.maximum.reduceat(score, rec.starts)
-    i_cause = np.where(best >= 0, best % (rows.size + 1), -1)
+    cause = use & failed
+    cause[cause] = rec.t[cause] >= t_fail[dev[cause]] - window_ns
+    score = np.full(rec.n, -1, np.int64)
+    np.maximum.at(score, dev[cause], rank[kind[cause]] * (rows.size + 1) + rec.rank[cause])
+    i_cause = np.where(score >= 0, rec.by_rank[np.maximum(score, 0) % (rows.size + 1)], -1)
     renewal = _ints(events[S.RENEWAL_INTERVAL_MIN], -1)[rows]
     i_ren = rec.last(use & (renewal > 0))
     mc = _ints(events[S.MIN_COUNT], -1, np.int32)[rows]
     i_mc = rec.last(use & ((mc == 25) | (mc == 5)))
-    site, sites = encode(events[S.SITE], rows)
-    kms, kms_names = _kms_names(events, rec)
-    cmid, cmids = encode(events[S.CMID], rows, lower=True)
-    own = rec.first(use & ~rec.host_side) >= 0
-    seen_by_host = rec.first(use & rec.host_side) >= 0
+    # texts of one record per device, read at that record only
+    i_site = rec.last(use & filled(events[S.SITE])[rows])
+    i_kms = rec.last(use & (filled(events[S.KMS_HOST])[rows] | rec.host_side))
+    kms_row = np.where(i_kms >= 0, rows[np.maximum(i_kms, 0)], -1)
+    named = text_at(events[S.KMS_HOST], kms_row, lower=True)
+    logged = text_at(events[S.HOST], np.where(
+        (i_kms >= 0) & rec.host_side[np.maximum(i_kms, 0)], kms_row, -1), lower=True)
+    i_cmid = rec.last(use & filled(events[S.CMID])[rows])
+    own = np.bincount(rec.dev[use & ~rec.host_side], minlength=rec.n) > 0
+    seen_by_host = np.bincount(rec.dev[use & rec.host_side], minlength=rec.n) > 0
 
     def at(values: np.ndarray, index: np.ndarray, na: int = -1) -> np.ndarray:
         return np.where(index >= 0, values[np.maximum(index, 0)] if values.size else na, na)
@@ -159,7 +161,16 @@ def device_facts(events: pd.DataFrame, until: int | None = None,
         last_failure_code=at(code, i_cause),
         renewal_minutes=at(renewal, i_ren),
         min_count=at(mc, i_mc),
-        site=_pick(site, sites, rec.last(use & (site >= 0))),
-        kms_host=_pick(kms, kms_names, rec.last(use & (kms >= 0))),
-        cmid=_pick(cmid, cmids, rec.last(use & (cmid >= 0))),
+        site=text_at(events[S.SITE], np.where(i_site >= 0, rows[np.maximum(i_site, 0)], -1)),
+        kms_host=np.where(named != "", named, logged),
+        cmid=text_at(events[S.CMID], np.where(i_cmid >= 0, rows[np.maximum(i_cmid, 0)], -1),
+                     lower=True),
     )
+
+
+def _office(events: pd.DataFrame) -> np.ndarray:
+    """Return the records whose application ID is Office's (8198/8233 carry it)."""
+    app = events[S.APP_ID]
+    if not app.notna().any():
+        return np.zeros(len(events), bool)
+    return app.isin(OFFICE_APP_IDS).fillna(False).to_numpy(bool)

@@ -1,4 +1,4 @@
-"""The records of each device, sorted once, and per-device "last record such that" reductions.
+"""The records of each device and per-device "last record such that" reductions.
 
 A device is the machine a record is about: the logging machine for a client's own records, the
 client a KMS host names in a 12290. Names are compared case-insensitively and **with** their DNS
@@ -6,13 +6,16 @@ domain, so ``pc1.contoso.com`` and ``pc1.fabrikam.com`` are two machines. A 1229
 client by CMID when a client record carries that CMID (and only one machine does), else by the
 name it gives: the same full name, or a short name that only one known machine has.
 
-Everything is vectorised: the text columns are dictionary-encoded by pyarrow, the records sorted
-by (device, time) once, and each reduction is one ``np.maximum.reduceat`` over the sorted rows.
+Everything is vectorised and nothing is sorted by device: the text columns are
+dictionary-encoded once by pyarrow (on all cores), and each reduction is one
+``np.maximum.at`` of time ranks over the records that qualify.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -21,11 +24,14 @@ import pyarrow.compute as pc
 
 from ... import schema as S
 
-__all__ = ["DeviceRecords", "device_records", "encode", "KIND_CODES"]
+__all__ = ["DeviceRecords", "device_records", "encode", "encode_columns", "KIND_CODES",
+           "OFFICE_APP_IDS"]
 
 #: Event kinds as small integers (the order of :data:`activation_kb.schema.EVENT_KINDS`).
 KIND_CODES = {kind: i for i, kind in enumerate(S.EVENT_KINDS)}
 OFFICE_APP_IDS = ("0ff1ce15-a989-479d-af46-f275c6370663", "59a52881-a989-479d-af46-f275c6370663")
+#: Text columns the device keys are made of, encoded once per frame.
+TEXT_COLUMNS = (S.HOST, S.CLIENT_NAME, S.CMID)
 
 
 def _arrow(values: pd.Series) -> pa.ChunkedArray:
@@ -38,7 +44,7 @@ def _arrow(values: pd.Series) -> pa.ChunkedArray:
 
 def encode(values: pd.Series, rows: np.ndarray | None = None,
            lower: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (-1 for missing or empty) and uniques of a text column at ``rows``.
+    """Integer codes (-1 for missing or empty) and uniques of a text column (at ``rows``).
 
     With ``lower``, values that differ only by case get one code (the lower-case unique).
     """
@@ -55,11 +61,46 @@ def encode(values: pd.Series, rows: np.ndarray | None = None,
     uniques = np.asarray(dictionary.to_numpy(zero_copy_only=False), dtype=object)
     folded, names = pd.factorize(uniques)
     names = np.asarray(names, dtype=object)
-    codes = np.where(codes >= 0, folded[np.maximum(codes, 0)] if folded.size else -1, -1)
     empty = np.flatnonzero(names == "")
-    if empty.size:
-        codes = np.where(codes == empty[0], -1, codes)
-    return codes.astype(np.int64), names
+    if folded.size:
+        folded = np.append(folded, -1)  # code -1 stays -1
+        if empty.size:
+            folded[folded == empty[0]] = -1
+        codes = folded[codes]
+    return codes, names
+
+
+def encode_columns(events: pd.DataFrame, columns=TEXT_COLUMNS,
+                   rows: dict[str, np.ndarray] | None = None) -> dict[str, tuple]:
+    """Lower-cased codes and uniques of each text column (at ``rows[column]`` if given).
+
+    pyarrow's dictionary encoding releases the GIL, so the columns encode in parallel.
+    """
+    rows = rows or {}
+    workers = max(1, min(len(columns), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        done = pool.map(lambda c: encode(events[c], rows.get(c), lower=True), columns)
+        return dict(zip(columns, done))
+
+
+def filled(values: pd.Series) -> np.ndarray:
+    """Return where a text column holds a non-empty value (vectorised by pyarrow)."""
+    arr = _arrow(values)
+    mask = pc.and_(pc.is_valid(arr), pc.greater(pc.utf8_length(arr), 0))
+    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def text_at(values: pd.Series, rows: np.ndarray, lower: bool = False) -> np.ndarray:
+    """Return the text of a column at ``rows`` ("" where a row is -1 or the value missing)."""
+    out = np.full(rows.size, "", dtype=object)
+    hit = np.flatnonzero(rows >= 0)
+    if hit.size:
+        arr = _arrow(values).take(pa.array(rows[hit], pa.int64()))
+        if lower:
+            arr = pc.utf8_lower(arr)
+        got = np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object)
+        out[hit] = np.where(pd.isna(got), "", got)
+    return out
 
 
 def _short(names: np.ndarray) -> np.ndarray:
@@ -68,77 +109,89 @@ def _short(names: np.ndarray) -> np.ndarray:
     return np.asarray(short.to_numpy(zero_copy_only=False), dtype=object)
 
 
+def kind_codes(events: pd.DataFrame) -> np.ndarray:
+    """Return the event kind of every record as an integer (:data:`KIND_CODES`, -1 unknown)."""
+    kind = events[S.EVENT_KIND]
+    if isinstance(kind.dtype, pd.CategoricalDtype) and list(kind.cat.categories) == list(
+            S.EVENT_KINDS):
+        return kind.cat.codes.to_numpy()
+    return pd.Categorical(kind.astype("string"), S.EVENT_KINDS).codes
+
+
 @dataclass
 class DeviceRecords:
-    """A device's records, contiguous and in time order.
+    """The records that are about a device, in frame order, with their device and time rank.
 
-    ``rows[i]`` is the position in the events frame of sorted record ``i``, ``dev[i]`` its
-    device (an index into ``names``), ``t[i]`` its time (ns since the epoch, UTC); ``starts``
-    are the first sorted record of each device that has records.
+    ``rows[i]`` is the position in the events frame of record ``i``, ``dev[i]`` its device (an
+    index into ``names``), ``t[i]`` its time (ns since the epoch, UTC) and ``rank[i]`` its
+    place in time order (ties broken by frame order).
     """
 
     names: np.ndarray
     rows: np.ndarray
     dev: np.ndarray
     t: np.ndarray
-    starts: np.ndarray
-    seg_dev: np.ndarray  # device of each segment
+    rank: np.ndarray
+    by_rank: np.ndarray  # record index of each rank
     host_side: np.ndarray  # the record comes from a KMS host's log (12290)
+    kind: np.ndarray
+    codes: dict[str, tuple] = field(default_factory=dict)
+    encoded_rows: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
         """Number of devices."""
         return len(self.names)
 
-    def take(self, values: np.ndarray) -> np.ndarray:
-        """Return a per-record column of the events frame in sorted order."""
-        return values[self.rows]
+    def column(self, events: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Codes (lower-cased) of a text column at the records, and its uniques."""
+        if name not in self.codes:
+            self.codes[name] = encode(events[name], lower=True)
+        codes, uniques = self.codes[name]
+        if codes.size == len(events):
+            return codes[self.rows], uniques
+        at = np.full(len(events), -1, dtype=np.int64)  # encoded on a subset of rows only
+        at[self.encoded_rows[name]] = codes
+        return at[self.rows], uniques
 
     def last(self, mask: np.ndarray) -> np.ndarray:
-        """Per device, the sorted index of its last record where ``mask`` holds (-1: none)."""
-        out = np.full(self.n, -1, dtype=np.int64)
-        if not self.starts.size:
-            return out
-        idx = np.where(mask, np.arange(mask.size), -1)
-        out[self.seg_dev] = np.maximum.reduceat(idx, self.starts)
-        return out
+        """Per device, the index of its latest record where ``mask`` holds (-1: none)."""
+        best = np.full(self.n, -1, dtype=np.int64)
+        np.maximum.at(best, self.dev[mask], self.rank[mask])
+        return np.where(best >= 0, self.by_rank[np.maximum(best, 0)], -1)
 
     def first(self, mask: np.ndarray) -> np.ndarray:
-        """Per device, the sorted index of its first record where ``mask`` holds (-1: none)."""
-        out = np.full(self.n, -1, dtype=np.int64)
-        if not self.starts.size:
-            return out
+        """Per device, the index of its earliest record where ``mask`` holds (-1: none)."""
         big = np.iinfo(np.int64).max
-        idx = np.where(mask, np.arange(mask.size), big)
-        found = np.minimum.reduceat(idx, self.starts)
-        out[self.seg_dev] = np.where(found == big, -1, found)
-        return out
+        best = np.full(self.n, big, dtype=np.int64)
+        np.minimum.at(best, self.dev[mask], self.rank[mask])
+        return np.where(best < big, self.by_rank[np.minimum(best, self.rank.size - 1)], -1)
 
 
 def device_records(events: pd.DataFrame) -> DeviceRecords:
-    """Sort the records that are about a client machine by (device, time).
+    """Place every record that is about a client machine on its device.
 
     Records kept: every record a client logged (its own log) and every 12290 a KMS host logged
     about a client. A KMS host's other records (12294 ...) are not about a device.
     """
-    kind = events[S.EVENT_KIND].cat.codes.to_numpy() if isinstance(
-        events[S.EVENT_KIND].dtype, pd.CategoricalDtype) else pd.Categorical(
-        events[S.EVENT_KIND], S.EVENT_KINDS).codes
-    role = events[S.ROLE].astype(str).to_numpy() if not isinstance(
-        events[S.ROLE].dtype, pd.CategoricalDtype) else np.asarray(
-        events[S.ROLE].cat.categories, dtype=object)[np.maximum(events[S.ROLE].cat.codes, 0)]
-    role_known = events[S.ROLE].notna().to_numpy(bool)
+    kind = kind_codes(events)
+    role = events[S.ROLE]
+    if isinstance(role.dtype, pd.CategoricalDtype):
+        cats = list(role.cat.categories)
+        host_role = role.cat.codes.to_numpy() == (cats.index("kms_host") if "kms_host" in cats
+                                                   else -2)
+    else:
+        host_role = role.eq("kms_host").fillna(False).to_numpy(bool)
     on_host = kind == KIND_CODES["kms_host_request"]
-    client_side = ~on_host & ~(role_known & (role == "kms_host"))
-    rows = np.flatnonzero(client_side | on_host)
+    host_rows = np.flatnonzero(on_host)
+    codes = encode_columns(events, rows={S.CLIENT_NAME: host_rows})  # names only on 12290
+    rows = np.flatnonzero(on_host | ~host_role)
     host_side = on_host[rows]
-    host_code, host_names = encode(events[S.HOST], rows, lower=True)
-    cmid_code, cmids = encode(events[S.CMID], rows, lower=True)
-    own = ~host_side
-    dev = np.where(own, host_code, -1)
+    host_all, host_names = codes[S.HOST]
+    dev = np.where(host_side, -1, host_all[rows])
     names = list(host_names)
     if host_side.any():
-        dev = _name_host_records(events, rows, host_side, dev, host_code, cmid_code, names)
+        dev = _name_host_records(codes, rows, host_side, dev, names, host_rows)
     keep = dev >= 0  # a record that names no machine at all cannot be placed
     rows, dev, host_side = rows[keep], dev[keep], host_side[keep]
     # only the names records were placed on are devices (a KMS host's own name is not one)
@@ -146,39 +199,35 @@ def device_records(events: pd.DataFrame) -> DeviceRecords:
     used[dev] = True
     renumber = np.cumsum(used) - 1
     dev = renumber[dev]
-    names = [name for name, u in zip(names, used) if u]
-    t = pd.DatetimeIndex(events[S.EVENT_TIME].iloc[rows]).as_unit("ns").asi8 if rows.size else (
-        np.zeros(0, np.int64))
-    if rows.size > 1 and not (np.diff(t) >= 0).all():
-        order = np.lexsort((t, dev))
+    names = np.asarray(names, dtype=object)[used]
+    t = pd.DatetimeIndex(events[S.EVENT_TIME]).as_unit("ns").asi8[rows]
+    if t.size > 1 and not (np.diff(t) >= 0).all():
+        by_rank = np.argsort(t, kind="stable")
+        rank = np.empty_like(by_rank)
+        rank[by_rank] = np.arange(by_rank.size)
     else:
-        order = np.argsort(dev, kind="stable")
-    rows, dev, t, host_side = rows[order], dev[order], t[order], host_side[order]
-    new = np.ones(dev.size, dtype=bool)
-    if dev.size > 1:
-        new[1:] = dev[1:] != dev[:-1]
-    starts = np.flatnonzero(new)
-    return DeviceRecords(names=np.asarray(names, dtype=object), rows=rows, dev=dev, t=t,
-                         starts=starts, seg_dev=dev[starts], host_side=host_side)
+        by_rank = rank = np.arange(t.size)
+    return DeviceRecords(names=names, rows=rows, dev=dev, t=t, rank=rank, by_rank=by_rank,
+                         host_side=host_side, kind=kind[rows], codes=codes,
+                         encoded_rows={S.CLIENT_NAME: host_rows})
 
 
-def _name_host_records(events, rows, host_side, dev, host_code, cmid_code, names) -> np.ndarray:
+def _name_host_records(codes, rows, host_side, dev, names, host_rows) -> np.ndarray:
     """Place each 12290 on its client: by CMID when unambiguous, else by the name it gives."""
-    own = ~host_side
-    known = own & (cmid_code >= 0) & (host_code >= 0)
-    n_cmid = int(cmid_code.max()) + 1 if cmid_code.size else 0
-    lo = np.full(n_cmid, np.iinfo(np.int64).max)
-    hi = np.full(n_cmid, -1)
-    if known.any():
-        pairs = pd.DataFrame({"c": cmid_code[known], "d": host_code[known]})
-        span = pairs.groupby("c")["d"].agg(["min", "max"])
-        lo[span.index.to_numpy()] = span["min"].to_numpy()
-        hi[span.index.to_numpy()] = span["max"].to_numpy()
+    host_all, _ = codes[S.HOST]
+    cmid_all, cmids = codes[S.CMID]
+    client_all, client_names = codes[S.CLIENT_NAME]
+    own = rows[~host_side]
+    cm, hc = cmid_all[own], host_all[own]
+    known = (cm >= 0) & (hc >= 0)
+    lo = np.full(len(cmids), np.iinfo(np.int64).max)
+    hi = np.full(len(cmids), -1)
+    np.minimum.at(lo, cm[known], hc[known])
+    np.maximum.at(hi, cm[known], hc[known])
     by_cmid = np.where(lo == hi, hi, -1)  # one machine carries this CMID
     side = np.flatnonzero(host_side)
-    cm = cmid_code[side]
-    placed = np.where(cm >= 0, by_cmid[np.maximum(cm, 0)] if n_cmid else -1, -1)
-    client_code, client_names = encode(events[S.CLIENT_NAME], rows[side], lower=True)
+    cm = cmid_all[rows[side]]
+    placed = np.where(cm >= 0, by_cmid[np.maximum(cm, 0)] if len(cmids) else -1, -1)
     # each client name given by a host: the known machine of that full name, or the only known
     # machine of that short name, or a machine of its own
     known_names = pd.Index(np.asarray(names, dtype=object))
@@ -194,18 +243,15 @@ def _name_host_records(events, rows, host_side, dev, host_code, cmid_code, names
     fresh = np.flatnonzero(target < 0)
     target[fresh] = len(names) + np.arange(fresh.size)
     names.extend(np.asarray(client_names, dtype=object)[fresh].tolist())
-    by_name = np.where(client_code >= 0, target[np.maximum(client_code, 0)] if target.size else -1,
-                       -1)
+    client = client_all[np.searchsorted(host_rows, rows[side])]  # encoded on 12290 rows
+    by_name = np.where(client >= 0, target[np.maximum(client, 0)] if target.size else -1, -1)
     chosen = np.where(placed >= 0, placed, by_name)
     # no name and no placed CMID: the CMID itself names the machine
     unnamed = np.flatnonzero((chosen < 0) & (cm >= 0))
     if unnamed.size:
-        cmid_text = np.asarray(encode(events[S.CMID], rows[side[unnamed]], lower=True)[1],
-                               dtype=object)
-        codes = encode(events[S.CMID], rows[side[unnamed]], lower=True)[0]
-        base = len(names)
-        names.extend(cmid_text.tolist())
-        chosen[unnamed] = base + codes
+        used, inverse = np.unique(cm[unnamed], return_inverse=True)
+        chosen[unnamed] = len(names) + inverse
+        names.extend(np.asarray(cmids, dtype=object)[used].tolist())
     out = dev.copy()
     out[side] = chosen
     return out

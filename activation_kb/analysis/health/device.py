@@ -29,6 +29,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ... import schema as S
 from ...catalogue.categories import category_of
@@ -296,9 +298,19 @@ def events_roles(events: pd.DataFrame | None) -> set[str]:
     return set(hosts.dropna().astype(str).str.lower().unique())
 
 
+def _strings(values: np.ndarray) -> pd.arrays.ArrowStringArray:
+    """Return a pyarrow-backed string array of an object array of str (converted in C++)."""
+    return pd.array(pa.array(values, type=pa.large_string()), dtype=pd.StringDtype("pyarrow"))
+
+
+def _categorical(values: np.ndarray, categories: tuple[str, ...] | list[str]) -> pd.Categorical:
+    """Return a categorical of positions in ``categories``."""
+    return pd.Categorical.from_codes(values, categories)
+
+
 def _frame(f: DeviceFacts, at: int, horizon: int, validity: int, source_of: np.ndarray,
            files: np.ndarray, kms_hosts: set[str]) -> pd.DataFrame:
-    """Statuses, reasons and the output frame."""
+    """Build the statuses, the reasons and the output frame (per-device work, vectorised)."""
     now, expiry, base = _project(f, at, validity)
     renewal = np.where(f.renewal_minutes > 0, f.renewal_minutes * 60 * 10**9, RENEWAL.value)
     has_last = f.last_record != NO_TIME
@@ -311,32 +323,33 @@ def _frame(f: DeviceFacts, at: int, horizon: int, validity: int, source_of: np.n
     soon = (now == 1) & has_expiry & (left_ns <= horizon)
     risk_fail = soon & f.last_attempt_failed
     risk_silent = soon & silent & ~risk_fail
-    status = np.select(
+    status = np.select(  # positions in STATUSES
         [now < 0, now == 5, np.isin(now, (0, 3)), np.isin(now, _GRACE),
          risk_fail | stale | risk_silent],
-        ["unknown", "notification", "expired", "at_risk", "at_risk"], default="ok")
+        [STATUSES.index("unknown"), STATUSES.index("notification"), STATUSES.index("expired"),
+         STATUSES.index("at_risk"), STATUSES.index("at_risk")], default=STATUSES.index("ok"))
     days_left = np.where(has_expiry, left_ns / _NS_DAY, np.nan)
-    code = f.last_failure_code
-    code_text = pd.Series(code).map(lambda c: f"0x{int(c):08X}" if c >= 0 else "")
-    uniq = code_text.unique()
-    categories = {c: (category_of(c) if c else "") for c in uniq}  # one per distinct code
-    names = pd.Series(S.LICENSE_STATES).reindex(now).to_numpy(dtype=object)
-    edition = np.where(f.min_count == 25, "client", np.where(f.min_count == 5, "server", ""))
+    # codes and categories: one conversion per distinct code, not per device
+    uniq, inverse = np.unique(f.last_failure_code, return_inverse=True)
+    texts = np.array([f"0x{int(c):08X}" if c >= 0 else "" for c in uniq], dtype=object)
+    cats = np.array([category_of(t) if t else "" for t in texts], dtype=object)
+    edition = np.where(f.min_count == 25, 0, np.where(f.min_count == 5, 1, 2))
     state_source = np.where(source_of == "inventory", "inventory " + files.astype(str), source_of)
+    is_host = pd.Index(f.names).isin(list(kms_hosts))
     frame = pd.DataFrame({
-        "device": pd.array(f.names.astype(str), dtype="string"),
+        "device": _strings(f.names),
         "product": "windows",
-        "status": pd.Categorical(status, STATUSES),
-        "license_state": pd.Categorical(names, list(S.LICENSE_STATES.values())),
-        "license_status": pd.array(np.where(now >= 0, now, 0), dtype="Int8"),
+        "status": _categorical(status, STATUSES),
+        "license_state": _categorical(np.where(now >= 0, now, -1),
+                                      list(S.LICENSE_STATES.values())),
+        "license_status": pd.arrays.IntegerArray(np.maximum(now, 0).astype(np.int8), now < 0),
         "projected_expiry": _utc(expiry),
         "days_left": days_left,
-        "site": pd.array(f.site.astype(str), dtype="string"),
-        "kms_host": pd.array(f.kms_host.astype(str), dtype="string"),
-        "role": pd.Categorical(np.where(np.isin(f.names, list(kms_hosts)), "kms_host", "client"),
-                               ["client", "kms_host"]),
-        "edition": pd.Categorical(edition, ["client", "server", ""]),
-        "cmid": pd.array(f.cmid.astype(str), dtype="string"),
+        "site": _strings(f.site),
+        "kms_host": _strings(f.kms_host),
+        "role": _categorical(is_host.astype(np.int8), ["client", "kms_host"]),
+        "edition": _categorical(edition, ["client", "server", ""]),
+        "cmid": _strings(f.cmid),
         "first_record": _utc(f.first_record),
         "last_record": _utc(f.last_record),
         "silent_for": pd.to_timedelta(np.where(has_last, silent_ns, np.iinfo(np.int64).min)),
@@ -346,37 +359,40 @@ def _frame(f: DeviceFacts, at: int, horizon: int, validity: int, source_of: np.n
         "last_attempt": _utc(f.last_attempt),
         "last_attempt_failed": f.last_attempt_failed & (f.last_attempt != NO_TIME),
         "last_failure": _utc(f.last_failure),
-        "last_failure_code": pd.array(code_text.to_numpy(dtype=object), dtype="string"),
-        "last_failure_category": pd.array(code_text.map(categories).to_numpy(dtype=object),
-                                          dtype="string"),
-        "state_source": pd.array(state_source.astype(str), dtype="string"),
+        "last_failure_code": _strings(texts[inverse]),
+        "last_failure_category": _strings(cats[inverse]),
+        "state_source": _strings(state_source.astype(object)),
         "state_time": _utc(np.where(now >= 0, base, NO_TIME)),
         "assessed_at": pd.Timestamp(at, tz="UTC"),
     })
-    frame.loc[now < 0, "license_status"] = pd.NA
-    frame["reason"] = _reasons(frame, now, risk_fail, stale, risk_silent, at)
-    order = np.lexsort((frame["device"].to_numpy(dtype=object).astype(str),
-                        np.nan_to_num(days_left, nan=np.inf),
-                        frame["status"].cat.codes.to_numpy()))
+    reasons = np.full(len(frame), "", dtype=object)
+    todo = np.flatnonzero(status != STATUSES.index("ok"))  # sentences for the few not ok
+    if todo.size:
+        reasons[todo] = _reasons(frame.iloc[todo].reset_index(drop=True), now[todo],
+                                 risk_fail[todo], stale[todo], risk_silent[todo], at)
+    frame["reason"] = _strings(reasons)
+    by_name = np.empty(len(frame), np.int64)
+    by_name[np.asarray(pc.sort_indices(pa.array(f.names, pa.string())))] = np.arange(len(frame))
+    order = np.lexsort((by_name, np.nan_to_num(days_left, nan=np.inf), status))
     return frame.iloc[order][list(HEALTH_COLUMNS)].reset_index(drop=True)
 
 
 def _reasons(frame: pd.DataFrame, now: np.ndarray, risk_fail: np.ndarray, stale: np.ndarray,
-             risk_silent: np.ndarray, at: int) -> pd.Series:
+             risk_silent: np.ndarray, at: int) -> np.ndarray:
     """One sentence per device that is not ok (vectorised string building)."""
-    day = frame["projected_expiry"].dt.strftime("%Y-%m-%d").fillna("")
-    left = frame["days_left"].round(0).fillna(0).astype(int).astype(str)
-    ago = (-frame["days_left"]).round(0).fillna(0).astype(int).astype(str)
+    day = frame["projected_expiry"].dt.strftime("%Y-%m-%d").fillna("").astype(object)
+    left = frame["days_left"].round(0).fillna(0).astype(int).astype(str).astype(object)
+    ago = (-frame["days_left"]).round(0).fillna(0).astype(int).astype(str).astype(object)
     silent_days = (frame["silent_for"].dt.total_seconds() / 86400).round(0).fillna(0).astype(
-        int).astype(str)
+        int).astype(str).astype(object)
     renewed_days = ((pd.Timestamp(at, tz="UTC") - frame["last_success"].fillna(
         frame["first_record"])).dt.total_seconds() / 86400).round(0).fillna(0).astype(int).astype(
-        str)
-    failure = frame["last_failure_code"].fillna("").astype(str)
+        str).astype(object)
+    failure = frame["last_failure_code"].fillna("").astype(str).astype(object)
     failed_with = np.where(failure != "", " (" + failure + ")", "")
-    state = frame["license_state"].astype(str)
+    state = frame["license_state"].astype(str).astype(object)
     out = pd.Series("", index=frame.index, dtype=object)
-    status = frame["status"].to_numpy(dtype=object)
+    status = frame["status"].astype(str).to_numpy(dtype=object)
     out[status == "unknown"] = "no record carries its licence state"
     out[status == "notification"] = "grace period over: Windows shows notifications"
     expired = status == "expired"
@@ -394,4 +410,4 @@ def _reasons(frame: pd.DataFrame, now: np.ndarray, risk_fail: np.ndarray, stale:
                        + " days while reporting" + failed_with[only_stale])
     out[risk_silent] = ("silent for " + silent_days[risk_silent] + " days; expires on "
                         + day[risk_silent] + " unless it renewed unseen")
-    return pd.array(out.to_numpy(dtype=object), dtype="string")
+    return out.to_numpy(dtype=object)

@@ -23,8 +23,8 @@ import pandas as pd
 from ... import schema as S
 from ...errors import AnalysisError
 from ..frequency import to_utc
-from ._facts import _kms_names
-from ._records import KIND_CODES, OFFICE_APP_IDS, device_records, encode
+from ._facts import _kms_names, _office
+from ._records import KIND_CODES, device_records
 from ._source import events_of
 from .device import RENEWAL, default_at
 
@@ -93,42 +93,37 @@ class KmsHealth:
 def _contacts(events: pd.DataFrame, until: int | None) -> pd.DataFrame:
     """One row per request (12288, 12289, 12290 records of a device within 10 minutes)."""
     rec = device_records(events)
-    rows = rec.rows
-    kind = events[S.EVENT_KIND]
-    kind = (kind.cat.codes.to_numpy() if isinstance(kind.dtype, pd.CategoricalDtype)
-            else pd.Categorical(kind, S.EVENT_KINDS).codes)[rows]
+    rows, kind = rec.rows, rec.kind
     req, resp, on_host = (kind == KIND_CODES[k] for k in
                           ("kms_request", "kms_response", "kms_host_request"))
-    office = events[S.APP_ID].isin(OFFICE_APP_IDS).fillna(False).to_numpy(bool)[rows]
-    keep = (req | resp | on_host) & ~office
+    keep = (req | resp | on_host) & ~_office(events)[rows]
     if until is not None:
         keep &= rec.t <= until
     host_code, host_names = _kms_names(events, rec)
+    cmid, cmids = rec.column(events, S.CMID)
     pick = np.flatnonzero(keep)
+    pick = pick[np.lexsort((rec.rank[pick], rec.dev[pick]))]  # by device, then time
     dev, t = rec.dev[pick], rec.t[pick]
-    host_code, req, resp, on_host = host_code[pick], req[pick], resp[pick], on_host[pick]
+    host_code, req, resp, on_host, cmid = (x[pick] for x in (host_code, req, resp, on_host, cmid))
     code = events[S.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
     count = events[S.KMS_COUNT].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
     minimum = events[S.MIN_COUNT].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
-    cmid, cmids = encode(events[S.CMID], rows[pick], lower=True)
     n = pick.size
-    # the CMID of each record, carried forward over the device's records that lack one (12289):
-    # a KMS host's log may name two machines alike, their CMIDs keep their requests apart
-    first = np.ones(n, bool)
-    if n > 1:
-        first[1:] = dev[1:] != dev[:-1]
-    seg_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
-    last_with = np.maximum.accumulate(np.where(cmid >= 0, np.arange(n), -1))
-    carried = np.where(last_with >= seg_start, cmid[np.maximum(last_with, 0)] if n else -1, -1)
-    new = np.ones(n, bool)
-    if n > 1:
-        new[1:] = (first[1:] | (t[1:] - t[:-1] > _WINDOW)
-                   | ((carried[1:] != carried[:-1]) & (cmid[1:] >= 0)))
-    starts = np.flatnonzero(new)
     if not n:
         return pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns, UTC]"), "host": [],
                              "device": [], "client": [], "edition": [], "answered": [],
                              "code": [], "count": []})
+    # the CMID of each record, carried forward over the device's records that lack one (12289):
+    # a KMS host's log may name two machines alike, their CMIDs keep their requests apart
+    first = np.ones(n, bool)
+    first[1:] = dev[1:] != dev[:-1]
+    seg_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
+    last_with = np.maximum.accumulate(np.where(cmid >= 0, np.arange(n), -1))
+    carried = np.where(last_with >= seg_start, cmid[np.maximum(last_with, 0)], -1)
+    new = np.ones(n, bool)
+    new[1:] = (first[1:] | (t[1:] - t[:-1] > _WINDOW)
+               | ((carried[1:] != carried[:-1]) & (cmid[1:] >= 0)))
+    starts = np.flatnonzero(new)
 
     def most(values: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(values, starts)
@@ -144,6 +139,8 @@ def _contacts(events: pd.DataFrame, until: int | None) -> pd.DataFrame:
     device = rec.names[dev[starts]]
     client = np.where(cmid_of >= 0, np.append(cmids, "")[np.where(cmid_of >= 0, cmid_of, -1)],
                       "device:" + device.astype(str))
+    uniq, inverse = np.unique(np.where(answered, returned, -1), return_inverse=True)
+    texts = np.array([f"0x{int(c):08X}" if c >= 0 else "" for c in uniq], dtype=object)
     frame = pd.DataFrame({
         "time": pd.DatetimeIndex(t[starts].astype("datetime64[ns]")).tz_localize("UTC"),
         "host": labels[np.where(host_code_of >= 0, host_code_of, len(host_names))],
@@ -151,9 +148,7 @@ def _contacts(events: pd.DataFrame, until: int | None) -> pd.DataFrame:
         "client": client,
         "edition": np.where(edition == 25, "client", np.where(edition == 5, "server", "")),
         "answered": answered,
-        "code": np.where(answered & (returned >= 0),
-                         pd.Series(returned).map(lambda c: f"0x{int(c):08X}" if c >= 0 else ""),
-                         ""),
+        "code": texts[inverse],
         "count": most(np.where(resp, count, -1)),
     })
     return frame[frame["host"] != ""].sort_values("time", kind="stable").reset_index(drop=True)
