@@ -56,14 +56,19 @@ def _accuracy_fleets():
 
 
 def _forecast_fleets():
-    from activation_kb.simulate import IncidentSpec
+    from activation_kb.simulate import IncidentSpec, simulate_health
 
     sites = ["hq", "plant", "depot", "branch"]
     hosts = [f"kms0{i}.contoso.com" for i in range(1, 5)]
     for seed in range(1, 7):
-        yield f"decommission seed {seed}", dict(
+        # the same fleet simulated for a day tells how many machines kms04 serves: retire all
+        # but 15 of them over three weeks and a half, so its count must fall below 25
+        probe = simulate_health(300, 1, seed=seed, sites=sites, kms_hosts=hosts,
+                                incidents="none").devices
+        served = int(((probe["kms_host"] == hosts[-1]) & ~probe["mak"]).sum())
+        yield f"decommission seed {seed} ({served - 15} of {served} retired)", dict(
             devices=300, days=150, seed=seed, sites=sites, kms_hosts=hosts,
-            incidents=[IncidentSpec("decommission", 30, 55, "kms04.contoso.com", machines=35)])
+            incidents=[IncidentSpec("decommission", 30, 55, hosts[-1], machines=served - 15)])
 
 
 def accuracy() -> dict[str, float]:

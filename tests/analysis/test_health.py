@@ -328,9 +328,10 @@ def test_forecast_of_the_day_the_count_falls_below(decommissioned, lead_days):
     assert row["status"] == "at_risk" and row["threshold"] == 25
     assert abs(row["falls_below_on"] - truth.floor("D")) <= pd.Timedelta(days=2)
     msg = [m for m in health.messages if m.startswith("kms02:")][0]
+    more = row["renewals_needed"]
     assert msg == (f"kms02: client count {row['count']} today, falls below 25 on "
-                   f"{row['falls_below_on']:%Y-%m-%d} unless {row['renewals_needed']} more "
-                   "machines renew")
+                   f"{row['falls_below_on']:%Y-%m-%d} unless {more} more "
+                   + ("machine renews" if more == 1 else "machines renew"))
     assert row["renewals_needed"] >= 1
     forecast = health.forecast[health.forecast["host"] == "kms02.contoso.com"]
     assert forecast["count"].is_monotonic_decreasing

@@ -378,12 +378,16 @@ def _say(name: str, row: dict[str, Any], at: pd.Timestamp) -> tuple[str, str]:
             f"{row['machines_unanswered']} machines unanswered (check the host, sppsvc, TCP 1688, "
             f"DNS); client count {count} today")
     if row["below_now"]:
+        more = threshold - count
         return "below_threshold", (
             f"{name}: client count {count} today, below {threshold}: clients get 0xC004F038 "
-            f"until {threshold - count} more machines request activation")
+            f"until {more} more {'machine requests' if more == 1 else 'machines request'} "
+            "activation")
     if pd.notna(row["falls_below_on"]):
+        more = row["renewals_needed"]
         return "at_risk", (
             f"{name}: client count {count} today, falls below {threshold} on "
-            f"{row['falls_below_on']:%Y-%m-%d} unless {row['renewals_needed']} more machines renew")
+            f"{row['falls_below_on']:%Y-%m-%d} unless {more} more "
+            f"{'machine renews' if more == 1 else 'machines renew'}")
     return "ok", (f"{name}: client count {count} today, stays at or above {threshold} "
                   f"({row['renewing']} machines renewing)")
