@@ -67,15 +67,11 @@ def register(group: click.Group) -> None:
         """
         from ..analysis.health import fleet_health, kms_health
         from ..analysis.health.summary import health_summary
-        from ..errors import AnalysisError
         from ..telemetry import load_events
 
         records = load_events(list(events), tz=tz).events  # read once, assessed twice
         devices = fleet_health(records, at, inventory=list(inventory) or None, tz=tz)
-        try:
-            kms = kms_health(records, at, tz=tz)
-        except AnalysisError:  # no KMS request in the records: nothing to say per host
-            kms = None
+        kms = kms_health(records, at, tz=tz) if len(records) else None
         summary = health_summary(devices, kms, top_n=top_n, lang=lang)
         if as_json:
             click.echo(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -255,8 +255,11 @@ def test_bad_inputs():
         fleet_health(_tiny(), at="yesterday-ish")
     with pytest.raises(AnalysisError, match="horizon"):
         fleet_health(_tiny(), horizon="-3D")
-    with pytest.raises(AnalysisError, match="no KMS request"):
-        kms_health(_tiny().query("event_id == 1003"))
+    quiet = kms_health(_tiny().query("event_id == 1003"))  # no KMS request: no host
+    assert quiet.hosts.empty and quiet.daily.empty and quiet.messages == []
+    assert quiet.at == AT
+    with pytest.raises(AnalysisError, match="no record"):
+        kms_health(_tiny().iloc[:0])
 
 
 def _tiny() -> pd.DataFrame:

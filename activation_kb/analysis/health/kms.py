@@ -110,9 +110,11 @@ def _contacts(events: pd.DataFrame, until: int | None) -> pd.DataFrame:
     minimum = events[S.MIN_COUNT].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
     n = pick.size
     if not n:
-        return pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns, UTC]"), "host": [],
-                             "device": [], "client": [], "edition": [], "answered": [],
-                             "code": [], "count": []})
+        return pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns, UTC]"),
+                             **{c: pd.Series([], dtype=object)
+                                for c in ("host", "device", "client", "edition", "code")},
+                             "answered": pd.Series([], dtype=bool),
+                             "count": pd.Series([], dtype=np.int64)})
     # the CMID of each record, carried forward over the device's records that lack one (12289):
     # a KMS host's log may name two machines alike, their CMIDs keep their requests apart
     first = np.ones(n, bool)
@@ -254,10 +256,12 @@ def kms_health(
         below 25 on 2026-03-12 unless 3 more machines renew"), ``daily``, ``forecast`` and
         ``contacts``.
 
+        Records without any KMS request give empty frames (no host to assess).
+
     Raises
     ------
     AnalysisError
-        For a source it cannot read or a bad ``at``/``horizon``.
+        For a source it cannot read, a bad ``at``/``horizon``, or no record at all.
 
     Examples
     --------
@@ -277,9 +281,12 @@ def kms_health(
     events, _ = events_of(source, tz)
     contacts = _contacts(events, until)
     if until is None:
-        if not len(contacts):
-            raise AnalysisError("no KMS request (12288, 12289, 12290) in the records")
-        until = default_at(pd.DatetimeIndex(contacts.groupby("device")["time"].max()).asi8)
+        if len(contacts):
+            until = default_at(pd.DatetimeIndex(contacts.groupby("device")["time"].max()).asi8)
+        elif len(events):  # no KMS request at all: nothing to say per host, as of the end
+            until = pd.DatetimeIndex(events[S.EVENT_TIME]).max().value
+        else:
+            raise AnalysisError("no record to assess: the source holds no event")
     when = pd.Timestamp(until, tz="UTC")
     renewal = _renewal(events)
     thresholds = contacts.groupby("host")["edition"].agg(
