@@ -381,13 +381,17 @@ def _reasons(frame: pd.DataFrame, now: np.ndarray, risk_fail: np.ndarray, stale:
              risk_silent: np.ndarray, at: int) -> np.ndarray:
     """One sentence per device that is not ok (vectorised string building)."""
     day = frame["projected_expiry"].dt.strftime("%Y-%m-%d").fillna("").astype(object)
-    left = frame["days_left"].round(0).fillna(0).astype(int).astype(str).astype(object)
-    ago = (-frame["days_left"]).round(0).fillna(0).astype(int).astype(str).astype(object)
-    silent_days = (frame["silent_for"].dt.total_seconds() / 86400).round(0).fillna(0).astype(
-        int).astype(str).astype(object)
-    renewed_days = ((pd.Timestamp(at, tz="UTC") - frame["last_success"].fillna(
-        frame["first_record"])).dt.total_seconds() / 86400).round(0).fillna(0).astype(int).astype(
-        str).astype(object)
+
+    def days(values: pd.Series) -> pd.Series:
+        """Whole days as "1 day", "5 days"."""
+        whole = values.round(0).fillna(0).astype(int)
+        return whole.astype(str).astype(object) + np.where(whole.abs() == 1, " day", " days")
+
+    left = days(frame["days_left"])
+    ago = days(-frame["days_left"])
+    silent_days = days(frame["silent_for"].dt.total_seconds() / 86400)
+    renewed_days = days((pd.Timestamp(at, tz="UTC") - frame["last_success"].fillna(
+        frame["first_record"])).dt.total_seconds() / 86400)
     failure = frame["last_failure_code"].fillna("").astype(str).astype(object)
     failed_with = np.where(failure != "", " (" + failure + ")", "")
     state = frame["license_state"].astype(str).astype(object)
@@ -397,17 +401,16 @@ def _reasons(frame: pd.DataFrame, now: np.ndarray, risk_fail: np.ndarray, stale:
     out[status == "notification"] = "grace period over: Windows shows notifications"
     expired = status == "expired"
     oot = expired & (now == 3)
-    out[oot] = ("activation expired on " + day[oot] + " (" + ago[oot]
-                + " days ago); in OOT grace")
+    out[oot] = "activation expired on " + day[oot] + " (" + ago[oot] + " ago); in OOT grace"
     out[expired & ~oot] = state[expired & ~oot]
     grace = (status == "at_risk") & np.isin(now, _GRACE)
     out[grace] = ("not activated: " + state[grace] + " ends on " + day[grace] + " (" + left[grace]
-                  + " days)")
+                  + ")")
     out[risk_fail] = ("expires on " + day[risk_fail] + " (" + left[risk_fail]
-                      + " days) and its last attempt failed" + failed_with[risk_fail])
+                      + ") and its last attempt failed" + failed_with[risk_fail])
     only_stale = stale & ~risk_fail
-    out[only_stale] = ("not renewed for " + renewed_days[only_stale]
-                       + " days while reporting" + failed_with[only_stale])
-    out[risk_silent] = ("silent for " + silent_days[risk_silent] + " days; expires on "
+    out[only_stale] = ("not renewed for " + renewed_days[only_stale] + " while reporting"
+                       + failed_with[only_stale])
+    out[risk_silent] = ("silent for " + silent_days[risk_silent] + "; expires on "
                         + day[risk_silent] + " unless it renewed unseen")
     return out.to_numpy(dtype=object)
