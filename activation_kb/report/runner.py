@@ -60,7 +60,7 @@ REPORTS: dict[str, ReportSpec] = {
         notebook="fleet_report.ipynb",
         description="Activation errors of a fleet: frequency, incidents, causes and fixes",
         outputs=("fleet_report.html", "fleet_report.ipynb", "incidents.json", "incidents.csv",
-                 "manifest.json"),
+                 "health.json", "health.csv", "manifest.json"),
     ),
 }
 
@@ -94,6 +94,11 @@ class ReportResult:
     def incidents(self) -> int:
         """Number of incidents found."""
         return int(self.manifest.get("incidents", 0))
+
+    @property
+    def risks(self) -> list[str]:
+        """Why the fleet is at risk (expired machines, KMS hosts short of clients); [] if not."""
+        return list(self.manifest.get("health", {}).get("alerts", []))
 
 
 def default_events() -> Path:
@@ -320,7 +325,9 @@ def run_report(
         bundled sample.
     out : str or path
         Folder to publish into: ``fleet_report.html`` (code-free, offline), the executed
-        ``fleet_report.ipynb``, ``incidents.json``, ``incidents.csv`` and ``manifest.json``.
+        ``fleet_report.ipynb``, ``incidents.json``, ``incidents.csv``, ``health.json`` and
+        ``health.csv`` (:func:`~activation_kb.analysis.health.write_health`) and
+        ``manifest.json`` (with the health summary: counts by status, ``at_risk``, ``alerts``).
     since, until : str, optional
         Period of the report; naive times are in ``tz``. ``since`` may be a duration ("7D"):
         that long before ``until``, or before the last event (for scheduled runs).
@@ -420,6 +427,10 @@ def run_report(
                if k in counts},
         })
     incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
+    health = json.loads((staging / "health.json").read_text(encoding="utf-8"))
+    manifest.update(
+        health={k: health[k] for k in ("at", "devices", "by_status", "at_risk", "alerts")},
+    )
     manifest.update(
         status="ok",
         finished=pd.Timestamp.now(tz="UTC").isoformat(),
