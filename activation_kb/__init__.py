@@ -68,6 +68,8 @@ _LAZY = {
     "kms_health": "analysis.health",
     "KmsHealth": "analysis.health",
     "health_summary": "analysis.health",
+    "assess_health": "analysis.health",
+    "HealthAssessment": "analysis.health",
     "write_health": "analysis.health",
     # views
     "plot_frequency": "views.figures",

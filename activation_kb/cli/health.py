@@ -1,10 +1,10 @@
 """CLI command ``activation-kb health``: the fleet's and the KMS hosts' activation health.
 
-A thin wrapper over :func:`~activation_kb.fleet_health`, :func:`~activation_kb.kms_health` and
-:func:`~activation_kb.analysis.health.summary.health_summary`. Exit codes: 0 done, 2 bad usage
-or input (an unreadable export, an inventory CSV without the needed columns), 4 with
-``--fail-on-risk`` when a machine is expired or a KMS host is (or is forecast within 14 days to
-be) below its threshold.
+A thin wrapper over :func:`~activation_kb.assess_health` (:func:`~activation_kb.fleet_health`
+and :func:`~activation_kb.kms_health` on records read once) and its summary. Exit codes: 0
+done, 2 bad usage or input (an unreadable export, an inventory CSV without the needed columns),
+4 with ``--fail-on-risk`` when a machine is expired or a KMS host is (or is forecast within 14
+days to be) below its threshold.
 """
 
 from __future__ import annotations
@@ -65,18 +65,14 @@ def register(group: click.Group) -> None:
         EVENTS are event exports (files, directories or quoted globs, any format
         `events summarize` reads).
         """
-        from ..analysis.health import fleet_health, kms_health
-        from ..analysis.health.summary import health_summary
-        from ..telemetry import load_events
+        from ..analysis.health import assess_health
 
-        records = load_events(list(events), tz=tz).events  # read once, assessed twice
-        devices = fleet_health(records, at, inventory=list(inventory) or None, tz=tz)
-        kms = kms_health(records, at, tz=tz) if len(records) else None
-        summary = health_summary(devices, kms, top_n=top_n, lang=lang)
+        health = assess_health(list(events), at, inventory=list(inventory) or None, tz=tz)
+        summary = health.summary(top_n=top_n, lang=lang)
         if as_json:
             click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         else:
-            _echo_text(summary, kms.messages if kms is not None else [])
+            _echo_text(summary, health.kms.messages)
         if fail_on_risk and summary["at_risk"]:
             if not as_json:
                 click.echo("At risk: " + "; ".join(summary["alerts"]), err=True)

@@ -401,3 +401,16 @@ def test_summary_and_files(long_fleet, tmp_path):
         ["expired", "notification", "at_risk"])).sum()
     table = pd.read_csv(paths["health.csv"])
     assert len(table) == len(devices) and "silent_days" in table.columns
+
+
+def test_assess_health_is_both_in_one_pass(decommissioned):
+    from activation_kb.analysis.health import assess_health
+
+    at = decommissioned.start + 70 * DAY
+    both = assess_health(decommissioned.events, at=at)
+    pd.testing.assert_frame_equal(both.devices, fleet_health(decommissioned.events, at=at))
+    alone = kms_health(decommissioned.events, at=at)
+    pd.testing.assert_frame_equal(both.kms.hosts, alone.hosts)
+    pd.testing.assert_frame_equal(both.kms.daily, alone.daily)
+    assert both.at == at and both.kms.at == at
+    assert both.at_risk == [m for m in alone.messages if m.startswith("kms02")]

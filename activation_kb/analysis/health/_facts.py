@@ -81,13 +81,14 @@ def _kms_names(events: pd.DataFrame, rec: DeviceRecords) -> tuple[np.ndarray, np
 
 
 def device_facts(events: pd.DataFrame, until: int | None = None,
-                 window_ns: int = 10 * 60 * 10**9) -> DeviceFacts:
+                 window_ns: int = 10 * 60 * 10**9, rec: DeviceRecords | None = None
+                 ) -> DeviceFacts:
     """Reduce the records to per-device facts, using only records up to ``until`` (ns).
 
     Office records (an Office application ID on 8198/8233) are left out: the facts are about
-    Windows activation.
+    Windows activation. ``rec`` reuses records already placed on their devices.
     """
-    rec = device_records(events)
+    rec = device_records(events) if rec is None else rec
     rows, kind = rec.rows, rec.kind
     code = _ints(events[S.RESULT_CODE], -1)[rows]
     success = events[S.IS_SUCCESS]

@@ -37,9 +37,10 @@ from ...catalogue.categories import category_of
 from ...errors import AnalysisError
 from ..frequency import to_utc
 from ._facts import NO_TIME, DeviceFacts, device_facts
+from ._records import DeviceRecords
 from ._source import events_of
 
-__all__ = ["fleet_health", "STATUSES", "HEALTH_COLUMNS", "RENEWAL", "VALIDITY"]
+__all__ = ["fleet_health", "assess_fleet", "STATUSES", "HEALTH_COLUMNS", "RENEWAL", "VALIDITY"]
 
 #: Statuses, most urgent first (the order of the rows).
 STATUSES = ("expired", "notification", "at_risk", "unknown", "ok")
@@ -269,14 +270,19 @@ def fleet_health(
     """
     if source is None and inventory is None:
         raise AnalysisError("fleet_health needs a source of records, an inventory, or both")
-    horizon_ns, validity_ns = _ns(horizon, "horizon"), _ns(validity, "validity")
     until = None if at is None else to_utc(at, "at", tz).value
-    reader, events = "none", None
-    if source is not None:
-        events, reader = events_of(source, tz)
-        facts = device_facts(events, until)
-    else:
-        facts = device_facts(S.empty_events(), until)
+    events, reader = events_of(source, tz) if source is not None else (None, "none")
+    return assess_fleet(events, until, inventory=inventory, horizon=horizon, validity=validity,
+                        reader=reader)
+
+
+def assess_fleet(events: pd.DataFrame | None, until: int | None, *, inventory: Any = None,
+                 horizon: str | pd.Timedelta = "30D", validity: str | pd.Timedelta = VALIDITY,
+                 reader: str = "events frame", rec: DeviceRecords | None = None
+                 ) -> pd.DataFrame:
+    """Run :func:`fleet_health` on a canonical frame (``rec``: records already placed)."""
+    horizon_ns, validity_ns = _ns(horizon, "horizon"), _ns(validity, "validity")
+    facts = device_facts(S.empty_events() if events is None else events, until, rec=rec)
     inv, target = (_inventory_facts(inventory, facts.names, facts.cmid) if inventory is not None
                    else (None, None))
     if inv is not None:

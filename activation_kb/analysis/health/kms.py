@@ -24,11 +24,11 @@ from ... import schema as S
 from ...errors import AnalysisError
 from ..frequency import to_utc
 from ._facts import _kms_names, _office
-from ._records import KIND_CODES, device_records
+from ._records import KIND_CODES, DeviceRecords, device_records
 from ._source import events_of
 from .device import RENEWAL, default_at
 
-__all__ = ["kms_health", "KmsHealth", "COUNT_WINDOW", "DAILY_COLUMNS", "HOST_COLUMNS"]
+__all__ = ["kms_health", "assess_kms", "KmsHealth", "COUNT_WINDOW", "DAILY_COLUMNS", "HOST_COLUMNS"]
 
 COUNT_WINDOW = pd.Timedelta(days=30)
 _DAY = 86_400 * 10**9
@@ -90,9 +90,10 @@ class KmsHealth:
         return [str(m) for m in self.hosts["message"]]
 
 
-def _contacts(events: pd.DataFrame, until: int | None) -> pd.DataFrame:
+def _contacts(events: pd.DataFrame, until: int | None, rec: DeviceRecords | None = None
+              ) -> pd.DataFrame:
     """One row per request (12288, 12289, 12290 records of a device within 10 minutes)."""
-    rec = device_records(events)
+    rec = device_records(events) if rec is None else rec
     rows, kind = rec.rows, rec.kind
     req, resp, on_host = (kind == KIND_CODES[k] for k in
                           ("kms_request", "kms_response", "kms_host_request"))
@@ -279,7 +280,13 @@ def kms_health(
         raise AnalysisError(f"horizon={horizon!r} must be a positive duration")
     until = None if at is None else to_utc(at, "at", tz).value
     events, _ = events_of(source, tz)
-    contacts = _contacts(events, until)
+    return assess_kms(events, until, ahead)
+
+
+def assess_kms(events: pd.DataFrame, until: int | None, ahead: pd.Timedelta,
+               rec: DeviceRecords | None = None) -> KmsHealth:
+    """Run :func:`kms_health` on a canonical frame (``rec``: records already placed)."""
+    contacts = _contacts(events, until, rec)
     if until is None:
         if len(contacts):
             until = default_at(pd.DatetimeIndex(contacts.groupby("device")["time"].max()).asi8)
