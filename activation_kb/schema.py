@@ -163,12 +163,23 @@ _REQUIRED = (EVENT_TIME, HOST, EVENT_ID)
 
 
 def empty_events() -> pd.DataFrame:
-    """Return an events frame with no rows and every canonical column and dtype."""
+    """Return an events frame with no rows and every canonical column and dtype.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in EVENT_DTYPES.items()})
 
 
 def empty_rejected() -> pd.DataFrame:
-    """Return a rejected-records frame with no rows."""
+    """Return a rejected-records frame with no rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`REJECTED_DTYPES`.
+    """
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in REJECTED_DTYPES.items()})
 
 
@@ -235,6 +246,11 @@ def coerce_events(events: pd.DataFrame) -> pd.DataFrame:
 
 def validate_events(events: pd.DataFrame) -> None:
     """Check that ``events`` has every canonical column with its canonical dtype.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The frame to check.
 
     Raises
     ------

@@ -1,20 +1,23 @@
 """Fleet simulator: realistic KMS activation telemetry with ground-truth incidents.
 
-``simulate_fleet`` returns ``(events, incidents)``: a canonical events frame (see
-:mod:`activation_kb.schema`) and the ground truth of the injected incidents.
-``simulate_health`` runs the same model and also returns each machine's true activation state
-and expiry and each KMS host's true count (:class:`HealthSimulation`), the ground truth that
-:func:`~activation_kb.fleet_health` and :func:`~activation_kb.kms_health` are measured against.
+``simulate_fleet`` returns a :class:`SimulatedFleet` ``(events, incidents)``: a canonical events
+frame (see :mod:`activation_kb.schema`) and the ground truth of the injected incidents; it
+unpacks as a pair (``events, truth = simulate_fleet(...)``). ``simulate_health`` runs the same
+model and also returns each machine's true activation state and expiry and each KMS host's true
+count (:class:`HealthSimulation`), the ground truth that :func:`~activation_kb.fleet_health` and
+:func:`~activation_kb.kms_health` are measured against.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from ..deprecation import old_forms
 from ..errors import SimulationError
+from ..params import MAX_DATE, MAX_SPAN, check_date, check_number
 from ._engine import Window, run_model
 from ._events import build_events
 from ._fleet import BRANCH_SITE, LAPTOP, Fleet, build_fleet
@@ -28,8 +31,27 @@ from ._incidents import (
 from ._scoring import DetectionScore, score_detection
 from ._truth import HealthSimulation, device_truth, kms_truth
 
-__all__ = ["simulate_fleet", "simulate_health", "HealthSimulation", "IncidentSpec",
-           "INCIDENT_KINDS", "score_detection", "DetectionScore"]
+__all__ = ["simulate_fleet", "SimulatedFleet", "simulate_health", "HealthSimulation",
+           "IncidentSpec", "INCIDENT_KINDS", "score_detection", "DetectionScore"]
+
+#: Default start of a simulated span: a Monday.
+DEFAULT_START = "2026-01-05"
+
+
+class SimulatedFleet(NamedTuple):
+    """A simulated fleet's telemetry and its ground truth; unpacks as ``(events, incidents)``.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        Canonical events frame (``source_format`` "synthetic").
+    incidents : pandas.DataFrame
+        The injected incidents: incident_id, kind, start, end, scope_type, scope,
+        expected_codes, description.
+    """
+
+    events: pd.DataFrame
+    incidents: pd.DataFrame
 
 
 def _minutes(value: Any, start: pd.Timestamp) -> float:
@@ -40,16 +62,18 @@ def _minutes(value: Any, start: pd.Timestamp) -> float:
     return (ts - start).total_seconds() / 60.0
 
 
+@old_forms(positional=("start", "seed", "incidents", "sites", "kms_hosts", "background"))
 def simulate_fleet(
     devices: int = 2000,
     days: float = 60,
+    *,
     start: Any = None,
     seed: int = 0,
     incidents: Any = "default",
     sites: list[str] | None = None,
     kms_hosts: list[str] | None = None,
     background: bool = True,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> SimulatedFleet:
     """Simulate the activation telemetry of a fleet.
 
     Parameters
@@ -75,15 +99,18 @@ def simulate_fleet(
 
     Returns
     -------
-    events : pandas.DataFrame
-        Canonical events frame (``source_format`` "synthetic").
-    incidents : pandas.DataFrame
-        incident_id, kind, start, end, scope_type, scope, expected_codes, description.
+    SimulatedFleet
+        ``events`` (canonical events frame, ``source_format`` "synthetic") and ``incidents``
+        (incident_id, kind, start, end, scope_type, scope, expected_codes, description); it
+        unpacks as ``events, incidents``.
 
     Raises
     ------
+    ParameterError
+        For ``days`` that is not a number in (0, 3660] (:class:`~activation_kb.errors.NumberError`)
+        or a ``start`` that is not a date in range (:class:`~activation_kb.errors.DateError`).
     SimulationError
-        For a bad size, span or incident.
+        For a bad size or incident.
 
     See Also
     --------
@@ -91,12 +118,13 @@ def simulate_fleet(
     """
     sim = simulate_health(devices, days, start=start, seed=seed, incidents=incidents,
                           sites=sites, kms_hosts=kms_hosts, background=background)
-    return sim.events, sim.incidents
+    return SimulatedFleet(sim.events, sim.incidents)
 
 
 def simulate_health(
     devices: int = 2000,
     days: float = 60,
+    *,
     start: Any = None,
     seed: int = 0,
     incidents: Any = "default",
@@ -132,8 +160,10 @@ def simulate_health(
 
     Raises
     ------
+    ParameterError
+        For ``days`` or ``start`` out of range (as :func:`simulate_fleet`).
     SimulationError
-        For a bad size, span or incident.
+        For a bad size or incident.
 
     Examples
     --------
@@ -141,12 +171,12 @@ def simulate_health(
     >>> sorted(sim.devices["true_state_name"].unique())
     ['Licensed']
     """
+    days = check_number(days, "days", minimum=0, maximum=MAX_SPAN.days)
+    start_ts = check_date(DEFAULT_START if start is None else start, "start")
     if days <= 0:
         raise SimulationError(f"days must be > 0, got {days}")
-    start_ts = pd.Timestamp(start if start is not None else "2026-01-05")
-    start_ts = (
-        start_ts.tz_localize("UTC") if start_ts.tzinfo is None else start_ts.tz_convert("UTC")
-    )
+    if start_ts + pd.Timedelta(days=days) > MAX_DATE:
+        raise SimulationError(f"start={start!r} with days={days:g} ends after {MAX_DATE:%Y-%m-%d}")
     rng = np.random.default_rng(seed)
     specs = parse_incidents(incidents)
     day0 = (start_ts - start_ts.normalize()).total_seconds() / 60.0

@@ -121,7 +121,13 @@ class IncidentSpec:
         return list(INCIDENT_KINDS[self.kind][1])
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the spec as a plain dict."""
+        """Return the spec as a plain dict.
+
+        Returns
+        -------
+        dict
+            One key per field.
+        """
         return asdict(self)
 
 

@@ -336,10 +336,24 @@ def load_inventory(source: Any, *, taken_at: Any = None, tz: str | None = None) 
 
 
 def match_devices(inventory: pd.DataFrame, names: np.ndarray, cmids: np.ndarray) -> np.ndarray:
-    """For each inventory row, the index in ``names`` of the machine it describes (-1: none).
+    """Return, for each inventory row, the index in ``names`` of the machine it describes.
 
     By CMID when one machine has it, else by full name (case-insensitive), else by short name
     when exactly one known machine has that short name.
+
+    Parameters
+    ----------
+    inventory : pandas.DataFrame
+        Rows with ``device`` (and ``cmid``).
+    names : array of str
+        Known machine names (full, any case).
+    cmids : array of str
+        Their CMIDs ("" when unknown), aligned with ``names``.
+
+    Returns
+    -------
+    numpy.ndarray
+        One index per row; -1 for a machine ``names`` does not hold.
     """
     names = pd.Index(pd.Series(np.asarray(names, dtype=object)).astype(str).str.lower())
     device = inventory["device"].astype(str).str.lower()

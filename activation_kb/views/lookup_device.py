@@ -76,6 +76,16 @@ class DeviceIndex:
 
         An exact name or CMID wins; otherwise machines whose name starts with the query (at
         least three characters) are listed, most urgent first.
+
+        Parameters
+        ----------
+        query : str
+            What was typed (any case, surrounding spaces and braces ignored).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The matching rows of :attr:`health` (none, one, or several for a prefix).
         """
         text = query.strip().lower().strip("{}")
         if not text:
@@ -99,6 +109,10 @@ def device_index(events: pd.DataFrame | AttemptTable, table: AttemptTable | None
         Canonical events frame (licence states known) or an attempt table.
     table : AttemptTable, optional
         Attempts already built from ``events`` (not built again).
+
+    Returns
+    -------
+    DeviceIndex
     """
     if table is None:
         from ..analysis.attempts import activation_attempts
@@ -114,7 +128,25 @@ def _when(value: object) -> str:
 
 def device_html(index: DeviceIndex, query: str, lang: str = "en",
                 catalogue: pd.DataFrame | None = None) -> str:
-    """Return the HTML panel of the machine ``query`` names ("" when it names none)."""
+    """Return the HTML panel of the machine ``query`` names ("" when it names none).
+
+    Parameters
+    ----------
+    index : DeviceIndex
+        The fleet's devices (:func:`device_index`).
+    query : str
+        What was typed: a machine name (full or short) or a CMID.
+    lang : {"en", "fr"}
+        Language of the words and of the catalogue's resolutions.
+    catalogue : pandas.DataFrame, optional
+        A catalogue to take the resolutions from instead of the shipped one.
+
+    Returns
+    -------
+    str
+        Escaped HTML: the machine's facts and last attempts, or the list of machines a prefix
+        matches.
+    """
     found = index.find(query)
     if not len(found):
         return ""

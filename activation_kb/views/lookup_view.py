@@ -137,7 +137,7 @@ class LookupWidget(W.VBox):
         if not text.strip():
             return self._full_catalogue(), None, None
         try:
-            rows = lookup(text, self.lang, catalogue)
+            rows = lookup(text, lang=self.lang, catalogue=catalogue)
         except InvalidCodeError:
             rows = None
         if rows is not None and len(rows):

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..analysis.attempts import AttemptTable
+from ..analysis.fleet import FleetAnalysis
 from ..catalogue.article import CATALOGUE_COLUMNS, LANGUAGES, check_language
+from ..deprecation import old_forms
 from ..errors import AnalysisError, MissingDependencyError, SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +29,7 @@ def _require_ipywidgets() -> None:
         import ipywidgets  # noqa: F401
     except ImportError as exc:
         raise MissingDependencyError(
-            "ipywidgets", "widgets", "The lookup widget (activation_kb.lookup_widget)"
+            "ipywidgets", None, "The lookup widget (activation_kb.lookup_widget)"
         ) from exc
 
 
@@ -58,10 +60,12 @@ def _catalogues(catalogue: object, lang: str) -> dict[str, pd.DataFrame | None]:
     return {key: given.get(key) for key in LANGUAGES}
 
 
+@old_forms(positional=("events", "lang"))
 def lookup_widget(
     catalogue: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
-    events: pd.DataFrame | AttemptTable | None = None,
-    lang: str = "en",
+    *,
+    events: pd.DataFrame | AttemptTable | FleetAnalysis | None = None,
+    lang: str | None = None,
 ) -> LookupWidget:
     """Build a widget to look up activation error codes; it is returned, not displayed.
 
@@ -88,11 +92,11 @@ def lookup_widget(
         A frame from :func:`~activation_kb.load_catalogue` or
         :func:`~activation_kb.parse_catalogue`, used for ``lang``; or ``{"en": frame, "fr":
         frame}``. Languages not given use the shipped catalogue.
-    events : pandas.DataFrame or AttemptTable, optional
-        Canonical events frame (e.g. ``load_events(...).events``), or attempts built from it
-        by :func:`~activation_kb.activation_attempts`.
-    lang : {"en", "fr"}, default "en"
-        Language shown first.
+    events : pandas.DataFrame, AttemptTable or FleetAnalysis, optional
+        Canonical events frame (e.g. ``load_events(...).events``), attempts built from it
+        by :func:`~activation_kb.activation_attempts`, or an analysis (its attempts).
+    lang : {"en", "fr"}, optional
+        Language shown first; default the analysis' language, else English.
 
     Returns
     -------
@@ -121,7 +125,11 @@ def lookup_widget(
     '0xC004F074'
     """
     _require_ipywidgets()
-    check_language(lang)
+    records = None  # the records themselves, for the machines' licence states
+    if isinstance(events, FleetAnalysis):
+        lang = events.lang if lang is None else lang
+        records, events = events.events, events.table
+    lang = check_language("en" if lang is None else lang)
     catalogues = _catalogues(catalogue, lang)
     activity = devices = None
     if events is not None:
@@ -136,7 +144,7 @@ def lookup_widget(
 
         table = events if isinstance(events, AttemptTable) else activation_attempts(events)
         activity = code_activity(table)
-        devices = device_index(events, table)
+        devices = device_index(events if records is None else records, table)
     from .lookup_view import LookupWidget
 
     return LookupWidget(catalogues, activity, lang, devices)

@@ -22,7 +22,7 @@ from activation_kb.analysis.health import (
     kms_health,
     write_health,
 )
-from activation_kb.errors import AnalysisError
+from activation_kb.errors import AnalysisError, DateError, DurationError
 from activation_kb.simulate import IncidentSpec, simulate_health
 
 AT = pd.Timestamp("2026-03-01 12:00", tz="UTC")
@@ -251,10 +251,12 @@ def test_bad_inputs():
         fleet_health(42)
     with pytest.raises(AnalysisError, match="source of records, an inventory"):
         fleet_health()
-    with pytest.raises(AnalysisError, match="is not a date"):
+    with pytest.raises(DateError, match="at"):
         fleet_health(_tiny(), at="yesterday-ish")
-    with pytest.raises(AnalysisError, match="horizon"):
+    with pytest.raises(DurationError, match="horizon"):
         fleet_health(_tiny(), horizon="-3D")
+    with pytest.raises(DurationError, match="horizon"):
+        kms_health(_tiny(), horizon="soon")
     quiet = kms_health(_tiny().query("event_id == 1003"))  # no KMS request: no host
     assert quiet.hosts.empty and quiet.daily.empty and quiet.messages == []
     assert quiet.at == AT

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ... import schema as S
+from ... import schema
 from ._records import (
     KIND_CODES,
     OFFICE_APP_IDS,
@@ -68,8 +68,8 @@ def _times(rec: DeviceRecords, index: np.ndarray) -> np.ndarray:
 
 def _kms_names(events: pd.DataFrame, rec: DeviceRecords) -> tuple[np.ndarray, np.ndarray]:
     """Per record, the KMS host it names (12288) or that logged it (12290)."""
-    named, named_uniques = rec.column(events, S.KMS_HOST)
-    own, own_uniques = rec.column(events, S.HOST)
+    named, named_uniques = rec.column(events, schema.KMS_HOST)
+    own, own_uniques = rec.column(events, schema.HOST)
     names = pd.Index(named_uniques).append(pd.Index(own_uniques)).unique()
     to_named = names.get_indexer(named_uniques) if len(named_uniques) else np.zeros(0, np.int64)
     to_own = names.get_indexer(own_uniques) if len(own_uniques) else np.zeros(0, np.int64)
@@ -90,8 +90,8 @@ def device_facts(events: pd.DataFrame, until: int | None = None,
     """
     rec = device_records(events) if rec is None else rec
     rows, kind = rec.rows, rec.kind
-    code = _ints(events[S.RESULT_CODE], -1)[rows]
-    success = events[S.IS_SUCCESS]
+    code = _ints(events[schema.RESULT_CODE], -1)[rows]
+    success = events[schema.IS_SUCCESS]
     ok = success.eq(True).fillna(False).to_numpy(bool)[rows]
     refused = success.eq(False).fillna(False).to_numpy(bool)[rows]
     use = ~_office(events)[rows]
@@ -103,9 +103,9 @@ def device_facts(events: pd.DataFrame, until: int | None = None,
 
     i_last = rec.last(use)
     i_first = rec.first(use)
-    lic = _ints(events[S.LICENSE_STATUS], -1, np.int16)[rows]
+    lic = _ints(events[schema.LICENSE_STATUS], -1, np.int16)[rows]
     i_state = rec.last(use & (lic >= 0))
-    minutes = _ints(events[S.MINUTES_TO_EXPIRY], -1)[rows]
+    minutes = _ints(events[schema.MINUTES_TO_EXPIRY], -1)[rows]
     success_rec = (k("kms_response") & ok) | (k("kms_host_request") & (code == 0)) | (
         k("adba_success") & ~refused & (code <= 0))
     i_succ = rec.last(use & success_rec)
@@ -120,7 +120,7 @@ def device_facts(events: pd.DataFrame, until: int | None = None,
     near[near] = rec.t[near] >= t_att[dev[near]] - window_ns
     last_failed = rec.last(near) >= 0
     # the code that names the last failure's cause: the best-ranked record of that attempt
-    rank = np.zeros(len(S.EVENT_KINDS) + 1, np.int64)
+    rank = np.zeros(len(schema.EVENT_KINDS) + 1, np.int64)
     for name, value in _CAUSE_RANK.items():
         rank[KIND_CODES[name]] = value
     cause = use & failed
@@ -128,18 +128,18 @@ def device_facts(events: pd.DataFrame, until: int | None = None,
     score = np.full(rec.n, -1, np.int64)
     np.maximum.at(score, dev[cause], rank[kind[cause]] * (rows.size + 1) + rec.rank[cause])
     i_cause = np.where(score >= 0, rec.by_rank[np.maximum(score, 0) % (rows.size + 1)], -1)
-    renewal = _ints(events[S.RENEWAL_INTERVAL_MIN], -1)[rows]
+    renewal = _ints(events[schema.RENEWAL_INTERVAL_MIN], -1)[rows]
     i_ren = rec.last(use & (renewal > 0))
-    mc = _ints(events[S.MIN_COUNT], -1, np.int32)[rows]
+    mc = _ints(events[schema.MIN_COUNT], -1, np.int32)[rows]
     i_mc = rec.last(use & ((mc == 25) | (mc == 5)))
     # texts of one record per device, read at that record only
-    i_site = rec.last(use & filled(events[S.SITE])[rows])
-    i_kms = rec.last(use & (filled(events[S.KMS_HOST])[rows] | rec.host_side))
+    i_site = rec.last(use & filled(events[schema.SITE])[rows])
+    i_kms = rec.last(use & (filled(events[schema.KMS_HOST])[rows] | rec.host_side))
     kms_row = np.where(i_kms >= 0, rows[np.maximum(i_kms, 0)], -1)
-    named = text_at(events[S.KMS_HOST], kms_row, lower=True)
-    logged = text_at(events[S.HOST], np.where(
+    named = text_at(events[schema.KMS_HOST], kms_row, lower=True)
+    logged = text_at(events[schema.HOST], np.where(
         (i_kms >= 0) & rec.host_side[np.maximum(i_kms, 0)], kms_row, -1), lower=True)
-    i_cmid = rec.last(use & filled(events[S.CMID])[rows])
+    i_cmid = rec.last(use & filled(events[schema.CMID])[rows])
     own = np.bincount(rec.dev[use & ~rec.host_side], minlength=rec.n) > 0
     seen_by_host = np.bincount(rec.dev[use & rec.host_side], minlength=rec.n) > 0
 
@@ -162,16 +162,16 @@ def device_facts(events: pd.DataFrame, until: int | None = None,
         last_failure_code=at(code, i_cause),
         renewal_minutes=at(renewal, i_ren),
         min_count=at(mc, i_mc),
-        site=text_at(events[S.SITE], np.where(i_site >= 0, rows[np.maximum(i_site, 0)], -1)),
+        site=text_at(events[schema.SITE], np.where(i_site >= 0, rows[np.maximum(i_site, 0)], -1)),
         kms_host=np.where(named != "", named, logged),
-        cmid=text_at(events[S.CMID], np.where(i_cmid >= 0, rows[np.maximum(i_cmid, 0)], -1),
+        cmid=text_at(events[schema.CMID], np.where(i_cmid >= 0, rows[np.maximum(i_cmid, 0)], -1),
                      lower=True),
     )
 
 
 def _office(events: pd.DataFrame) -> np.ndarray:
     """Return the records whose application ID is Office's (8198/8233 carry it)."""
-    app = events[S.APP_ID]
+    app = events[schema.APP_ID]
     if not app.notna().any():
         return np.zeros(len(events), bool)
     return app.isin(OFFICE_APP_IDS).fillna(False).to_numpy(bool)

@@ -22,16 +22,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ... import schema as S
+from ... import schema
 
 __all__ = ["DeviceRecords", "device_records", "encode", "encode_columns", "KIND_CODES",
            "OFFICE_APP_IDS"]
 
 #: Event kinds as small integers (the order of :data:`activation_kb.schema.EVENT_KINDS`).
-KIND_CODES = {kind: i for i, kind in enumerate(S.EVENT_KINDS)}
+KIND_CODES = {kind: i for i, kind in enumerate(schema.EVENT_KINDS)}
 OFFICE_APP_IDS = ("0ff1ce15-a989-479d-af46-f275c6370663", "59a52881-a989-479d-af46-f275c6370663")
 #: Text columns the device keys are made of, encoded once per frame.
-TEXT_COLUMNS = (S.HOST, S.CLIENT_NAME, S.CMID)
+TEXT_COLUMNS = (schema.HOST, schema.CLIENT_NAME, schema.CMID)
 
 
 def _arrow(values: pd.Series) -> pa.ChunkedArray:
@@ -111,11 +111,11 @@ def _short(names: np.ndarray) -> np.ndarray:
 
 def kind_codes(events: pd.DataFrame) -> np.ndarray:
     """Return the event kind of every record as an integer (:data:`KIND_CODES`, -1 unknown)."""
-    kind = events[S.EVENT_KIND]
+    kind = events[schema.EVENT_KIND]
     if isinstance(kind.dtype, pd.CategoricalDtype) and list(kind.cat.categories) == list(
-            S.EVENT_KINDS):
+            schema.EVENT_KINDS):
         return kind.cat.codes.to_numpy()
-    return pd.Categorical(kind.astype("string"), S.EVENT_KINDS).codes
+    return pd.Categorical(kind.astype("string"), schema.EVENT_KINDS).codes
 
 
 @dataclass
@@ -175,7 +175,7 @@ def device_records(events: pd.DataFrame) -> DeviceRecords:
     about a client. A KMS host's other records (12294 ...) are not about a device.
     """
     kind = kind_codes(events)
-    role = events[S.ROLE]
+    role = events[schema.ROLE]
     if isinstance(role.dtype, pd.CategoricalDtype):
         cats = list(role.cat.categories)
         host_role = role.cat.codes.to_numpy() == (cats.index("kms_host") if "kms_host" in cats
@@ -184,10 +184,10 @@ def device_records(events: pd.DataFrame) -> DeviceRecords:
         host_role = role.eq("kms_host").fillna(False).to_numpy(bool)
     on_host = kind == KIND_CODES["kms_host_request"]
     host_rows = np.flatnonzero(on_host)
-    codes = encode_columns(events, rows={S.CLIENT_NAME: host_rows})  # names only on 12290
+    codes = encode_columns(events, rows={schema.CLIENT_NAME: host_rows})  # names only on 12290
     rows = np.flatnonzero(on_host | ~host_role)
     host_side = on_host[rows]
-    host_all, host_names = codes[S.HOST]
+    host_all, host_names = codes[schema.HOST]
     dev = np.where(host_side, -1, host_all[rows])
     names = list(host_names)
     if host_side.any():
@@ -200,7 +200,7 @@ def device_records(events: pd.DataFrame) -> DeviceRecords:
     renumber = np.cumsum(used) - 1
     dev = renumber[dev]
     names = np.asarray(names, dtype=object)[used]
-    t = pd.DatetimeIndex(events[S.EVENT_TIME]).as_unit("ns").asi8[rows]
+    t = pd.DatetimeIndex(events[schema.EVENT_TIME]).as_unit("ns").asi8[rows]
     if t.size > 1 and not (np.diff(t) >= 0).all():
         by_rank = np.argsort(t, kind="stable")
         rank = np.empty_like(by_rank)
@@ -209,14 +209,14 @@ def device_records(events: pd.DataFrame) -> DeviceRecords:
         by_rank = rank = np.arange(t.size)
     return DeviceRecords(names=names, rows=rows, dev=dev, t=t, rank=rank, by_rank=by_rank,
                          host_side=host_side, kind=kind[rows], codes=codes,
-                         encoded_rows={S.CLIENT_NAME: host_rows})
+                         encoded_rows={schema.CLIENT_NAME: host_rows})
 
 
 def _name_host_records(codes, rows, host_side, dev, names, host_rows) -> np.ndarray:
     """Place each 12290 on its client: by CMID when unambiguous, else by the name it gives."""
-    host_all, _ = codes[S.HOST]
-    cmid_all, cmids = codes[S.CMID]
-    client_all, client_names = codes[S.CLIENT_NAME]
+    host_all, _ = codes[schema.HOST]
+    cmid_all, cmids = codes[schema.CMID]
+    client_all, client_names = codes[schema.CLIENT_NAME]
     own = rows[~host_side]
     cm, hc = cmid_all[own], host_all[own]
     known = (cm >= 0) & (hc >= 0)

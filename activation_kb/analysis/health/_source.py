@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ... import schema as S
+from ... import schema
 from ...errors import AnalysisError
 from ..attempts import AttemptTable
 
@@ -41,8 +41,8 @@ def _is_paths(source: Any) -> bool:
 
 
 def _read_frame(source: pd.DataFrame, tz: str | None) -> pd.DataFrame:
-    if set(S.EVENT_COLUMNS) - set(source.columns):
-        return S.coerce_events(source)
+    if set(schema.EVENT_COLUMNS) - set(source.columns):
+        return schema.coerce_events(source)
     return source
 
 
@@ -67,24 +67,24 @@ def _read_attempts(table: AttemptTable, tz: str | None) -> pd.DataFrame:
 
     def frame(part: pd.DataFrame, kinds, codes, success) -> pd.DataFrame:
         return pd.DataFrame({
-            S.EVENT_TIME: part["time"].to_numpy(),
-            S.HOST: part["device"].astype(str).to_numpy(),
-            S.ROLE: "client",
-            S.EVENT_ID: pd.array([pd.NA] * len(part), dtype="Int32"),
-            S.EVENT_KIND: kinds,
-            S.RESULT_CODE: codes,
-            S.IS_SUCCESS: success,
-            S.KMS_HOST: part["kms_host"].astype(str).replace("", pd.NA).to_numpy(),
-            S.SITE: part["site"].astype(str).to_numpy(),
-            S.MIN_COUNT: part["edition"].astype(str).map(edition).astype("Int16").to_numpy(),
+            schema.EVENT_TIME: part["time"].to_numpy(),
+            schema.HOST: part["device"].astype(str).to_numpy(),
+            schema.ROLE: "client",
+            schema.EVENT_ID: pd.array([pd.NA] * len(part), dtype="Int32"),
+            schema.EVENT_KIND: kinds,
+            schema.RESULT_CODE: codes,
+            schema.IS_SUCCESS: success,
+            schema.KMS_HOST: part["kms_host"].astype(str).replace("", pd.NA).to_numpy(),
+            schema.SITE: part["site"].astype(str).to_numpy(),
+            schema.MIN_COUNT: part["edition"].astype(str).map(edition).astype("Int16").to_numpy(),
         })
 
     failures = frame(errors, "activation_failure",
                      errors["code"].astype(str).map(lambda c: int(c, 16)).astype("UInt32"), False)
     successes = frame(ok, kind, np.zeros(len(ok), np.uint32), True)
     both = pd.concat([successes, failures], ignore_index=True)
-    both[S.EVENT_TIME] = pd.to_datetime(both[S.EVENT_TIME], utc=True)
-    return S.coerce_events(both.sort_values(S.EVENT_TIME, kind="stable"))
+    both[schema.EVENT_TIME] = pd.to_datetime(both[schema.EVENT_TIME], utc=True)
+    return schema.coerce_events(both.sort_values(schema.EVENT_TIME, kind="stable"))
 
 
 def _has_events(source: Any) -> bool:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import AnalysisError
-from ..frequency import to_utc
+from ...params import check_date, check_duration
 from ._records import device_records
 from ._source import events_of
 from .device import VALIDITY, assess_fleet
@@ -44,11 +44,37 @@ class HealthAssessment:
     at: pd.Timestamp
 
     def summary(self, top_n: int | None = 20, lang: str = "en") -> dict[str, Any]:
-        """Return :func:`~activation_kb.health_summary` of both (JSON-ready)."""
+        """Return :func:`~activation_kb.health_summary` of both (JSON-ready).
+
+        Parameters
+        ----------
+        top_n : int, optional
+            How many machines ``act_first`` lists (None: every machine not ok).
+        lang : {"en", "fr"}
+            Language of the catalogue's cause and resolution.
+
+        Returns
+        -------
+        dict
+            Counts by status, machines to act on, KMS hosts, ``at_risk`` and ``alerts``.
+        """
         return health_summary(self.devices, self.kms, top_n=top_n, lang=lang)
 
     def write(self, directory: str | Path, lang: str = "en") -> dict[str, Path]:
-        """Write ``health.json`` and ``health.csv`` (:func:`~activation_kb.write_health`)."""
+        """Write ``health.json`` and ``health.csv`` (:func:`~activation_kb.write_health`).
+
+        Parameters
+        ----------
+        directory : str or Path
+            Existing directory (the report's output folder).
+        lang : {"en", "fr"}
+            Language of the catalogue text.
+
+        Returns
+        -------
+        dict
+            ``{"health.json": path, "health.csv": path}``.
+        """
         return write_health(self.devices, self.kms, directory, lang=lang)
 
     @property
@@ -90,8 +116,11 @@ def assess_health(
 
     Raises
     ------
+    ParameterError
+        For a bad ``at`` (:class:`~activation_kb.errors.DateError`), ``horizon`` or
+        ``validity`` (:class:`~activation_kb.errors.DurationError`).
     AnalysisError
-        For a source it cannot read, a bad parameter, or no record.
+        For a source it cannot read, or no record.
 
     Examples
     --------
@@ -101,12 +130,9 @@ def assess_health(
     >>> health.at_risk
     []
     """
-    until = None if at is None else to_utc(at, "at", tz).value
+    until = None if at is None else check_date(at, "at", tz=tz).value
+    ahead = check_duration(horizon, "horizon")
     events, reader = events_of(source, tz)
-    try:
-        ahead = pd.Timedelta(horizon)
-    except (TypeError, ValueError):
-        raise AnalysisError(f"horizon={horizon!r} is not a duration such as '30D'") from None
     rec = device_records(events)
     devices = assess_fleet(events, until, inventory=inventory, horizon=horizon,
                            validity=validity, reader=reader, rec=rec)

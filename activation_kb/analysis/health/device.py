@@ -32,10 +32,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ... import schema as S
+from ... import schema
 from ...catalogue.categories import category_of
 from ...errors import AnalysisError
-from ..frequency import to_utc
+from ...params import check_date, check_duration
 from ._facts import NO_TIME, DeviceFacts, device_facts
 from ._records import DeviceRecords
 from ._source import events_of
@@ -60,13 +60,7 @@ _GRACE = (2, 4, 6)
 
 
 def _ns(value: pd.Timedelta | str, name: str) -> int:
-    try:
-        out = pd.Timedelta(value)
-    except (TypeError, ValueError):
-        raise AnalysisError(f"{name}={value!r} is not a duration such as '30D'") from None
-    if out <= pd.Timedelta(0):
-        raise AnalysisError(f"{name}={value!r} must be a positive duration such as '30D'")
-    return out.value
+    return check_duration(value, name).value
 
 
 def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
@@ -255,8 +249,11 @@ def fleet_health(
 
     Raises
     ------
+    ParameterError
+        For a bad ``at`` (:class:`~activation_kb.errors.DateError`), ``horizon`` or
+        ``validity`` (:class:`~activation_kb.errors.DurationError`).
     AnalysisError
-        For a source it cannot read, a bad ``at``/``horizon``/``validity``, or no data.
+        For a source it cannot read, or no data.
     TelemetryError
         For an unreadable export or inventory file (missing columns are named).
 
@@ -270,7 +267,7 @@ def fleet_health(
     """
     if source is None and inventory is None:
         raise AnalysisError("fleet_health needs a source of records, an inventory, or both")
-    until = None if at is None else to_utc(at, "at", tz).value
+    until = None if at is None else check_date(at, "at", tz=tz).value
     events, reader = events_of(source, tz) if source is not None else (None, "none")
     return assess_fleet(events, until, inventory=inventory, horizon=horizon, validity=validity,
                         reader=reader)
@@ -280,9 +277,28 @@ def assess_fleet(events: pd.DataFrame | None, until: int | None, *, inventory: A
                  horizon: str | pd.Timedelta = "30D", validity: str | pd.Timedelta = VALIDITY,
                  reader: str = "events frame", rec: DeviceRecords | None = None
                  ) -> pd.DataFrame:
-    """Run :func:`fleet_health` on a canonical frame (``rec``: records already placed)."""
+    """Run :func:`fleet_health` on a canonical frame.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame or None
+        Canonical events (None: only the inventory).
+    until : int or None
+        Assessment time in ns since the epoch (None: the end of the data).
+    inventory, horizon, validity
+        As for :func:`fleet_health`.
+    reader : str
+        Which source reader produced ``events`` ("attempt table": states come from successes).
+    rec : DeviceRecords, optional
+        The records already placed on their devices (:func:`~._records.device_records`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`fleet_health`'s frame.
+    """
     horizon_ns, validity_ns = _ns(horizon, "horizon"), _ns(validity, "validity")
-    facts = device_facts(S.empty_events() if events is None else events, until, rec=rec)
+    facts = device_facts(schema.empty_events() if events is None else events, until, rec=rec)
     inv, target = (_inventory_facts(inventory, facts.names, facts.cmid) if inventory is not None
                    else (None, None))
     if inv is not None:
@@ -297,10 +313,11 @@ def assess_fleet(events: pd.DataFrame | None, until: int | None, *, inventory: A
 
 
 def events_roles(events: pd.DataFrame | None) -> set[str]:
-    """Lower-case names of the machines that log as KMS hosts."""
+    """Return the lower-case names of the machines that log as KMS hosts."""
     if events is None or not len(events):
         return set()
-    hosts = events.loc[(events[S.ROLE] == "kms_host").fillna(False).to_numpy(bool), S.HOST]
+    on_host = (events[schema.ROLE] == "kms_host").fillna(False).to_numpy(bool)
+    hosts = events.loc[on_host, schema.HOST]
     return set(hosts.dropna().astype(str).str.lower().unique())
 
 
@@ -347,7 +364,7 @@ def _frame(f: DeviceFacts, at: int, horizon: int, validity: int, source_of: np.n
         "product": "windows",
         "status": _categorical(status, STATUSES),
         "license_state": _categorical(np.where(now >= 0, now, -1),
-                                      list(S.LICENSE_STATES.values())),
+                                      list(schema.LICENSE_STATES.values())),
         "license_status": pd.arrays.IntegerArray(np.maximum(now, 0).astype(np.int8), now < 0),
         "projected_expiry": _utc(expiry),
         "days_left": days_left,

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ... import schema as S
+from ... import schema
 from ...errors import AnalysisError
-from ..frequency import to_utc
+from ...params import check_date, check_duration
 from ._facts import _kms_names, _office
 from ._records import KIND_CODES, DeviceRecords, device_records
 from ._source import events_of
@@ -101,14 +101,14 @@ def _contacts(events: pd.DataFrame, until: int | None, rec: DeviceRecords | None
     if until is not None:
         keep &= rec.t <= until
     host_code, host_names = _kms_names(events, rec)
-    cmid, cmids = rec.column(events, S.CMID)
+    cmid, cmids = rec.column(events, schema.CMID)
     pick = np.flatnonzero(keep)
     pick = pick[np.lexsort((rec.rank[pick], rec.dev[pick]))]  # by device, then time
     dev, t = rec.dev[pick], rec.t[pick]
     host_code, req, resp, on_host, cmid = (x[pick] for x in (host_code, req, resp, on_host, cmid))
-    code = events[S.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
-    count = events[S.KMS_COUNT].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
-    minimum = events[S.MIN_COUNT].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
+    code = events[schema.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
+    count = events[schema.KMS_COUNT].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
+    minimum = events[schema.MIN_COUNT].to_numpy(dtype=np.int64, na_value=-1)[rows[pick]]
     n = pick.size
     if not n:
         return pd.DataFrame({"time": pd.Series([], dtype="datetime64[ns, UTC]"),
@@ -261,8 +261,11 @@ def kms_health(
 
     Raises
     ------
+    ParameterError
+        For a bad ``at`` (:class:`~activation_kb.errors.DateError`) or ``horizon``
+        (:class:`~activation_kb.errors.DurationError`).
     AnalysisError
-        For a source it cannot read, a bad ``at``/``horizon``, or no record at all.
+        For a source it cannot read, or no record at all.
 
     Examples
     --------
@@ -272,26 +275,37 @@ def kms_health(
     >>> sorted(health.hosts["host"])
     ['kms01.contoso.com', 'kms02.contoso.com']
     """
-    try:
-        ahead = pd.Timedelta(horizon)
-    except (TypeError, ValueError):
-        raise AnalysisError(f"horizon={horizon!r} is not a duration such as '30D'") from None
-    if ahead <= pd.Timedelta(0):
-        raise AnalysisError(f"horizon={horizon!r} must be a positive duration")
-    until = None if at is None else to_utc(at, "at", tz).value
+    ahead = check_duration(horizon, "horizon")
+    until = None if at is None else check_date(at, "at", tz=tz).value
     events, _ = events_of(source, tz)
     return assess_kms(events, until, ahead)
 
 
 def assess_kms(events: pd.DataFrame, until: int | None, ahead: pd.Timedelta,
                rec: DeviceRecords | None = None) -> KmsHealth:
-    """Run :func:`kms_health` on a canonical frame (``rec``: records already placed)."""
+    """Run :func:`kms_health` on a canonical frame.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Canonical events.
+    until : int or None
+        Assessment time in ns since the epoch (None: the end of the data).
+    ahead : pandas.Timedelta
+        Forecast horizon.
+    rec : DeviceRecords, optional
+        The records already placed on their devices (:func:`~._records.device_records`).
+
+    Returns
+    -------
+    KmsHealth
+    """
     contacts = _contacts(events, until, rec)
     if until is None:
         if len(contacts):
             until = default_at(pd.DatetimeIndex(contacts.groupby("device")["time"].max()).asi8)
         elif len(events):  # no KMS request at all: nothing to say per host, as of the end
-            until = pd.DatetimeIndex(events[S.EVENT_TIME]).max().value
+            until = pd.DatetimeIndex(events[schema.EVENT_TIME]).max().value
         else:
             raise AnalysisError("no record to assess: the source holds no event")
     when = pd.Timestamp(until, tz="UTC")
@@ -307,7 +321,7 @@ def assess_kms(events: pd.DataFrame, until: int | None, ahead: pd.Timedelta,
 
 def _renewal(events: pd.DataFrame) -> pd.Timedelta:
     """Return the renewal interval the hosts hand out (12289), else the default 7 days."""
-    minutes = events[S.RENEWAL_INTERVAL_MIN].dropna()
+    minutes = events[schema.RENEWAL_INTERVAL_MIN].dropna()
     return pd.Timedelta(minutes=int(minutes.median())) if len(minutes) else RENEWAL
 
 

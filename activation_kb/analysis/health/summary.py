@@ -76,9 +76,23 @@ def at_risk(devices: pd.DataFrame, kms: KmsHealth | None, within: pd.Timedelta =
             ) -> list[str]:
     """Return why ``--fail-on-risk`` should fail: expired machines, hosts short of clients.
 
-    Empty when nothing is at risk. A machine counts when it is expired or in Notification; a
-    KMS host when it is below its threshold now or forecast below it within ``within`` (an
-    idle host, which no client asks any more, does not).
+    A machine counts when it is expired or in Notification; a KMS host when it is below its
+    threshold now or forecast below it within ``within`` (an idle host, which no client asks
+    any more, does not).
+
+    Parameters
+    ----------
+    devices : pandas.DataFrame
+        Output of :func:`~activation_kb.fleet_health`.
+    kms : KmsHealth, optional
+        Output of :func:`~activation_kb.kms_health`.
+    within : pandas.Timedelta
+        How soon a forecast fall below the threshold counts.
+
+    Returns
+    -------
+    list of str
+        One sentence per reason; empty when nothing is at risk.
     """
     reasons = []
     lost = devices[devices["status"].isin(["expired", "notification"])]
