@@ -519,7 +519,7 @@ def check_paths(paths: object, name: str = "events") -> tuple[str, ...]:
     Returns
     -------
     tuple of str
-        Absolute paths, and the glob patterns as given.
+        Absolute paths and glob patterns (a relative pattern is joined to the working folder).
 
     Raises
     ------
@@ -537,7 +537,8 @@ def check_paths(paths: object, name: str = "events") -> tuple[str, ...]:
             if not any(Path(p).is_file() for p in glob.iglob(text, recursive=True)):
                 raise ParameterError(f"{name}: the pattern {text!r} matches no file",
                                      parameter=name, value=text)
-            out.append(text)
+            # absolute, as paths are: a report's kernel runs in another folder
+            out.append(text if os.path.isabs(text) else os.path.join(os.getcwd(), text))
             continue
         path = Path(text)
         if path.is_dir():

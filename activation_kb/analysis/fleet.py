@@ -30,6 +30,7 @@ from ..params import (
     check_timezone,
 )
 from ..params import relative_span as relative_span
+from ..progress import stage
 from .attempts import AttemptTable, activation_attempts
 from .frequency import error_frequency
 from .incidents import explain_spikes
@@ -303,15 +304,19 @@ def analyze_fleet(
     # compared with the weeks before it, not with itself
     first = None if lo is None else _before(lo, params.lookback)
     frame = _window(frame, first, hi)
-    table_all = activation_attempts(frame)
-    spikes = _detect(table_all, freq, tz, first, hi, params)
+    with stage("grouping attempts"):
+        table_all = activation_attempts(frame)
+    with stage("detecting spikes"):
+        spikes = _detect(table_all, freq, tz, first, hi, params)
     if lo is not None:  # report the period only
         spikes = spikes[spikes["end"] > lo].reset_index(drop=True)
         frame = _window(frame, lo, None)
-    incidents = explain_spikes(spikes, table_all, lang=lang)
-    table = table_all.between(lo, None) if lo is not None else table_all
-    counts = error_frequency(table, freq=freq, by="category", since=lo, until=hi, tz=tz)
-    code_counts = error_frequency(table, freq=freq, by="code", since=lo, until=hi, tz=tz)
+    with stage("explaining incidents"):
+        incidents = explain_spikes(spikes, table_all, lang=lang)
+    with stage("counting errors"):
+        table = table_all.between(lo, None) if lo is not None else table_all
+        counts = error_frequency(table, freq=freq, by="category", since=lo, until=hi, tz=tz)
+        code_counts = error_frequency(table, freq=freq, by="code", since=lo, until=hi, tz=tz)
     times = frame[schema.EVENT_TIME]
     period = (lo if lo is not None else (times.min() if len(frame) else None),
               hi if hi is not None else (times.max() if len(frame) else None))

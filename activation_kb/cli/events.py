@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from ._common import progress_options
+
 __all__ = ["register"]
 
 _PATHS_HELP = "Files, directories or glob patterns (quote globs) of event exports."
@@ -75,6 +77,7 @@ def register(group: click.Group) -> None:
         """Load, summarise and convert Windows activation event exports."""
 
     @events.command("summarize")
+    @progress_options
     @_input_options
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
     def summarize(paths, fmt, tz, rejected_out, as_json) -> None:
@@ -89,6 +92,7 @@ def register(group: click.Group) -> None:
             _print_summary(summary)
 
     @events.command("convert")
+    @progress_options
     @_input_options
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
                   help="Output file: .parquet, .csv or .xml (.csv.gz, .xml.gz compressed).")

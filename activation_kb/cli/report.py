@@ -1,9 +1,10 @@
 """CLI commands for the scheduled report: ``activation-kb report run`` and ``report list``.
 
 Exit codes: 0 report written, 1 a cell or the export failed (the executed notebook is kept in
-``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 incidents found and
-``--fail-on-spike`` given, 4 a machine expired or a KMS host short of clients (now or forecast
-within 14 days) and ``--fail-on-risk`` given (4 wins when both apply).
+``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 report written,
+incidents found and ``--fail-on-spike`` given (a success: no "Error:" line), 4 a machine expired
+or a KMS host short of clients (now or forecast within 14 days) and ``--fail-on-risk`` given (4
+wins when both apply).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ._common import fail
+from ._common import fail, progress_options
 
 __all__ = ["register"]
 
@@ -62,6 +63,7 @@ def report_group() -> None:
               help="Exit with 4 when a machine is expired (or in notification) or a KMS host "
                    "is, or is forecast within 14 days to be, below its threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@progress_options
 def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
                 tz, catalogue, fail_on_spike, fail_on_risk, as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.
@@ -96,8 +98,9 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
     if fail_on_risk and result.risks:
         raise fail(f"at risk: {'; '.join(result.risks)}; see {result.out_dir / 'health.json'}", 4)
     if fail_on_spike and result.incidents:
-        raise fail(f"{result.incidents} incident(s) found; see {result.out_dir / 'incidents.json'}",
-                   3)
+        click.echo(f"{result.incidents} incident(s) found (exit status 3, --fail-on-spike); "
+                   f"see {result.out_dir / 'summary.txt'}", err=True)
+        raise click.exceptions.Exit(3)
 
 
 def _option_names(exc: Exception) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gc
 import struct
-import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -54,15 +53,11 @@ def _gc_paused() -> Iterator[None]:
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[int], None]]:
-    """Show a byte-count progress bar on stderr, only when stderr is a terminal."""
-    from tqdm import tqdm
+    """Mark the "loading exports" stage, counted in bytes (:mod:`activation_kb.progress`)."""
+    from ..progress import stage
 
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="loading events",
-               disable=not sys.stderr.isatty(), leave=False, file=sys.stderr)
-    try:
-        yield bar.update
-    finally:
-        bar.close()
+    with stage("loading exports", total=total, unit="B") as current:
+        yield current.advance
 
 
 class _File:
