@@ -19,6 +19,9 @@ __all__ = [
     "AnalysisError",
     "ReportError",
     "ReportParameterError",
+    "StoreError",
+    "StoreLockedError",
+    "StoreVersionError",
 ]
 
 
@@ -72,3 +75,15 @@ class ReportError(ActivationKBError):
 
 class ReportParameterError(ReportError, ValueError):
     """Raised when a report parameter is invalid; raised before any kernel starts."""
+
+
+class StoreError(ActivationKBError):
+    """Raised when an event store cannot be read or written."""
+
+
+class StoreLockedError(StoreError):
+    """Raised when another ingest holds an event store's lock."""
+
+
+class StoreVersionError(StoreError, ValueError):
+    """Raised when a path is not an event store, or one written by a newer activation_kb."""
