@@ -179,6 +179,9 @@ def load_events(
     format: str | Format | None = None,
     tz: str | None = None,
     on_error: str = "quarantine",
+    *,
+    since: object = None,
+    until: object = None,
 ) -> LoadResult:
     """Load Windows activation event exports into one canonical events frame.
 
@@ -194,6 +197,9 @@ def load_events(
     tz : str, optional
         IANA time zone of the local times in ``Get-WinEvent``/``Get-EventLog``/Event Viewer CSV
         exports (required for them). Other formats carry UTC and ignore it.
+    since, until : str or timestamp, optional
+        With an event store (``activation_kb.ingest``) as ``paths``: read only the events of
+        ``[since, until)`` (naive times are UTC); only the days of that period are opened.
     on_error : {"quarantine", "raise"}
         ``"quarantine"`` keeps going and lists unusable records in ``result.rejected`` with
         file, record number and reason; ``"raise"`` raises at the first one.
@@ -205,6 +211,8 @@ def load_events(
         counts, with ``records == loaded + n_rejected + duplicates``. Records repeated in
         overlapping exports (same host, channel and record_id) are loaded once, from the first
         file given; the others are counted as duplicates of the file they came from.
+        From an event store, ``events`` holds the stored events of the period (nothing to
+        account: they were accounted for at ingest, see ``activation-kb events store``).
 
     Raises
     ------
@@ -223,6 +231,17 @@ def load_events(
     """
     if on_error not in ("quarantine", "raise"):
         raise TelemetryError(f"on_error={on_error!r}; expected 'quarantine' or 'raise'")
+    from ..store._layout import is_store
+
+    if isinstance(paths, (str, Path)) and is_store(paths):
+        from ..store._read import read_store
+
+        events = read_store(paths, since=since, until=until)
+        return LoadResult(events=events, records=len(events), loaded=len(events))
+    if since is not None or until is not None:
+        raise TelemetryError("since/until select the days read from an event store "
+                             f"(activation_kb.ingest); {paths} is not one: filter "
+                             "result.events instead")
     forced = resolve_format(format) if format is not None else None
     _check_tz(tz)
     files = expand_paths(paths)
