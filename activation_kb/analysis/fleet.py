@@ -105,6 +105,26 @@ def _load(events: Any, tz: str | None):
     return result.events, result.rejected, result.files, result.records, result.duplicates
 
 
+def _load_store(store: Any, since: object, until: object, tz: str | None, history: str):
+    """The records of a store the analysis needs (period and baseline), if memory allows."""
+    from ..store._layout import open_store
+    from ..store._read import BYTES_PER_RECORD, available_memory, count_rows, read_range
+    from .engine_dask import store_period
+
+    root = open_store(store)
+    first, _, hi = store_period(root, since, until, tz, history)
+    rows = count_rows(root, first, hi)
+    need, have = rows * BYTES_PER_RECORD, available_memory()
+    if need > have:
+        raise AnalysisError(
+            f"the pandas engine needs about {need / 1e9:.1f} GB to analyse the {rows:,} records "
+            f"of {root} in this period, and {have / 1e9:.1f} GB is available; use the Dask "
+            "engine, which works day by day (engine='dask'; CLI: --engine dask), or a "
+            "shorter period")
+    frame = read_range(root, first, hi)
+    return frame, S.empty_rejected(), [], len(frame), 0
+
+
 def _uncatalogued(table: AttemptTable) -> pd.DataFrame:
     from ..catalogue.hresult import describe_code
 
@@ -162,6 +182,8 @@ def analyze_fleet(
     sensitivity: float = 0.5,
     tz: str | None = None,
     history: str = "28D",
+    engine: str = "pandas",
+    scheduler: Any = None,
 ) -> FleetAnalysis:
     """Run the report's analysis on event exports or an events frame.
 
@@ -186,6 +208,14 @@ def analyze_fleet(
         How far back the spike baseline looks. Events up to this long before ``since`` are
         read for the baseline only: the report shows the period, compared with the weeks
         before it.
+    engine : {"pandas", "dask"}
+        ``"dask"`` analyses an event store (see :func:`~activation_kb.ingest`) on a Dask
+        cluster: one task per day, only small results come back (see
+        :mod:`activation_kb.analysis.distributed`). The pandas engine reads a store's period
+        into memory, after checking that it fits.
+    scheduler : str or distributed.Client, optional
+        With ``engine="dask"``: the scheduler's address ("tcp://host:8786") or a client;
+        default a local cluster of one worker process per core, started and closed here.
 
     Returns
     -------
@@ -208,7 +238,26 @@ def analyze_fleet(
         lookback = pd.Timedelta(history)
     except (ValueError, TypeError):
         raise AnalysisError(f"history={history!r} is not a duration such as '28D'") from None
-    frame, rejected, files, records, duplicates = _load(events, tz)
+    if engine not in ("pandas", "dask"):
+        raise AnalysisError(f"engine={engine!r}; expected 'pandas' or 'dask'")
+    from ..store._layout import is_store
+
+    store = isinstance(events, (str, Path)) and is_store(events)
+    if engine == "dask":
+        if not store:
+            raise AnalysisError(
+                "engine='dask' analyses an event store; ingest the exports into one first "
+                "(activation-kb events ingest EXPORTS... --store DIR) and pass DIR")
+        from .engine_dask import analyze_store_dask
+
+        return analyze_store_dask(events, since=since, until=until, freq=freq, lang=lang,
+                                  sensitivity=sensitivity, tz=tz, history=history,
+                                  scheduler=scheduler)
+    if store:
+        frame, rejected, files, records, duplicates = _load_store(events, since, until, tz,
+                                                                  history)
+    else:
+        frame, rejected, files, records, duplicates = _load(events, tz)
     if span is not None:  # "7D": the last 7 days before `until`, or before the last event
         end = hi if hi is not None else (frame[S.EVENT_TIME].max() if len(frame) else None)
         lo = None if end is None else end - span
