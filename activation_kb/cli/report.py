@@ -49,9 +49,16 @@ def report_group() -> None:
 @click.option("--tz", default=None, help="Time zone of CSV local times and of the report.")
 @click.option("--fail-on-spike", is_flag=True,
               help="Exit with 3 when incidents were found (for alerting from cron).")
+@click.option("--store", "store", default=None, type=click.Path(file_okay=False),
+              help="Report on an event store (activation-kb events ingest) instead of "
+                   "--events; only the days of the period and its baseline are read.")
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas",
+              show_default=True, help="dask: analyse the store on a Dask cluster.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title, tz,
-                fail_on_spike, as_json) -> None:
+                fail_on_spike, store, engine, scheduler, as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest."""
     from ..errors import ReportError, ReportParameterError
     from ..report.runner import run_report
@@ -59,7 +66,8 @@ def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title
     try:
         result = run_report(
             list(events) or None, out, since=since, until=until, freq=freq, lang=lang,
-            sensitivity=sensitivity, top_n=top_n, title=title, tz=tz,
+            sensitivity=sensitivity, top_n=top_n, title=title, tz=tz, store=store,
+            engine=engine, scheduler=scheduler,
         )
     except ReportParameterError as exc:
         raise fail(str(exc), 2) from exc

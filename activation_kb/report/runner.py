@@ -147,6 +147,9 @@ def check_parameters(
     top_n: int = 10,
     title: str | None = None,
     tz: str | None = None,
+    store: Any = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> dict[str, Any]:
     """Check and type the report parameters, without starting a kernel.
 
@@ -166,7 +169,26 @@ def check_parameters(
     from ..analysis.frequency import _check_freq, check_timezone
     from ..analysis.spikes import score_threshold
 
-    paths = _expand(default_events() if events is None else events)
+    if engine not in ("pandas", "dask"):
+        raise ReportParameterError(f"engine={engine!r}; expected 'pandas' or 'dask'")
+    if store is not None:
+        from ..store._layout import open_store
+
+        if events is not None:
+            raise ReportParameterError("give event exports (events) or an event store (store), "
+                                       "not both")
+        try:
+            paths = str(open_store(store).resolve())
+        except ValueError as exc:
+            raise ReportParameterError(f"store: {exc}") from None
+    elif engine == "dask":
+        raise ReportParameterError("engine='dask' analyses an event store: pass store= "
+                                   "(CLI: --store DIR; fill it with activation-kb events ingest)")
+    else:
+        paths = _expand(default_events() if events is None else events)
+    if scheduler is not None and engine != "dask":
+        raise ReportParameterError("scheduler is the address of a Dask scheduler; it needs "
+                                   "engine='dask' (CLI: --engine dask)")
     try:
         span = relative_span(since)
     except ValueError as exc:
@@ -188,7 +210,8 @@ def check_parameters(
     return {
         "events": paths, "since": since_s, "until": until_s, "freq": str(freq), "lang": lang,
         "sensitivity": float(sensitivity), "top_n": int(top_n),
-        "title": title if title else None, "tz": tz,
+        "title": title if title else None, "tz": tz, "engine": engine,
+        "scheduler": scheduler or None,
     }
 
 
@@ -310,6 +333,9 @@ def run_report(
     name: str = "fleet_report",
     progress: bool | None = None,
     timeout: float | None = None,
+    store: Any = None,
+    engine: str = "pandas",
+    scheduler: str | None = None,
 ) -> ReportResult:
     """Execute a report notebook with papermill and publish its outputs atomically.
 
@@ -342,6 +368,13 @@ def run_report(
         Show papermill's progress bar; default only when stderr is a terminal.
     timeout : float, optional
         Seconds a cell may run.
+    store : str or path, optional
+        An event store (:func:`~activation_kb.ingest`) to report on instead of ``events``:
+        only the days of the period and its baseline are read.
+    engine : {"pandas", "dask"}
+        ``"dask"`` runs the heavy part on a Dask cluster (needs ``store``).
+    scheduler : str, optional
+        Address of the Dask scheduler ("tcp://host:8786"); default a local cluster.
 
     Returns
     -------
@@ -363,7 +396,8 @@ def run_report(
         raise ReportParameterError(f"report {name!r} is unknown; expected one of {list(REPORTS)}")
     spec = REPORTS[name]
     params = check_parameters(events, since=since, until=until, freq=freq, lang=lang,
-                              sensitivity=sensitivity, top_n=top_n, title=title, tz=tz)
+                              sensitivity=sensitivity, top_n=top_n, title=title, tz=tz,
+                              store=store, engine=engine, scheduler=scheduler)
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
@@ -412,7 +446,14 @@ def run_report(
     (staging / "run_summary.json").unlink()
     files = {Path(f["path"]).resolve(): f for f in summary.get("files", [])}
     inputs = []
-    for path in _input_files(params["events"]):
+    if store is not None:
+        from ..store import store_info
+
+        info = store_info(params["events"])
+        inputs.append({"path": params["events"], "store": True,
+                       **{k: info[k] for k in ("records", "days", "first_day", "last_day",
+                                               "size_bytes")}})
+    for path in [] if store is not None else _input_files(params["events"]):
         counts = files.get(path.resolve(), {})
         inputs.append({
             "path": str(path), "sha256": _sha256(path), "bytes": path.stat().st_size,
