@@ -28,7 +28,7 @@ from pandas.api.types import union_categoricals
 
 from .. import schema as S
 from ..errors import MissingDependencyError
-from .attempts import DIMENSIONS, AttemptTable, activation_attempts
+from .attempts import AttemptTable, activation_attempts
 from .frequency import count_parts, merge_count_parts
 
 __all__ = ["Plan", "partition_facts", "merge_facts", "compute_facts", "dask_client",
@@ -222,7 +222,7 @@ def _finish(facts: dict[str, Any]) -> dict[str, Any]:
 @contextmanager
 def dask_client(scheduler: Any = None, workers: int | None = None,
                 memory_limit: str | None = None):
-    """A distributed client: to ``scheduler`` (an address or a Client), or to a local cluster.
+    """Yield a distributed client: to ``scheduler`` (an address or a Client), or to a local cluster.
 
     Without a scheduler a ``LocalCluster`` of worker processes is started (one per core, or
     ``workers``) and closed when the block ends.

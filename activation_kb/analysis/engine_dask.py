@@ -174,7 +174,7 @@ def _period_edges(root: Path, lo, hi):
 
 
 def _quality(last_seen: pd.DataFrame, counts: pd.DataFrame, end: pd.Timestamp) -> dict[str, Any]:
-    """The pandas engine's data-quality notes, from the per-device facts."""
+    """Return the pandas engine's data-quality notes, from the per-device facts."""
     from .fleet import _SILENT, _longest_run
 
     last = last_seen.set_index("device")["time"]

@@ -106,7 +106,7 @@ def _load(events: Any, tz: str | None):
 
 
 def _load_store(store: Any, since: object, until: object, tz: str | None, history: str):
-    """The records of a store the analysis needs (period and baseline), if memory allows."""
+    """Read the records of a store the analysis needs (period and baseline), if memory allows."""
     from ..store._layout import open_store
     from ..store._read import BYTES_PER_RECORD, available_memory, count_rows, read_range
     from .engine_dask import store_period

@@ -193,7 +193,7 @@ def error_frequency(
 
 def count_parts(table: AttemptTable, freq: str, keys: list[str], lo: pd.Timestamp | None,
                 hi: pd.Timestamp | None, tz: str | None, measure: str = "events") -> dict:
-    """The additive parts of :func:`error_frequency` for the attempts of ``table``.
+    """Return the additive parts of :func:`error_frequency` for the attempts of ``table``.
 
     Parts of disjoint attempt tables (the days of a store, on Dask workers) combine with
     :func:`merge_count_parts`; :func:`assemble_counts` turns them into the counts frame.
@@ -255,7 +255,7 @@ def merge_count_parts(parts: Sequence[dict]) -> dict:
 def assemble_counts(part: dict, freq: str, keys: list[str], measure: str,
                     lo: pd.Timestamp | None, hi: pd.Timestamp | None,
                     tz: str | None) -> pd.DataFrame:
-    """The counts frame of :func:`error_frequency` from its (merged) parts."""
+    """Return the counts frame of :func:`error_frequency` from its (merged) parts."""
     dims = [k for k in keys if k not in _ERROR_KEYS]
     out_cols = ["time", *keys, "value", "failures", "attempts"]
     if not part["attempts"]:
@@ -290,47 +290,4 @@ def assemble_counts(part: dict, freq: str, keys: list[str], measure: str,
         out[key] = out[key].astype(str)
     out = out.sort_values(["time", *keys], kind="stable").reset_index(drop=True)[out_cols]
     out.attrs.update(measure=measure, freq=freq, tz=tz, by=keys, devices=int(len(part["devices"])))
-    return out
-    a_time = time_buckets(attempts["time"], freq, tz)
-    e_time = time_buckets(errors["time"], freq, tz)
-    first = a_time.min() if lo is None else time_buckets(pd.Series([lo]), freq, tz).iloc[0]
-    last = a_time.max() if hi is None else time_buckets(
-        pd.Series([hi - pd.Timedelta(1, "ns")]), freq, tz
-    ).iloc[0]
-    grid = _grid(first, last, freq, tz)
-
-    per = errors[["attempt", "device", *keys]].assign(time=e_time)
-    per = per[["time", "attempt", "device", *keys]]
-    per = per.drop_duplicates(["attempt", *keys])  # one attempt counts once per key value
-    grouped = per.groupby(["time", *keys], sort=False, observed=True)
-    failures = grouped.size().rename("failures")
-    exposure = (
-        attempts[dims].assign(time=a_time)
-        .groupby(["time", *dims], sort=False, observed=True)
-        .size()
-        .rename("attempts")
-    )
-    combos = per[keys].drop_duplicates()
-    if combos.empty:
-        combos = pd.DataFrame({k: pd.Series(dtype="string") for k in keys})
-    full = combos.merge(pd.DataFrame({"time": grid}), how="cross")[["time", *keys]]
-    out = full.merge(failures.reset_index(), on=["time", *keys], how="left")
-    out = out.merge(exposure.reset_index(), on=["time", *dims], how="left")
-    out["failures"] = out["failures"].fillna(0).astype("int64")
-    out["attempts"] = out["attempts"].fillna(0).astype("int64")
-    if measure == "events":
-        out["value"] = out["failures"].astype("float64")
-    elif measure == "devices":
-        devices = grouped["device"].nunique().rename("value").reset_index()
-        out = out.merge(devices, on=["time", *keys], how="left")
-        out["value"] = out["value"].fillna(0).astype("float64")
-    else:
-        share = out["failures"] / out["attempts"].where(out["attempts"] > 0)
-        out["value"] = share.fillna(0.0)
-    for key in keys:  # plain strings: a tidy frame users can edit, whatever the table used
-        out[key] = out[key].astype(str)
-    out = out.sort_values(["time", *keys], kind="stable").reset_index(drop=True)[out_cols]
-    out.attrs.update(
-        measure=measure, freq=freq, tz=tz, by=keys, devices=int(attempts["device"].nunique())
-    )
     return out

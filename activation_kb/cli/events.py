@@ -1,4 +1,4 @@
-"""CLI commands for activation event exports: ``events summarize``, ``convert``, ``ingest``, ``store``.
+"""CLI commands for event exports: ``events summarize``, ``convert``, ``ingest``, ``store``.
 
 Both are thin wrappers over :func:`activation_kb.telemetry.load_events`; library errors about the
 input (:class:`~activation_kb.TelemetryError` is a ValueError) become one line and exit code 2

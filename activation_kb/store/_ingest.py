@@ -108,8 +108,11 @@ def read_log(store: str | os.PathLike) -> pd.DataFrame:
 
 
 def read_rejected(store: str | os.PathLike) -> pd.DataFrame:
-    """Return the store's rejected records: file, record number, format, reason, raw text,
-    and the ``sha256`` and ``ingest`` of the file they came from."""
+    """Return the store's rejected records.
+
+    Columns: file, record number, format, reason, raw text, and the ``sha256`` and ``ingest``
+    of the file they came from.
+    """
     root = open_store(store)
     frame = _read_dir(root / REJECTED_DIR)
     if frame is None:

@@ -26,14 +26,14 @@ _DAY = pa.schema([("day", pa.string())])
 
 
 def store_dataset(root: Path) -> ds.Dataset:
-    """The store's events as a pyarrow dataset, hive-partitioned by ``day`` (a string)."""
+    """Return the store's events as a pyarrow dataset, hive-partitioned by ``day`` (a string)."""
     return ds.dataset(root, format="parquet",
                       partitioning=ds.partitioning(_DAY, flavor="hive"),
                       ignore_prefixes=[".", "_"])
 
 
 def time_filter(start: pd.Timestamp | None, end: pd.Timestamp | None) -> ds.Expression | None:
-    """A filter on ``[start, end)`` that prunes day partitions first, then rows."""
+    """Return a filter on ``[start, end)`` that prunes day partitions first, then rows."""
     parts = []
     if start is not None:
         start = pd.Timestamp(start).tz_convert("UTC")
@@ -138,7 +138,7 @@ def read_range(root: Path, start: pd.Timestamp | None, end: pd.Timestamp | None,
 
 def count_rows(root: Path, start: pd.Timestamp | None = None,
                end: pd.Timestamp | None = None) -> int:
-    """Records of the days overlapping ``[start, end)``, from Parquet footers (no data read)."""
+    """Count the records of the days overlapping ``[start, end)``, from Parquet footers."""
     if not day_dirs(root):
         return 0
     dataset = store_dataset(root)
@@ -196,8 +196,11 @@ def parse_bytes(text: str | int | float) -> int:
 
 
 def available_memory() -> int:
-    """Bytes this process may still use: ``ACTIVATION_KB_MEMORY_LIMIT`` if set (e.g. "4GB"),
-    else the cgroup limit or MemAvailable, whichever is smaller."""
+    """Return the bytes this process may still use.
+
+    ``ACTIVATION_KB_MEMORY_LIMIT`` if set (e.g. "4GB"), else the cgroup limit or MemAvailable,
+    whichever is smaller.
+    """
     limit = os.environ.get("ACTIVATION_KB_MEMORY_LIMIT")
     if limit:
         return parse_bytes(limit)
