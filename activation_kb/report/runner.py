@@ -345,7 +345,11 @@ def run_report(
     **fields
         The report parameters one by one, as in :class:`ReportParams`: ``since``, ``until``
         (period; ``since`` may be a duration such as "7D"), ``freq``, ``lang``,
-        ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``.
+        ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``, ``catalogue``, ``store``
+        (an event store, :func:`~activation_kb.ingest`, to report on instead of ``events``:
+        only the days of the period and its baseline are read), ``engine`` ("dask" runs the
+        heavy part on a Dask cluster; needs ``store``) and ``scheduler`` (the Dask scheduler's
+        address, "tcp://host:8786"; default a local cluster).
 
     Returns
     -------
@@ -390,7 +394,7 @@ def run_report(
             f"report {name} failed: {_error_text(exc)}; the executed notebook is kept in "
             f"{failed / Path(spec.notebook).name}"
         ) from exc
-    manifest.update(_run_facts(staging, notebook_params["events"]),
+    manifest.update(_run_facts(staging, notebook_params["events"], checked.store),
                     seconds=round(time.perf_counter() - clock, 2),
                     catalogue=_catalogue_manifest(checked.lang, checked.catalogue),
                     outputs=list(spec.outputs))
@@ -436,13 +440,21 @@ def _keep_failed(staging: Path, out: Path, manifest: dict[str, Any],
     return failed
 
 
-def _run_facts(staging: Path, events: list[str]) -> dict[str, Any]:
+def _run_facts(staging: Path, events: list[str] | None,
+               store: str | None = None) -> dict[str, Any]:
     """Read what the notebook wrote (summary, incidents) and describe the inputs."""
     summary = json.loads((staging / "run_summary.json").read_text(encoding="utf-8"))
     (staging / "run_summary.json").unlink()
     files = {Path(f["path"]).resolve(): f for f in summary.get("files", [])}
     inputs = []
-    for path in _input_files(events):
+    if store is not None:
+        from ..store import store_info
+
+        info = store_info(store)
+        inputs.append({"path": store, "store": True,
+                       **{k: info[k] for k in ("records", "days", "first_day", "last_day",
+                                               "size_bytes")}})
+    for path in [] if store is not None else _input_files(events):
         counts = files.get(path.resolve(), {})
         inputs.append({
             "path": str(path), "sha256": _sha256(path), "bytes": path.stat().st_size,
