@@ -134,7 +134,10 @@ def read_group(paths: list[str], first: int, forced, tz: str | None, on_error: s
         for i, path in enumerate(paths):
             reader = _open(Path(path), i, forced, tz, on_error, [])
             readers.append(reader)
-            is_small = on_error == "quarantine" and Path(path).stat().st_size <= SMALL_FILE
+            # a file whose date format is chosen from its own times (local-time CSV: US or
+            # day-first) is built alone: another file's choice must not parse its times
+            is_small = (on_error == "quarantine" and Path(path).stat().st_size <= SMALL_FILE
+                        and len(reader.times.formats) == 1)
             small.append(is_small)
             try:
                 if not is_small:

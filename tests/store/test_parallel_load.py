@@ -51,3 +51,13 @@ def test_two_worker_processes_match_one(tmp_path):
     result = combine_parts(frames, owner, [s for p in parts for s in p.stats],
                            [r for p in parts for r in p.rejected])
     _equal(result, reference)
+
+
+def test_local_time_files_keep_their_own_date_format(tmp_path):
+    # US (%m/%d) and day-first (%d/%m) Get-WinEvent exports in one load: each file's times are
+    # read in its own format, as one by one (built together, the first file's would be used)
+    files = sorted((TEST_DATA / "telemetry").glob("synthetic_winevent_*.csv"))
+    assert len(files) > 1
+    reference = _load_each(files, None, "Europe/Paris", "quarantine")
+    assert reference.n_rejected == 0 and reference.duplicates == 10
+    _equal(load_events(files, tz="Europe/Paris"), reference)
