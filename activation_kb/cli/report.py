@@ -62,10 +62,18 @@ def report_group() -> None:
 @click.option("--fail-on-risk", is_flag=True,
               help="Exit with 4 when a machine is expired (or in notification) or a KMS host "
                    "is, or is forecast within 14 days to be, below its threshold.")
+@click.option("--store", "store", default=None, type=click.Path(file_okay=False),
+              help="Report on an event store (activation-kb events ingest) instead of "
+                   "--events; only the days of the period and its baseline are read.")
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas",
+              show_default=True, help="dask: analyse the store on a Dask cluster.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @progress_options
 def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
-                tz, catalogue, fail_on_spike, fail_on_risk, as_json) -> None:
+                tz, catalogue, fail_on_spike, fail_on_risk, store, engine, scheduler,
+                as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.
 
     Every parameter is checked before a kernel starts (exit 2 for a bad one).
@@ -77,7 +85,7 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
         params = report_params(
             list(events) or None, since=since, until=until, freq=freq, lang=lang,
             sensitivity=sensitivity, history=history, top_n=top_n, title=title, tz=tz,
-            catalogue=catalogue,
+            catalogue=catalogue, store=store, engine=engine, scheduler=scheduler,
         )
         result = run_report(out=out, params=params, name=name)
     except ReportParameterError as exc:

@@ -306,7 +306,11 @@ def run_report(
     **fields
         The report parameters one by one, as in :class:`ReportParams`: ``since``, ``until``
         (period; ``since`` may be a duration such as "7D"), ``freq``, ``lang``,
-        ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``.
+        ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``, ``catalogue``, ``store``
+        (an event store, :func:`~activation_kb.ingest`, to report on instead of ``events``:
+        only the days of the period and its baseline are read), ``engine`` ("dask" runs the
+        heavy part on a Dask cluster; needs ``store``) and ``scheduler`` (the Dask scheduler's
+        address, "tcp://host:8786"; default a local cluster).
 
     Returns
     -------
@@ -361,7 +365,7 @@ def _run(pm: Any, name: str, spec: ReportSpec, checked: ReportParams,
             export_html(staging / Path(spec.notebook).name, staging / spec.html,
                         title=checked.title)
         stage = "manifest"
-        manifest.update(_run_facts(staging),
+        manifest.update(_run_facts(staging, checked.store),
                         seconds=round(time.perf_counter() - clock, 2),
                         catalogue=_catalogue_manifest(checked.lang, checked.catalogue),
                         outputs=list(spec.outputs))
@@ -453,14 +457,22 @@ def _relayed_stages(enabled: bool) -> Iterator[str | None]:
             os.unlink(path)
 
 
-def _run_facts(staging: Path) -> dict[str, Any]:
-    """Read what the notebook wrote (summary, incidents, health) and describe the files it read."""
+def _run_facts(staging: Path, store: str | None = None) -> dict[str, Any]:
+    """Read what the notebook wrote (summary, incidents, health) and describe the inputs."""
     summary = json.loads((staging / "run_summary.json").read_text(encoding="utf-8"))
     (staging / "run_summary.json").unlink()
+    inputs = _inputs(summary.get("files", []))
+    if store is not None:
+        from ..store import store_info
+
+        info = store_info(store)
+        inputs.insert(0, {"path": store, "store": True,
+                          **{k: info[k] for k in ("records", "days", "first_day", "last_day",
+                                                  "size_bytes")}})
     incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
     facts = {
         "status": "ok", "finished": pd.Timestamp.now(tz="UTC").isoformat(),
-        "inputs": _inputs(summary.get("files", [])),
+        "inputs": inputs,
         "skipped": summary.get("skipped", []),
         "records": summary["summary"].get("records"),
         "rejected": summary["summary"].get("rejected"),
