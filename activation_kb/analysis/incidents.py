@@ -214,8 +214,9 @@ def _dimensions(
 
 
 _SCOPE_WORDS = {
-    "en": ("{dim} {value} ({share} of failing devices, {fleet} of the fleet)", "fleet-wide"),
-    "fr": ("{dim} {value} ({share} des appareils en échec, {fleet} du parc)", "tout le parc"),
+    "en": ("{dim}={value} ({share} of failing devices, {fleet} of the fleet)", "fleet-wide"),
+    "fr": ("{dim}\u00a0: {value} ({share} des appareils en échec, {fleet} du parc)",
+           "tout le parc"),
 }
 
 
