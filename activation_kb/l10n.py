@@ -105,10 +105,11 @@ def format_date(value: Any, lang: str, tz: str | None = None, time: bool = True)
 _PLURALS = {
     "en": {"entry": "entries", "device": "devices", "incident": "incidents", "host": "hosts",
            "code": "codes", "failed attempt": "failed attempts", "machine": "machines",
-           "result": "results", "record": "records"},
+           "result": "results", "record": "records", "input file": "input files"},
     "fr": {"entrée": "entrées", "appareil": "appareils", "incident": "incidents",
            "hôte": "hôtes", "code": "codes", "tentative en échec": "tentatives en échec",
-           "machine": "machines", "résultat": "résultats", "enregistrement": "enregistrements"},
+           "machine": "machines", "résultat": "résultats", "enregistrement": "enregistrements",
+           "fichier d’entrée": "fichiers d’entrée"},
 }
 
 

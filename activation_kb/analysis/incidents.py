@@ -235,7 +235,7 @@ def _scope(dimensions: list[dict[str, Any]], lang: str = "en") -> str:
             value=value_label(row["dimension"], row["value"], lang),
             share=format_percent(row["share"], lang, 0),
             fleet=format_percent(row["fleet_share"], lang, 0)))
-    return "; ".join(parts) or everywhere
+    return (" ; " if lang == "fr" else "; ").join(parts) or everywhere
 
 
 @old_forms(positional=("catalogue", "lang"), renamed={"top": "top_n"})

@@ -44,7 +44,7 @@ __all__ = [
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Windows activation errors",
-        "generated": "Period {start} to {end} ({tz}); {files} input file(s), {records} records.",
+        "generated": "Period {start} to {end} ({tz}); {files}, {records}.",
         "summary": "Summary",
         "frequency": "Errors over time",
         "top_codes": "Most frequent codes",
@@ -95,7 +95,7 @@ LABELS: dict[str, dict[str, str]] = {
         "reasons": "Rejected records by reason",
         "reason": "Reason",
         "no_rejected": "No record was rejected.",
-        "silent": "{n} device(s) made no attempt in the last {days} days of the period "
+        "silent": "{n} made no attempt in the last {days} days of the period "
         "(off, retired, or MAK-activated): {examples}",
         "no_silent": "Every device attempted activation in the last {days} days of the period.",
         "empty_buckets": "{n} of {total} time buckets had no attempt at all (longest run: {run}).",
@@ -127,11 +127,13 @@ LABELS: dict[str, dict[str, str]] = {
         "more_devices": "(+{n} more)",
         "other_codes": "Other codes of the incident",
         "machine": "machine",
+        "input_file": "input file",
+        "record_noun": "record",
+        "device_noun": "device",
     },
     "fr": {
         "title": "Erreurs d’activation Windows",
-        "generated": "Période du {start} au {end} ({tz}) ; {files} fichier(s) d’entrée, "
-        "{records} enregistrements.",
+        "generated": "Période du {start} au {end} ({tz}) ; {files}, {records}.",
         "summary": "Synthèse",
         "frequency": "Erreurs dans le temps",
         "top_codes": "Codes les plus fréquents",
@@ -182,7 +184,7 @@ LABELS: dict[str, dict[str, str]] = {
         "reasons": "Enregistrements rejetés par motif",
         "reason": "Motif",
         "no_rejected": "Aucun enregistrement rejeté.",
-        "silent": "{n} appareil(s) sans tentative pendant les {days} derniers jours de la "
+        "silent": "{n} sans tentative pendant les {days} derniers jours de la "
         "période (éteints, retirés ou activés par MAK) : {examples}",
         "no_silent": "Tous les appareils ont tenté une activation pendant les {days} derniers "
         "jours de la période.",
@@ -216,6 +218,9 @@ LABELS: dict[str, dict[str, str]] = {
         "more_devices": "(+{n} autres)",
         "other_codes": "Autres codes de l’incident",
         "machine": "machine",
+        "input_file": "fichier d’entrée",
+        "record_noun": "enregistrement",
+        "device_noun": "appareil",
     },
 }
 _STYLE = (
@@ -301,12 +306,35 @@ def first_step(resolution: object) -> str:
     return sentence.group(1) if sentence else first
 
 
+#: Run after each chart of the report: below 640 px, the legend goes under the plot, margins
+#: shrink and long titles break at their " · " separators; above, the figure's own layout.
+_NARROW_SCRIPT = """(function(){var gd=document.getElementById('{plot_id}');
+if(!gd||!window.Plotly)return;var L=gd.layout||{},g=L.legend||{},t=(L.title||{}),
+st=(t.subtitle||{}),m=L.margin||{},state=null;
+var wide={'legend.orientation':g.orientation||null,'legend.x':g.x===undefined?null:g.x,
+'legend.y':g.y===undefined?null:g.y,'legend.xanchor':g.xanchor||null,
+'legend.yanchor':g.yanchor||null,'margin.l':m.l===undefined?null:m.l,
+'margin.r':m.r===undefined?null:m.r,'title.text':t.text||'',
+'title.subtitle.text':st.text||''};
+function brk(s){return (s||'').split(' \u00b7 ').join('<br>');}
+function fit(){var w=gd.getBoundingClientRect().width;if(!w)return;var narrow=w<640;
+if(narrow===state)return;state=narrow;
+Plotly.relayout(gd,narrow?{'legend.orientation':'h','legend.x':0,'legend.xanchor':'left',
+'legend.y':-0.3,'legend.yanchor':'top','margin.l':44,'margin.r':8,
+'title.text':brk(wide['title.text']),'title.subtitle.text':brk(wide['title.subtitle.text'])}
+:wide);}
+fit();var timer;window.addEventListener('resize',function(){clearTimeout(timer);
+timer=setTimeout(fit,120);});})();"""
+
+
 def use_offline_plotly() -> str:
     """Make plotly figures render as HTML that carries plotly.js inline, with no CDN or MathJax.
 
     Registers the renderer ``activation_kb`` (once) and makes it the default, which embeds
     plotly.js in the notebook's output a single time; nbconvert's HTML export then shows every
-    chart offline. For notebooks (the report); library code never displays figures.
+    chart offline. Charts are responsive (they follow the page's width) and, on a narrow
+    screen (a phone), put their legend below the plot. For notebooks (the report); library
+    code never displays figures.
 
     Returns
     -------
@@ -324,11 +352,11 @@ def use_offline_plotly() -> str:
         def to_mimebundle(self, fig_dict: dict) -> dict[str, str]:
             html = pio.to_html(fig_dict, include_plotlyjs=False, include_mathjax=False,
                                full_html=False, default_width="100%", default_height=480,
-                               validate=False, config={"displaylogo": False})
+                               validate=False, post_script=_NARROW_SCRIPT,
+                               config={"displaylogo": False, "responsive": True})
             return {"text/html": html}
 
-    if "activation_kb" not in pio.renderers:
-        pio.renderers["activation_kb"] = _OfflineRenderer()
+    pio.renderers["activation_kb"] = _OfflineRenderer()
     pio.renderers.default = "activation_kb"
     return "activation_kb"
 
@@ -374,7 +402,8 @@ def heading(analysis: FleetAnalysis, *, title: str | None = None, lang: str | No
     s = analysis.summary
     line = words["generated"].format(
         start=_when(s["period_start"], tz, lang), end=_when(s["period_end"], tz, lang),
-        tz=tz or "UTC", files=len(analysis.files) or 1, records=_num(s["records"], lang),
+        tz=tz or "UTC", files=plural(len(analysis.files) or 1, words["input_file"], lang),
+        records=plural(s["records"], words["record_noun"], lang),
     )
     return HTML(f"{_STYLE}<h1>{text_html(title or words['title'])}</h1>"
                 f'<p class="akb-muted">{text_html(line)}</p>')
@@ -593,7 +622,8 @@ def incident(inc: Any, *, lang: str = "en", tz: str | None = None) -> HTML:
     words = _t(lang)
     inc = dict(inc)
     ident = text_html(inc["incident_id"])
-    head = (f'<h3 id="{ident}">{_status(inc.get("status"), lang)[1]} {ident}: '
+    colon = "\u00a0:" if lang == "fr" else ":"
+    head = (f'<h3 id="{ident}">{_status(inc.get("status"), lang)[1]} {ident}{colon} '
             f"{text_html(inc['top_code'])} — {text_html(inc['category_label'])}</h3>")
     listed = list(inc.get("affected_devices") or [])
     more = int(inc["devices"]) - len(listed)
@@ -611,7 +641,6 @@ def incident(inc: Any, *, lang: str = "en", tz: str | None = None) -> HTML:
         flag = "" if detail["in_article"] else f" <em>({text_html(words['not_in_article'])})</em>"
         numbers = (f' <span class="akb-muted">· {_num(detail["failures"], lang)} '
                    f"{text_html(words['failures'].lower())}</span>")
-        colon = "\u00a0:" if lang == "fr" else ":"
         codes.append(
             f"<h4>{text_html(detail['code'])}{flag}{numbers}</h4>"
             f"<p><b>{text_html(words['message'])}{colon}</b> {text_html(detail['message'])}</p>"
@@ -674,8 +703,10 @@ def quality(analysis: FleetAnalysis, *, lang: str | None = None) -> HTML:
     lang, _ = _settings(analysis, lang)
     words, q = _t(lang), analysis.quality
     s = analysis.summary
-    parts = [_table([[words["rejected"], _num(s["rejected"], lang)],
-                     [words["duplicates"], _num(s["duplicates"], lang)]], ["", ""])]
+    parts = [] if analysis.files else [_table([
+        [words["records"], _num(s["records"], lang)],
+        [words["rejected"], _num(s["rejected"], lang)],
+        [words["duplicates"], _num(s["duplicates"], lang)]], ["", ""])]
     if analysis.files:
         parts.append(_table(
             [[f.get("path"), f.get("format"), _num(f.get("records") or 0, lang),
@@ -698,7 +729,8 @@ def quality(analysis: FleetAnalysis, *, lang: str | None = None) -> HTML:
                             [words["file"], words["record"], words["text"]]))
     days = pd.Timedelta(q["silent_after"]).days
     if q["silent_devices"]:
-        text = words["silent"].format(n=_num(q["silent_devices"], lang), days=days,
+        text = words["silent"].format(n=plural(q["silent_devices"], words["device_noun"], lang),
+                                      days=days,
                                       examples=", ".join(q["silent_examples"]))
     else:
         text = words["no_silent"].format(days=days)
