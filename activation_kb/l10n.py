@@ -1,4 +1,4 @@
-"""Numbers, percentages, dates, plurals and dimension names as an English or French reader writes them.
+"""Numbers, percentages, dates, plurals and dimension names as English or French readers write.
 
 One place for what changes with the language besides words: ``46,526`` / ``46 526``, ``38.4%`` /
 ``38,4 %``, ``2026-01-11 09:00`` / ``11/01/2026 09:00``, ``1 entry`` / ``2 entries``, and the names
@@ -61,7 +61,7 @@ def value_label(dimension: str, value: object, lang: str) -> str:
 
 
 def format_number(value: float, lang: str, digits: int = 0) -> str:
-    """Return a number with the thousands and decimal separators of ``lang``.
+    r"""Return a number with the thousands and decimal separators of ``lang``.
 
     Examples
     --------
@@ -80,7 +80,7 @@ def format_count(value: int, lang: str) -> str:
 
 
 def format_percent(share: float, lang: str, digits: int = 1) -> str:
-    """Return a share (0.384) as ``38.4%`` or ``38,4 %``.
+    r"""Return a share (0.384) as ``38.4%`` or ``38,4 %``.
 
     Examples
     --------

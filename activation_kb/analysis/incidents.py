@@ -352,7 +352,7 @@ def explain_spikes(
 
 
 def _scope_key(dimensions: Sequence[dict[str, Any]] | None) -> str:
-    """The language-free scope of an incident: its first explaining site (or KMS host), or all."""
+    """Return the language-free scope of an incident: its explaining site or KMS host, or all."""
     for row in dimensions or []:
         if (row["dimension"] in ("site", "kms_host") and row["value"] and row["share"] >= 0.5
                 and row["excess_share"] >= 0.2):

@@ -20,10 +20,10 @@ import pandas as pd
 from IPython.display import HTML
 
 from ..analysis.fleet import FleetAnalysis
-from ..deprecation import old_forms
-from ..params import check_lang
 from ..catalogue.markdown import without_link_targets
+from ..deprecation import old_forms
 from ..l10n import format_count, format_date, format_percent, plural
+from ..params import check_lang
 from .safe_html import anchor, markdown_html, safe_href, text_html
 
 __all__ = [
@@ -229,7 +229,8 @@ _STYLE = (
     ".akb-table th,.akb-table td{border:1px solid #ccd;padding:3px 8px;text-align:left!important;"
     "vertical-align:top}.akb-table td{max-width:36em;overflow-wrap:anywhere}"
     ".akb-table th{background:#f3f4f8}.akb-card{border-left:4px solid #888;"
-    "padding:0.2em 1em;margin:0.8em 0;overflow-wrap:anywhere}.akb-sev-critical{border-color:#b2182b}"
+    "padding:0.2em 1em;margin:0.8em 0;overflow-wrap:anywhere}"
+    ".akb-sev-critical{border-color:#b2182b}"
     ".akb-sev-high{border-color:#ef8a62}.akb-sev-medium{border-color:#fddbc7}"
     ".akb-sev-low{border-color:#d1e5f0}.akb-muted{color:#666}"
     ".akb-status{border-radius:3px;padding:0 0.4em;font-size:0.85em;white-space:nowrap}"
@@ -283,7 +284,7 @@ def _severity(value: object, lang: str) -> str:
 
 
 def _status(value: object, lang: str) -> tuple[str, str]:
-    """A status badge as a trusted-HTML cell."""
+    """Return a status badge as a trusted-HTML cell."""
     status = str(value) if str(value) in ("ongoing", "ended") else "ended"
     return ("html", f'<span class="akb-status akb-status-{status}">'
                     f"{text_html(_t(lang)[status])}</span>")
@@ -428,7 +429,7 @@ def section(name: str, *, lang: str = "en") -> HTML:
 
 
 def _change(now: float, before: float, lang: str, rate: bool = False) -> tuple[str, str]:
-    """The change from ``before`` to ``now`` as a trusted-HTML cell: arrow, word, difference."""
+    """Return the change from ``before`` to ``now`` as a trusted-HTML cell (arrow, difference)."""
     words = _t(lang)
     diff = now - before
     if abs(diff) < (0.0005 if rate else 0.5):
@@ -445,7 +446,7 @@ def _change(now: float, before: float, lang: str, rate: bool = False) -> tuple[s
 
 
 def format_number_points(diff: float, lang: str) -> str:
-    """A difference of two rates in percentage points (``+1.2 pt``)."""
+    """Return a difference of two rates in percentage points (``+1.2 pt``)."""
     from ..l10n import format_number
 
     return f"{'+' if diff > 0 else '−'}{format_number(abs(diff) * 100, lang, 1)} pt"

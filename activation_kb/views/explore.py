@@ -242,9 +242,9 @@ class Explorer(W.VBox):
         self.summary.value = self._summary_html()
         self.last_update = time.perf_counter() - started
         words = EXPLORE_TEXT[self.lang]
+        took = words["updated"].format(ms=round(self.last_update * 1000))
         self.summary.value += (f' <span style="color:#888;font-size:0.85em">· '
-                               f"{escape(words['updated'].format(ms=round(self.last_update * 1000)))}"
-                               "</span>")
+                               f"{escape(took)}</span>")
 
     def _summary_html(self) -> str:
         words, s, lang = EXPLORE_TEXT[self.lang], self.view.summary, self.lang

@@ -41,7 +41,6 @@ from .style import (
     format_number,
     format_time,
     hover_date,
-    hover_paragraph,
     label,
     new_figure,
     no_data,

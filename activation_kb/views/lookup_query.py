@@ -1,4 +1,4 @@
-"""What the lookup widget reads in a query: a code inside pasted event text, or words of either language.
+"""What the lookup widget reads: a code inside pasted event text, or words of either language.
 
 An admin pastes what Event Viewer shows: the Info line of a 12288/12289 event
 (``0xC004F074, 0x00000000, kms01.contoso.com:1688, ...``), the data of a KMS host's 12290, an

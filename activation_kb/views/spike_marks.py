@@ -211,7 +211,7 @@ def incident_hover(inc: dict[str, Any], lang: str) -> str:
 
 
 def _representative(rows: list[dict[str, Any]], top_code: str | None) -> dict[str, Any]:
-    """The spike that stands for a group: of the main code if any, the largest excess."""
+    """Return the spike that stands for a group: the main code's largest, else the largest."""
     mine = [r for r in rows if top_code is not None and r.get("code") == top_code] or rows
     return max(mine, key=lambda r: float(r.get("excess") or r.get("peak_observed") or 0.0))
 

@@ -9,7 +9,6 @@ import papermill
 import pytest
 from conftest import ROOT
 
-
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
 NOTEBOOKS = ROOT / "notebooks"
 

@@ -21,8 +21,7 @@ from activation_kb.catalogue.article import cached_catalogue
 from activation_kb.catalogue.categories import CATEGORY_NAMES, category_label
 from activation_kb.l10n import DIMENSION_LABELS, VALUE_LABELS
 from activation_kb.report.runner import default_events, run_report
-from activation_kb.views import display
-from activation_kb.views import style
+from activation_kb.views import display, style
 
 pytestmark = [pytest.mark.browser, pytest.mark.notebook, pytest.mark.xdist_group("report")]
 

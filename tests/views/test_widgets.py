@@ -524,7 +524,8 @@ PASTED = [
     ("0xC004F06C,5,pc01.contoso.com,36f27b39-2fd5-440b-be67-a09996d27a38,2010/9/29 21:46,0,2,"
      "41520,68531fb9-5511-4989-97be-d11a0f55633f", "0xC004F06C"),
     ("License Activation (slui.exe) failed with the following error code:\nhr=0x8007232B\n"
-     "Command-line arguments:\nRuleId=31e71c49;Action=AutoActivate;Trigger=UserLogon", "0x8007232B"),
+     "Command-line arguments:\nRuleId=31e71c49;Action=AutoActivate;Trigger=UserLogon",
+     "0x8007232B"),
     ("The rules engine reported a failed VL activation attempt.\nReason:0xC004F038\n"
      "AppId = 55c92734, SkuId = 68531fb9-5511-4989-97be-d11a0f55633f", "0xC004F038"),
     ("since Monday every laptop in Lyon says error C004F074 when I run slmgr /ato", "0xC004F074"),
