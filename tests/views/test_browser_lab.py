@@ -212,7 +212,7 @@ def test_hostile_host_name_is_shown_as_text_and_never_runs(chromium, lab):
     context, page, watch = _open_and_run(chromium, lab, "lookup_hostile.ipynb")
     try:
         _show_code(page, CODE)
-        rows = ".akb-lookup-activity .akb-hosts table:first-of-type tbody tr"
+        rows = ".akb-lookup-activity .akb-hosts > table tbody tr"
         page.wait_for_selector(rows)
         hosts = [" ".join(t.split()) for t in page.locator(rows).all_inner_texts()]
         assert f"{HOSTILE} {lab['failures']}" in hosts
