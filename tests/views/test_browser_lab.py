@@ -234,8 +234,8 @@ _CHART = ".akb-explore-chart .js-plotly-plot"
 # what the chart shows: the sum of every stacked trace
 _CHART_TOTAL = f"""() => {{
   const gd = document.querySelector('{_CHART}');
-  if (!gd || !gd.data) return null;
-  return gd.data.filter(t => t.stackgroup).reduce((s, t) => s + Array.from(t.y || [])
+  if (!gd || !gd._fullData) return null;  // y decoded from plotly's base64 arrays
+  return gd._fullData.filter(t => t.stackgroup).reduce((s, t) => s + Array.from(t.y || [])
     .reduce((a, b) => a + b, 0), 0);
 }}"""
 
