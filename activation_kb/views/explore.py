@@ -248,13 +248,17 @@ class Explorer(W.VBox):
 
     def _summary_html(self) -> str:
         words, s, lang = EXPLORE_TEXT[self.lang], self.view.summary, self.lang
+        first, last = self.period.value
+        span = (f"{format_date(first, lang, time=False)} → {format_date(last, lang, time=False)}"
+                if first is not None and last is not None else "")
         text = words["summary"].format(
             attempts=plural(s["attempts"], words["attempt"], lang),
             failed=format_count(s["failed_attempts"], lang),
             rate=format_percent(s["failure_rate"], lang),
             devices=plural(s["failing_devices"], words["device"], lang),
             incidents=plural(len(self.view.incidents), words["incident"], lang))
-        return f"<b>{escape(text)}</b>"
+        head = f"<b>{escape(span)}</b> · " if span else ""
+        return f"{head}<b>{escape(text)}</b>"
 
     def _list_incidents(self) -> None:
         words = EXPLORE_TEXT[self.lang]

@@ -155,9 +155,10 @@ def chromium():
             browser.close()
 
 
-def _open_and_run(chromium, lab, notebook: str, ready: str = ".akb-lookup-query input"):
+def _open_and_run(chromium, lab, notebook: str, ready: str = ".akb-lookup-query input",
+                  height: int = 1000):
     """Open ``notebook`` in JupyterLab, run all cells, wait for the widget; return the page."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context = chromium.new_context(viewport={"width": 1400, "height": height})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     watch = PageWatch.on(page)
@@ -247,7 +248,7 @@ def _options(page, selector: str) -> list[str]:
 def test_explore_pick_a_site_then_read_an_incidents_resolution(chromium, lab):
     catalogue = load_catalogue("en").set_index("code")
     context, page, watch = _open_and_run(chromium, lab, "explore.ipynb",
-                                         ready=".akb-explore-site select")
+                                         ready=".akb-explore-site select", height=2000)
     try:
         page.wait_for_selector(f"{_CHART} .main-svg")
         before = page.evaluate(_CHART_TOTAL)
@@ -276,6 +277,7 @@ def test_explore_pick_a_site_then_read_an_incidents_resolution(chromium, lab):
         assert resolution[:60] in detail
         shots = os.environ.get("AKB_SCREENSHOTS")
         if shots:
+            page.locator(".akb-explore-detail").scroll_into_view_if_needed()
             page.locator(".akb-explore").screenshot(path=str(Path(shots) / "explore.png"))
         watch.assert_clean()
     finally:
