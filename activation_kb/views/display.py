@@ -227,7 +227,7 @@ _STYLE = (
     "<style>.akb-scroll{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}"
     ".akb-table{border-collapse:collapse;font-size:0.92em;margin:0.4em 0 1em 0}"
     ".akb-table th,.akb-table td{border:1px solid #ccd;padding:3px 8px;text-align:left!important;"
-    "vertical-align:top}.akb-table td{max-width:36em;overflow-wrap:anywhere}"
+    "vertical-align:top}.akb-table td{max-width:36em;overflow-wrap:break-word}"
     ".akb-table th{background:#f3f4f8}.akb-card{border-left:4px solid #888;"
     "padding:0.2em 1em;margin:0.8em 0;overflow-wrap:anywhere}"
     ".akb-sev-critical{border-color:#b2182b}"
@@ -312,16 +312,16 @@ def first_step(resolution: object) -> str:
 _NARROW_SCRIPT = """(function(){var gd=document.getElementById('{plot_id}');
 if(!gd||!window.Plotly)return;var L=gd.layout||{},g=L.legend||{},t=(L.title||{}),
 st=(t.subtitle||{}),m=L.margin||{},state=null;
-var wide={'legend.orientation':g.orientation||null,'legend.x':g.x===undefined?null:g.x,
-'legend.y':g.y===undefined?null:g.y,'legend.xanchor':g.xanchor||null,
-'legend.yanchor':g.yanchor||null,'margin.l':m.l===undefined?null:m.l,
-'margin.r':m.r===undefined?null:m.r,'title.text':t.text||'',
-'title.subtitle.text':st.text||''};
-function brk(s){return (s||'').split(' \u00b7 ').join('<br>');}
+function or(v){return v===undefined?null:v;}
+var wide={'title.font.size':or((t.font||{}).size),'legend.orientation':or(g.orientation),
+'legend.x':or(g.x),'legend.y':or(g.y),'legend.xanchor':or(g.xanchor),
+'legend.yanchor':or(g.yanchor),'margin.l':or(m.l),'margin.r':or(m.r),
+'title.text':t.text||'','title.subtitle.text':st.text||''};
+function brk(s){return (s||'').split(' \u00b7 ').join('<br>').split(', ').join(',<br>');}
 function fit(){var w=gd.getBoundingClientRect().width;if(!w)return;var narrow=w<640;
 if(narrow===state)return;state=narrow;
 Plotly.relayout(gd,narrow?{'legend.orientation':'h','legend.x':0,'legend.xanchor':'left',
-'legend.y':-0.3,'legend.yanchor':'top','margin.l':44,'margin.r':8,
+'legend.y':-0.3,'legend.yanchor':'top','margin.l':44,'margin.r':8,'title.font.size':15,
 'title.text':brk(wide['title.text']),'title.subtitle.text':brk(wide['title.subtitle.text'])}
 :wide);}
 fit();var timer;window.addEventListener('resize',function(){clearTimeout(timer);

@@ -171,7 +171,7 @@ def test_report_fits_the_screen_and_legends_leave_plots_clear(french_report, wid
         scrollers = page.locator(".akb-scroll").count()
         shots = Path(os.environ.get("AKB_SCREENSHOTS") or tmp_path)
         shots.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shots / f"report-fr-{width}.png"), full_page=width < 800)
+        page.screenshot(path=str(shots / f"report-fr-{width}.png"))
         browser.close()
     assert wide["scroll"] <= wide["vw"], wide
     assert not wide["bad"], wide
