@@ -293,7 +293,15 @@ def _status(value: object, lang: str) -> tuple[str, str]:
 def first_step(resolution: object) -> str:
     """Return the first step of a resolution text: its first list item, else its first sentence.
 
-    Markdown link targets and emphasis are dropped; "" for no resolution.
+    Parameters
+    ----------
+    resolution : str
+        The article's resolution (markdown); link targets and emphasis are dropped.
+
+    Returns
+    -------
+    str
+        The step as plain text; "" for no resolution.
     """
     if not isinstance(resolution, str) or not resolution.strip():
         return ""
