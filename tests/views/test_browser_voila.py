@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def voila(tmp_path_factory):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/kernelspecs",
                                             timeout=2):
                     break
+            except urllib.error.HTTPError:  # it answers (the API wants a token): it is up
+                break
             except OSError:
                 if time.monotonic() > deadline:
                     pytest.fail("voila did not answer within 90 s")
