@@ -19,6 +19,7 @@ CLI_TEXT: dict[str, dict[str, str]] = {
         "report": "report written to {out} in {seconds} s: {incidents}, {devices}, {records} "
         "({rejected} rejected)",
         "incident": "incident", "device": "device", "record": "record",
+        "from_english": "from the English article",
     },
     "fr": {
         "category": "Catégorie", "type": "Type d’activation", "cause": "Cause",
@@ -34,6 +35,7 @@ CLI_TEXT: dict[str, dict[str, str]] = {
         "report": "rapport écrit dans {out} en {seconds} s : {incidents}, {devices}, {records} "
         "({rejected} rejetés)",
         "incident": "incident", "device": "appareil", "record": "enregistrement",
+        "from_english": "d’après l’article anglais",
     },
 }
 

@@ -45,8 +45,9 @@ def _load(paths, fmt, tz, rejected_out):
 
 
 def _print_summary(summary: dict[str, Any], most: int = 20) -> None:
-    for key in ("records", "loaded", "rejected", "duplicates", "hosts"):
-        click.echo(f"{key:<16}{summary[key]:>10,}")
+    for key in ("records", "loaded", "rejected", "duplicates", "skipped", "hosts"):
+        if key != "skipped" or summary.get(key):  # EVTX: other providers' records
+            click.echo(f"{key:<16}{summary[key]:>10,}")
     click.echo(f"{'files':<16}{len(summary['files']):>10,}")
     click.echo(f"{'first event':<16}{summary['first_event_time'] or '-'}")
     click.echo(f"{'last event':<16}{summary['last_event_time'] or '-'}")
