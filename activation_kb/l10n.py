@@ -66,7 +66,7 @@ def format_number(value: float, lang: str, digits: int = 0) -> str:
     Examples
     --------
     >>> format_number(46526, "fr"), format_number(3.25, "fr", 1)
-    ('46\\u202f526', '3,2')
+    ('46\u202f526', '3,2')
     """
     text = f"{value:,.{digits}f}"
     if lang == "fr":
@@ -85,7 +85,7 @@ def format_percent(share: float, lang: str, digits: int = 1) -> str:
     Examples
     --------
     >>> format_percent(0.384, "en"), format_percent(0.384, "fr"), format_percent(0.5, "fr", 0)
-    ('38.4%', '38,4\\u202f%', '50\\u202f%')
+    ('38.4%', '38,4\u202f%', '50\u202f%')
     """
     text = format_number(100 * float(share), lang, digits)
     return f"{text}{_NNBSP}%" if lang == "fr" else f"{text}%"

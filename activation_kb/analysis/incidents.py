@@ -386,7 +386,7 @@ def incident_id(top_code: str, start: object, dimensions: Sequence[dict] | None 
     Examples
     --------
     >>> incident_id("0x8007232B", "2026-01-11 09:00")
-    'INC-20260111-0900-232B-4ab9'
+    'INC-20260111-0900-232B-aa1a'
     """
     import hashlib
 

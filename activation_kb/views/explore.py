@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as W
 import pandas as pd
+from IPython import get_ipython
 from IPython.display import clear_output, display
 
 from ..analysis.fleet import FleetAnalysis, analyze_fleet
@@ -235,9 +236,10 @@ class Explorer(W.VBox):
                           legend={"orientation": "h", "x": 0, "y": -0.22,
                                   "yanchor": "top"})
         self.figure = fig
-        with self.chart:
-            clear_output(wait=True)
-            display(fig)
+        if get_ipython() is not None:  # outside IPython, display() would print the figure
+            with self.chart:
+                clear_output(wait=True)
+                display(fig)
         self._list_incidents()
         self.summary.value = self._summary_html()
         self.last_update = time.perf_counter() - started
