@@ -94,6 +94,7 @@ _LAZY = {
     "plot_top_codes": "views.figures",
     "plot_incident": "views.figures",
     "lookup_widget": "views.widgets",
+    "explore": "views.explore",
     # report
     "run_report": "report.runner",
     "list_reports": "report.runner",

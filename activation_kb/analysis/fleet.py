@@ -33,6 +33,7 @@ from ..params import (
 from ..params import relative_span as relative_span
 from ..progress import stage
 from .attempts import AttemptTable, activation_attempts
+from .comparison import previous_period
 from .frequency import error_frequency
 from .incidents import explain_spikes
 from .spikes import detect_spikes
@@ -380,6 +381,7 @@ def analyze_fleet(
         incidents=len(incidents),
         kms_hosts=frame.loc[frame[schema.ROLE] == "kms_host", schema.HOST].nunique(),
     )
+    summary["previous"] = previous_period(table_all, lo, period[1])
     quality = quality_notes(table, loaded, counts,
                             period[1] if period[1] is not None else pd.Timestamp.now(tz="UTC"))
     quality.update(unread,
@@ -421,7 +423,9 @@ def write_outputs(analysis: FleetAnalysis, directory: str | Path) -> dict[str, P
     Returns
     -------
     dict
-        ``{"incidents.json": path, "incidents.csv": path, "run_summary.json": path}``.
+        ``{"incidents.json": path, "incidents.csv": path, "run_summary.json": path}``. In the
+        CSV, list and dict columns (``codes``, ``affected_devices``, ``dimensions`` ...) are
+        JSON text.
     """
     out = Path(directory)
     incidents = analysis.incidents
@@ -430,10 +434,12 @@ def write_outputs(analysis: FleetAnalysis, directory: str | Path) -> dict[str, P
     paths["incidents.json"].write_text(
         json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    flat = incidents.drop(columns=["dimensions", "codes_detail"], errors="ignore").copy()
-    for column in ("codes", "categories", "uncatalogued_codes"):
-        if column in flat.columns:
-            flat[column] = flat[column].map(lambda v: " ".join(v) if isinstance(v, list) else v)
+    flat = incidents.copy()
+    for column in flat.columns:  # lists and dicts as JSON, never Python reprs
+        if flat[column].map(lambda v: isinstance(v, (list, tuple, dict))).any():
+            flat[column] = flat[column].map(
+                lambda v: json.dumps(_jsonable(v), ensure_ascii=False)
+                if isinstance(v, (list, tuple, dict)) else v)
     flat.to_csv(paths["incidents.csv"], index=False)
     summary = {
         "summary": analysis.summary,

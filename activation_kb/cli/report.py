@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from ._common import fail, progress_options
+from ._words import report_line
 
 __all__ = ["register"]
 
@@ -97,11 +98,9 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
         click.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
     else:
         summary = manifest.get("summary", {})
-        click.echo(
-            f"report written to {result.out_dir} in {manifest['seconds']:.1f} s: "
-            f"{manifest['incidents']} incident(s), {summary.get('devices', 0)} devices, "
-            f"{manifest.get('records', 0)} records ({manifest.get('rejected', 0)} rejected)"
-        )
+        click.echo(report_line(lang, result.out_dir, manifest["seconds"], manifest["incidents"],
+                               summary.get("devices", 0), manifest.get("records", 0),
+                               manifest.get("rejected", 0)))
         click.echo(f"  {result.html}")
     if fail_on_risk and result.risks:
         raise fail(f"at risk: {'; '.join(result.risks)}; see {result.out_dir / 'health.json'}", 4)
