@@ -66,7 +66,7 @@ class ReportSpec:
         One line for the documentation.
     outputs : tuple of str
         Files of a published run; default the HTML page, the notebook, ``incidents.json``,
-        ``incidents.csv`` and ``manifest.json``.
+        ``incidents.csv``, ``health.json``, ``health.csv`` and ``manifest.json``.
     """
 
     notebook: str
@@ -77,6 +77,7 @@ class ReportSpec:
         if not self.outputs:
             object.__setattr__(self, "outputs", (self.html, Path(self.notebook).name,
                                                  "incidents.json", "incidents.csv",
+                                                 "health.json", "health.csv",
                                                  "manifest.json"))
 
     @property
@@ -93,8 +94,6 @@ REPORTS: dict[str, ReportSpec] = {
     "fleet_report": ReportSpec(
         "fleet_report.ipynb",
         "Activation errors of a fleet: health, frequency, incidents, causes and fixes",
-        ("fleet_report.html", "fleet_report.ipynb", "incidents.json", "incidents.csv",
-         "health.json", "health.csv", "manifest.json"),
     ),
 }
 
