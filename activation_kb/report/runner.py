@@ -73,7 +73,7 @@ class ReportSpec:
         One line for the documentation.
     outputs : tuple of str
         Files of a published run; default the HTML page, the notebook, ``incidents.json``,
-        ``incidents.csv``, ``manifest.json`` and ``summary.txt``.
+        ``incidents.csv``, ``health.json``, ``health.csv``, ``manifest.json`` and ``summary.txt``.
     """
 
     notebook: str
@@ -84,6 +84,7 @@ class ReportSpec:
         if not self.outputs:
             object.__setattr__(self, "outputs", (self.html, Path(self.notebook).name,
                                                  "incidents.json", "incidents.csv",
+                                                 "health.json", "health.csv",
                                                  "manifest.json", "summary.txt"))
 
     @property
@@ -100,8 +101,6 @@ REPORTS: dict[str, ReportSpec] = {
     "fleet_report": ReportSpec(
         "fleet_report.ipynb",
         "Activation errors of a fleet: health, frequency, incidents, causes and fixes",
-        ("fleet_report.html", "fleet_report.ipynb", "incidents.json", "incidents.csv",
-         "health.json", "health.csv", "manifest.json", "summary.txt"),
     ),
 }
 

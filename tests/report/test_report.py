@@ -212,7 +212,7 @@ def test_a_new_report_is_one_line(tmp_path, monkeypatch):
     assert manifest["report"] == "weekly_digest" and manifest["parameters"]["since"] == "7D"
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["weekly_digest.html", "weekly_digest.ipynb", "incidents.json", "incidents.csv",
-         "manifest.json", "summary.txt"]) == sorted(manifest["outputs"])
+         "health.json", "health.csv", "manifest.json", "summary.txt"]) == sorted(manifest["outputs"])
     result = run_report(out=tmp_path / "again", name="weekly_digest",
                         params=ReportParams(since="7D", freq="D", lang="fr"))
     assert result.html == tmp_path / "again" / "weekly_digest.html" and result.html.is_file()
