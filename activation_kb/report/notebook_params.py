@@ -180,7 +180,7 @@ def report_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
             values.pop(name, None)  # the default
         else:
             values[name] = _number(name, values[name], kind)
-    for name in ("freq", "lang", "history"):  # fields whose default is not None
+    for name in ("freq", "lang", "history", "engine"):  # fields whose default is not None
         if values.get(name) is None:
             values.pop(name, None)
     checked = report_params(values.pop("events", None), **values)

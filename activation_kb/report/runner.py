@@ -73,7 +73,7 @@ class ReportSpec:
         One line for the documentation.
     outputs : tuple of str
         Files of a published run; default the HTML page, the notebook, ``incidents.json``,
-        ``incidents.csv``, ``manifest.json`` and ``summary.txt``.
+        ``incidents.csv``, ``health.json``, ``health.csv``, ``manifest.json`` and ``summary.txt``.
     """
 
     notebook: str
@@ -84,6 +84,7 @@ class ReportSpec:
         if not self.outputs:
             object.__setattr__(self, "outputs", (self.html, Path(self.notebook).name,
                                                  "incidents.json", "incidents.csv",
+                                                 "health.json", "health.csv",
                                                  "manifest.json", "summary.txt"))
 
     @property
@@ -99,7 +100,7 @@ DEFAULT_REPORT = "fleet_report"
 REPORTS: dict[str, ReportSpec] = {
     "fleet_report": ReportSpec(
         "fleet_report.ipynb",
-        "Activation errors of a fleet: frequency, incidents, causes and fixes",
+        "Activation errors of a fleet: health, frequency, incidents, causes and fixes",
     ),
 }
 
@@ -139,6 +140,11 @@ class ReportResult:
     def incidents(self) -> int:
         """Number of incidents found."""
         return int(self.manifest.get("incidents", 0))
+
+    @property
+    def risks(self) -> list[str]:
+        """Why the fleet is at risk (expired machines, KMS hosts short of clients); [] if not."""
+        return list(self.manifest.get("health", {}).get("alerts", []))
 
 
 def default_events() -> Path:
@@ -284,7 +290,9 @@ def run_report(
         bundled sample.
     out : str or path
         Folder to publish into: the code-free offline HTML page (``fleet_report.html``), the
-        executed notebook, ``incidents.json``, ``incidents.csv`` and ``manifest.json``.
+        executed notebook, ``incidents.json``, ``incidents.csv``, ``health.json`` and
+        ``health.csv`` (:func:`~activation_kb.write_health`) and ``manifest.json`` (with the
+        health summary: counts by status, ``at_risk``, ``alerts``).
     params : ReportParams, optional
         All the report parameters at once (then give neither ``events`` nor ``fields``).
     name : str
@@ -297,7 +305,11 @@ def run_report(
     **fields
         The report parameters one by one, as in :class:`ReportParams`: ``since``, ``until``
         (period; ``since`` may be a duration such as "7D"), ``freq``, ``lang``,
-        ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``.
+        ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``, ``catalogue``, ``store``
+        (an event store, :func:`~activation_kb.ingest`, to report on instead of ``events``:
+        only the days of the period and its baseline are read), ``engine`` ("dask" runs the
+        heavy part on a Dask cluster; needs ``store``) and ``scheduler`` (the Dask scheduler's
+        address, "tcp://host:8786"; default a local cluster).
 
     Returns
     -------
@@ -352,7 +364,7 @@ def _run(pm: Any, name: str, spec: ReportSpec, checked: ReportParams,
             export_html(staging / Path(spec.notebook).name, staging / spec.html,
                         title=checked.title)
         stage = "manifest"
-        manifest.update(_run_facts(staging),
+        manifest.update(_run_facts(staging, checked.store),
                         seconds=round(time.perf_counter() - clock, 2),
                         catalogue=_catalogue_manifest(checked.lang, checked.catalogue),
                         outputs=list(spec.outputs))
@@ -444,14 +456,22 @@ def _relayed_stages(enabled: bool) -> Iterator[str | None]:
             os.unlink(path)
 
 
-def _run_facts(staging: Path) -> dict[str, Any]:
-    """Read what the notebook wrote (summary, incidents) and describe the files it read."""
+def _run_facts(staging: Path, store: str | None = None) -> dict[str, Any]:
+    """Read what the notebook wrote (summary, incidents, health) and describe the inputs."""
     summary = json.loads((staging / "run_summary.json").read_text(encoding="utf-8"))
     (staging / "run_summary.json").unlink()
+    inputs = _inputs(summary.get("files", []))
+    if store is not None:
+        from ..store import store_info
+
+        info = store_info(store)
+        inputs.insert(0, {"path": store, "store": True,
+                          **{k: info[k] for k in ("records", "days", "first_day", "last_day",
+                                                  "size_bytes")}})
     incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
-    return {
+    facts = {
         "status": "ok", "finished": pd.Timestamp.now(tz="UTC").isoformat(),
-        "inputs": _inputs(summary.get("files", [])),
+        "inputs": inputs,
         "skipped_files": summary.get("skipped_files", []),
         "records": summary["summary"].get("records"),
         "rejected": summary["summary"].get("rejected"),
@@ -459,6 +479,11 @@ def _run_facts(staging: Path) -> dict[str, Any]:
         "summary": summary["summary"], "quality": summary["quality"],
         "incidents": len(incidents),
     }
+    if (staging / "health.json").is_file():  # the fleet report's health section wrote it
+        health = json.loads((staging / "health.json").read_text(encoding="utf-8"))
+        facts["health"] = {k: health[k] for k in ("at", "devices", "by_status", "at_risk",
+                                                  "alerts")}
+    return facts
 
 
 def _catalogue_manifest(lang: str, catalogue: str | None) -> dict[str, Any]:
