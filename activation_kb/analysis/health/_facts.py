@@ -133,7 +133,8 @@ def device_facts(events: pd.DataFrame, until: int | None = None,
     mc = _ints(events[schema.MIN_COUNT], -1, np.int32)[rows]
     i_mc = rec.last(use & ((mc == 25) | (mc == 5)))
     # texts of one record per device, read at that record only
-    i_site = rec.last(use & filled(events[schema.SITE])[rows])
+    site_there = filled(events[schema.SITE])
+    i_site = i_last if site_there.all() else rec.last(use & site_there[rows])
     i_kms = rec.last(use & (filled(events[schema.KMS_HOST])[rows] | rec.host_side))
     kms_row = np.where(i_kms >= 0, rows[np.maximum(i_kms, 0)], -1)
     named = text_at(events[schema.KMS_HOST], kms_row, lower=True)

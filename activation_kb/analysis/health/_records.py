@@ -84,10 +84,16 @@ def encode_columns(events: pd.DataFrame, columns=TEXT_COLUMNS,
 
 
 def filled(values: pd.Series) -> np.ndarray:
-    """Return where a text column holds a non-empty value (vectorised by pyarrow)."""
-    arr = _arrow(values)
-    mask = pc.and_(pc.is_valid(arr), pc.greater(pc.utf8_length(arr), 0))
-    return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+    """Return where a text column holds a value (its validity bitmap: no string is read).
+
+    An empty string counts as a value here; :func:`text_at` reads it as "".
+    """
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        chunks = values.array.__arrow_array__()
+        if chunks.null_count == 0:
+            return np.ones(len(values), dtype=bool)
+        return np.asarray(chunks.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    return values.notna().to_numpy(dtype=bool)
 
 
 def text_at(values: pd.Series, rows: np.ndarray, lower: bool = False) -> np.ndarray:

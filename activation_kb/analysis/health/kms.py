@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ... import schema
 from ...errors import AnalysisError
@@ -137,24 +139,33 @@ def _contacts(events: pd.DataFrame, until: int | None, rec: DeviceRecords | None
     client_answer = most(np.where(resp, code, -1))
     returned = np.where(host_answer >= 0, host_answer, client_answer)
     edition = most(np.where(np.isin(minimum, (5, 25)), minimum, -1))
-    labels = np.append(host_names, "")
     cmid_of = most(cmid)
-    device = rec.names[dev[starts]]
-    client = np.where(cmid_of >= 0, np.append(cmids, "")[np.where(cmid_of >= 0, cmid_of, -1)],
-                      "device:" + device.astype(str))
+    seg_dev = dev[starts]
+    # text columns as categoricals: groupby and filters work on codes, not strings
+    device_cat = pd.Categorical.from_codes(seg_dev, rec.names)
+    clients = np.concatenate([np.asarray(cmids, dtype=object), np.asarray(
+        pc.binary_join_element_wise("device:", pa.array(rec.names, pa.string()), "")
+        .to_numpy(zero_copy_only=False), dtype=object)])
+    client_cat = pd.Categorical.from_codes(np.where(cmid_of >= 0, cmid_of, len(cmids) + seg_dev),
+                                           clients)
     uniq, inverse = np.unique(np.where(answered, returned, -1), return_inverse=True)
-    texts = np.array([f"0x{int(c):08X}" if c >= 0 else "" for c in uniq], dtype=object)
+    texts = [f"0x{int(c):08X}" if c >= 0 else "" for c in uniq]
     frame = pd.DataFrame({
         "time": pd.DatetimeIndex(t[starts].astype("datetime64[ns]")).tz_localize("UTC"),
-        "host": labels[np.where(host_code_of >= 0, host_code_of, len(host_names))],
-        "device": device,
-        "client": client,
-        "edition": np.where(edition == 25, "client", np.where(edition == 5, "server", "")),
+        "host": pd.Categorical.from_codes(np.maximum(host_code_of, 0), host_names)
+        if len(host_names) else pd.Categorical([""] * starts.size),
+        "device": device_cat,
+        "client": client_cat,
+        "edition": pd.Categorical.from_codes(np.where(edition == 25, 0, np.where(
+            edition == 5, 1, 2)), ["client", "server", ""]),
         "answered": answered,
-        "code": texts[inverse],
+        "code": pd.Categorical.from_codes(inverse, pd.Index(texts).unique())
+        if len(set(texts)) == len(texts) else pd.Categorical(np.asarray(texts)[inverse]),
         "count": most(np.where(resp, count, -1)),
     })
-    return frame[frame["host"] != ""].sort_values("time", kind="stable").reset_index(drop=True)
+    frame = frame[host_code_of >= 0]
+    frame["host"] = frame["host"].cat.remove_unused_categories()
+    return frame.sort_values("time", kind="stable").reset_index(drop=True)
 
 
 def _rolling_distinct(contacts: pd.DataFrame, days: pd.DatetimeIndex,
@@ -169,7 +180,7 @@ def _rolling_distinct(contacts: pd.DataFrame, days: pd.DatetimeIndex,
         day0 = days[0]
         d = ((part["time"].dt.floor("D") - day0) // pd.Timedelta(days=1)).to_numpy(np.int64)
         h = pd.Index(hosts).get_indexer(part["host"])
-        dev = pd.factorize(part["client"])[0]
+        dev = part["client"].cat.codes.to_numpy()
         key = pd.DataFrame({"h": h, "dev": dev, "d": d}).drop_duplicates().sort_values(
             ["h", "dev", "d"]).to_numpy()
         same = np.r_[(key[1:, 0] == key[:-1, 0]) & (key[1:, 1] == key[:-1, 1]), False]
@@ -190,19 +201,20 @@ def _daily(contacts: pd.DataFrame, thresholds: pd.Series) -> pd.DataFrame:
     grid = pd.MultiIndex.from_product([sorted(contacts["host"].unique()), days],
                                       names=["host", "day"])
     c = contacts.assign(day=day)
-    groups = c.groupby(["host", "day"])
+    def grouped(part: pd.DataFrame):
+        return part.groupby(["host", "day"], observed=True)
+
+    groups = grouped(c)
     table = pd.DataFrame({
         "requests": groups.size(),
         "answered": groups["answered"].sum(),
-        "clients_served": c[c["answered"]].groupby(["host", "day"])["client"].nunique(),
+        "clients_served": grouped(c[c["answered"]])["client"].nunique(),
         "count_reported": groups["count"].max(),
-        "count_reported_clients": c[c["edition"] == "client"].groupby(["host", "day"])[
-            "count"].max(),
-        "count_reported_servers": c[c["edition"] == "server"].groupby(["host", "day"])[
-            "count"].max(),
+        "count_reported_clients": grouped(c[c["edition"] == "client"])["count"].max(),
+        "count_reported_servers": grouped(c[c["edition"] == "server"])["count"].max(),
     }).reindex(grid)
     errors = c[c["answered"] & (c["code"] != "") & (c["code"] != "0x00000000")]
-    codes = errors.groupby(["host", "day", "code"]).size()
+    codes = errors.groupby(["host", "day", "code"], observed=True).size()
     by_day = {key: {} for key in grid}
     for (host, d, code), value in codes.items():  # one per (host, day, code), not per record
         by_day[(host, d)][code] = int(value)
@@ -303,14 +315,15 @@ def assess_kms(events: pd.DataFrame, until: int | None, ahead: pd.Timedelta,
     contacts = _contacts(events, until, rec)
     if until is None:
         if len(contacts):
-            until = default_at(pd.DatetimeIndex(contacts.groupby("device")["time"].max()).asi8)
+            last = contacts.groupby("device", observed=True)["time"].max()
+            until = default_at(pd.DatetimeIndex(last).asi8)
         elif len(events):  # no KMS request at all: nothing to say per host, as of the end
             until = pd.DatetimeIndex(events[schema.EVENT_TIME]).max().value
         else:
             raise AnalysisError("no record to assess: the source holds no event")
     when = pd.Timestamp(until, tz="UTC")
     renewal = _renewal(events)
-    thresholds = contacts.groupby("host")["edition"].agg(
+    thresholds = contacts.groupby("host", observed=True)["edition"].agg(
         lambda e: 25 if (e == "client").any() else 5) if len(contacts) else pd.Series(
         dtype=np.int64)
     daily = _daily(contacts, thresholds) if len(contacts) else pd.DataFrame(
@@ -331,11 +344,14 @@ def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
     hosts = sorted(contacts["host"].unique()) if len(contacts) else []
     names = _short_names(hosts)
     answered = contacts[contacts["answered"]]
-    last = answered.groupby(["host", "client"])["time"].max().rename("last").reset_index()
+    last = answered.groupby(["host", "client"], observed=True)["time"].max()
+    last = last.rename("last").reset_index()
     # a machine keeps renewing at a host when it was answered there lately and has not moved
-    latest = answered.sort_values("time").groupby("client")["host"].last()
+    latest = answered.sort_values("time").groupby("client", observed=True)["host"].last()
     last["moved"] = latest.reindex(last["client"]).to_numpy() != last["host"].to_numpy()
-    edition = contacts.groupby("client")["edition"].max()
+    rank = contacts["edition"].map({"": 0, "client": 1, "server": 2}).astype(np.int8)
+    edition = rank.groupby(contacts["client"], observed=True).max().map(
+        {0: "", 1: "client", 2: "server"})
     last["edition"] = edition.reindex(last["client"]).to_numpy()
     in_window = last[last["last"] > at - COUNT_WINDOW]
     day0 = at.floor("D")
