@@ -173,9 +173,9 @@ def test_missing_buckets_are_missing_and_keep_the_seasonality(rng):
     assert day.min() > 5 * night.max()
     # zeros stand for nothing failing: a silent stretch is a fall, a missing one is not
     silent = counts.copy()
-    silent.loc[344 + 8 : 344 + 17, "value"] = 0.0
+    silent.loc[344:353, "value"] = 0.0  # from 08:00 to 18:00 on the fifteenth day
     assert len(detect_spikes(silent, direction="down")) == 1
-    assert detect_spikes(silent.drop(index=range(352, 362)), direction="down").empty
+    assert detect_spikes(silent.drop(index=range(344, 354)), direction="down").empty
 
 
 def test_repeated_buckets_are_summed():
@@ -215,8 +215,9 @@ def test_direction_down_finds_a_host_that_went_silent(rng):
     counts = _series(values)
     down = detect_spikes(counts, direction="down")
     assert len(down) == 1 and down.iloc[0]["direction"] == "down"
-    assert down.iloc[0]["start"] == HOURS[silent] and down.iloc[0]["end"] == HOURS[silent + 6]
-    assert down.iloc[0]["excess"] < 0 and down.iloc[0]["observed"] == 0
+    assert down.iloc[0]["start"] == HOURS[silent]
+    assert HOURS[silent + 6] <= down.iloc[0]["end"] <= HOURS[silent + 8]  # maybe a slow return
+    assert down.iloc[0]["excess"] < -100 and down.iloc[0]["peak_observed"] == 0
     up = detect_spikes(counts)
     assert set(up["direction"]) == {"up"} and (up["start"] == HOURS[silent + 100]).any()
     both = detect_spikes(counts, direction="both")
@@ -303,7 +304,7 @@ def test_sensitivity_spans_obvious_to_worth_a_look(rng):
     """The lowest sensitivity keeps only large rises; the highest also finds modest ones."""
     values = rng.poisson(5.0, len(HOURS)).astype(float)
     values[300:303] += [40, 40, 40]  # obvious
-    values[600:606] += 9  # modest: about +2 standard deviations an hour, for six hours
+    values[600:606] += 4  # modest: about +2 standard deviations an hour, for six hours
     counts = _series(values)
     strict = detect_spikes(counts, 0.05)
     loose = detect_spikes(counts, 1.0)

@@ -20,8 +20,9 @@ _PASSES = 4
 #: score (-log10 probability, before the correction for several scales) at which a bucket is
 #: kept out of the baseline, whatever the sensitivity (so that the baseline does not depend on it)
 QUIET_SCORE = 3.0
-DISP_QUIET = 0.0
-_SHARE = 0.5  # a significant window flags its buckets that carry half its mean excess
+_SHARE = 0.5  # an unusual bucket carries half the mean excess of the window it ends
+_SLACK = 0.5  # standard deviations a bucket must exceed to extend a stretch
+_BLOCK = 4_000_000  # cells of (keys x buckets x window) worked on at once
 
 
 @dataclass(frozen=True)
@@ -94,19 +95,19 @@ def window_sums(x: np.ndarray, size: int) -> np.ndarray:
 
 
 def _scale(y, present, mean, base: Baseline, quiet, totals: tuple, settings: Settings,
-           prior: Dispersion | None, previous: Dispersion | None) -> Scale:
-    """Totals, dispersion (learnt from past quiet windows) and scores."""
+           prior: Dispersion | None) -> Scale:
+    """Totals, dispersion (learnt from past quiet windows, winsorized) and scores."""
     size, obs, count = totals
     relvar = window_relvar(base, size, settings.per_unit)
     known = present & np.isfinite(mean)
     exp = window_sums(np.where(known, mean, 0.0), size)
     scored = (window_sums(known.astype(float), size) == count) & (count >= max(1, size / 2))
     lag = max(int(round(settings.per_day)), 0)
-    calm = scored
-    if DISP_QUIET:
-        calm = scored & (window_sums(quiet.astype(float), size) >= DISP_QUIET * count - 1e-9)
-    disp = estimate(obs, np.where(scored, exp, 0.0), relvar, calm, settings.window, lag, size,
-                    prior, previous)
+    usable = scored.copy()
+    usable[:, : settings.first // 2 + size - 1] = False  # once the baseline saw its cycle once
+    usable &= window_sums(quiet.astype(float), size) >= count - 0.5  # what the mean left out
+    disp = estimate(obs, np.where(scored, exp, 0.0), relvar, usable, settings.window, lag, size,
+                    prior)
     exp = np.where(scored, exp, np.nan)
     inv_size = disp.c + relvar
     up = tail_score(obs, exp, disp.phi, inv_size, up=True)
@@ -142,13 +143,13 @@ def fit(grid: Grid, settings: Settings) -> Fit:
         base = expect(y / busy, present, unusual, grid.season, settings.window, settings.days,
                       settings.per_day)
         mean = base.mean * busy
-        previous = [None] * len(sizes) if done == 1 else [sc.dispersion for sc in scales]
         scales, prior = [], None
-        for total, last in zip(totals, previous):
+        for total in totals:
             scales.append(_scale(y, present, mean, base, present & ~unusual, total, settings,
-                                 prior, last))
+                                 prior))
             prior = scales[-1].dispersion
         found = _unusual(scales, y, mean, present)
+        found[:, : settings.first] = False  # no judgement while warming up: all is learnt
         if np.array_equal(found, unusual):
             break
         unusual = found
@@ -175,27 +176,38 @@ def _hits(sc: Scale, threshold: float, settings: Settings, sign: int):
     return hit, score
 
 
-def _segments(own_sums: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _segments(own_sums: np.ndarray, size: int, drift: np.ndarray) -> tuple:
     """For the window of ``size`` ending at each bucket, the stretch that holds its excess.
 
-    ``own_sums[:, j]`` is the running sum of the buckets' own excess before bucket j. The
-    stretch ends at the last bucket where that sum peaks in the window, and starts after the
-    last low point before that end: the rise a CUSUM would find, without the quiet buckets
-    around it.
+    ``own_sums[:, j]`` is the running sum of the buckets' own excess (less their slack) before
+    bucket j, and ``drift`` half the mean excess of each window. Within a window, buckets count
+    for their excess less that drift: the stretch ends where their running sum first peaks and
+    starts after its last low point before that, the rise a CUSUM would find, without the noise
+    and the milder excess around it.
     """
     k, t = own_sums.shape[0], own_sums.shape[1] - 1
     position = np.arange(t)
     if size == 1:
         return np.broadcast_to(position, (k, t)), np.broadcast_to(position, (k, t))
-    ahead = np.concatenate([np.full((k, size - 1), -np.inf), own_sums[:, 1:]], axis=1)
-    ends = np.lib.stride_tricks.sliding_window_view(ahead, size, axis=1)  # sums after e
-    last_peak = size - 1 - np.argmax(ends[:, :, ::-1], axis=2)  # offset in the window
-    before = np.concatenate([np.full((k, size - 1), np.inf), own_sums[:, :t]], axis=1)
-    starts = np.lib.stride_tricks.sliding_window_view(before, size, axis=1)  # sums before s
-    starts = np.where(np.arange(size) <= last_peak[:, :, None], starts, np.inf)
-    last_low = size - 1 - np.argmin(starts[:, :, ::-1], axis=2)
+    ahead = np.concatenate([np.full((k, size - 1), np.nan), own_sums[:, 1:]], axis=1)
+    before = np.concatenate([np.full((k, size - 1), np.nan), own_sums[:, :t]], axis=1)
+    top, low = np.empty((k, t), dtype=np.int64), np.empty((k, t), dtype=np.int64)
+    steps = np.arange(size)
+    block = max(1, _BLOCK // max(k * size, 1))
+    for lo in range(0, t, block):
+        hi = min(t, lo + block)
+        slope = drift[:, lo:hi, None] * steps  # the drift accumulated along each window
+        ends = np.lib.stride_tricks.sliding_window_view(ahead[:, lo : hi + size - 1], size,
+                                                        axis=1) - slope
+        last_peak = np.argmax(np.nan_to_num(ends, nan=-np.inf), axis=2)  # its first peak
+        starts = np.lib.stride_tricks.sliding_window_view(before[:, lo : hi + size - 1], size,
+                                                          axis=1) - slope
+        starts = np.where(steps <= last_peak[:, :, None], np.nan_to_num(starts, nan=np.inf),
+                          np.inf)
+        top[:, lo:hi] = last_peak
+        low[:, lo:hi] = size - 1 - np.argmin(starts[:, :, ::-1], axis=2)
     offset = position - (size - 1)
-    return offset + last_low, offset + last_peak
+    return offset + low, offset + top
 
 
 def _covered(onset: np.ndarray, end: np.ndarray, hit: np.ndarray) -> np.ndarray:
@@ -206,6 +218,19 @@ def _covered(onset: np.ndarray, end: np.ndarray, hit: np.ndarray) -> np.ndarray:
     np.add.at(marks, (rows, np.clip(onset[rows, cols], 0, t)), 1.0)
     np.add.at(marks, (rows, np.clip(end[rows, cols] + 1, 0, t)), -1.0)
     return np.cumsum(marks, axis=1)[:, :t] > 0.5
+
+
+def _slack(fit_: Fit, sign: int) -> np.ndarray:
+    """Each bucket's own excess less half its standard deviation (a CUSUM's reference value).
+
+    Summed, it rises only through buckets clearly beyond their expectation, so a stretch does
+    not run on through the noise around an anomaly.
+    """
+    mean = np.nan_to_num(fit_.mean)
+    single = fit_.scales[0]
+    var = single.dispersion.phi * mean + (single.dispersion.c + fit_.baseline.relvar) * mean**2
+    own = sign * (fit_.y - mean) - _SLACK * np.sqrt(np.nan_to_num(var))
+    return np.where(fit_.present & np.isfinite(fit_.mean), own, 0.0)
 
 
 def _flags(fit_: Fit, threshold: float, settings: Settings, sign: int) -> _Flags:
@@ -220,14 +245,14 @@ def _flags(fit_: Fit, threshold: float, settings: Settings, sign: int) -> _Flags
     extra = math.log10(len(fit_.scales))
     flagged = np.zeros((k, t), dtype=bool)
     first, reach, best = np.full((k, t), np.inf), np.full((k, t), -np.inf), np.zeros((k, t))
-    own = np.where(fit_.present, sign * (fit_.y - np.nan_to_num(fit_.mean)), 0.0)
-    own_sums = np.concatenate([np.zeros((k, 1)), np.cumsum(own, axis=1)], axis=1)
+    own_sums = np.concatenate([np.zeros((k, 1)), np.cumsum(_slack(fit_, sign), axis=1)], axis=1)
     position = np.broadcast_to(np.arange(t, dtype=float), (k, t))
     for sc in fit_.scales:
         hit, score = _hits(sc, threshold + extra, settings, sign)
         if not hit.any():
             continue
-        mine = fit_.present & _covered(*_segments(own_sums, sc.size), hit)
+        drift = np.where(hit, _SHARE * sign * (sc.obs - sc.exp) / np.maximum(sc.present, 1), 0.0)
+        mine = fit_.present & _covered(*_segments(own_sums, sc.size, drift), hit)
         flagged |= mine
         first = np.minimum(first, np.where(mine, _forward(
             minimum_filter1d, np.where(hit, position, np.inf), sc.size, np.inf), np.inf))

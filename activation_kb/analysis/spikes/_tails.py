@@ -110,21 +110,20 @@ def _exact(o, e, f, s, up: bool) -> np.ndarray:
 
 def estimate(
     obs: np.ndarray, exp: np.ndarray, relvar: np.ndarray, usable: np.ndarray, window: int,
-    lag: int, size: int, prior: Dispersion | None = None, previous: Dispersion | None = None,
+    lag: int, size: int, prior: Dispersion | None = None,
 ) -> Dispersion:
-    """``phi`` and ``c`` for every bucket from the windows of ``size`` that ended before it.
+    """``phi`` and ``c`` for every bucket from the ``usable`` windows of ``size`` before it.
 
     Sums run over the ``window`` buckets before each bucket, leaving out the last ``lag`` (a
-    day): an incident does not widen the tails it is judged by while it unfolds. A window's squared deviation counts
-    at most ``_WINSOR`` times the variance that ``previous`` (the last pass) expected of it (and
-    at least up to ``_WINSOR_COUNTS`` counts), so that one incident does not swell the
-    dispersion. Each key's estimate starts from a few
-    pseudo-windows (``_PSEUDO`` independent windows, so ``_PSEUDO * size`` overlapping ones) of
-    the estimate pooled over all keys, itself starting from ``prior`` (the estimate at the next
-    smaller size) or Poisson: a key seen failing for the first time gets the clustering of the
-    others.
+    day): an incident does not widen the tails it is judged by while it unfolds. A window's
+    squared deviation counts at most ``_WINSOR`` times a generous variance (``E + E**2``: a
+    standard deviation as large as the expectation), and always up to ``_WINSOR_COUNTS``
+    counts. Each key's estimate starts from a few pseudo-windows (``_PSEUDO`` independent
+    windows, so ``_PSEUDO * size`` overlapping ones) of the estimate pooled over all keys,
+    itself starting from ``prior`` (the estimate at the next smaller size) or Poisson: a key
+    seen failing for the first time gets the clustering of the others.
     """
-    sums = _moments(obs, exp, relvar, usable, window, lag, previous)
+    sums = _moments(obs, exp, relvar, usable, window, lag)
     weight = _PSEUDO * size
     phi0, c0 = (np.ones(1), np.zeros(1)) if prior is None else (prior.phi, prior.c)
     if obs.shape[0] == 1:
@@ -134,13 +133,12 @@ def estimate(
     return Dispersion(*_solve(*_pseudo(sums, weight, pool_phi, pool_c)))
 
 
-def _moments(obs, exp, relvar, usable, window, lag, previous):
+def _moments(obs, exp, relvar, usable, window, lag):
     """Trailing sums of the moment equations: windows, E, E**2, deviation**2 / E, deviation**2."""
     e = np.where(usable, exp, 0.0)
     use = usable & (e > 0)
     e = np.where(use, e, 0.0)
-    phi1, c1 = (1.0, 1.0) if previous is None else (previous.phi, previous.c)
-    cap = np.maximum(_WINSOR * (phi1 * e + (c1 + relvar) * e * e), _WINSOR_COUNTS**2)
+    cap = np.maximum(_WINSOR * (e + (1.0 + relvar) * e * e), _WINSOR_COUNTS**2)
     a = np.where(use, np.minimum((obs - exp) ** 2, cap) - relvar * exp**2, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         a_e = np.where(use, a / e, 0.0)
