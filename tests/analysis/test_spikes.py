@@ -15,7 +15,8 @@ from activation_kb.analysis.spikes import (
     score_threshold,
 )
 from activation_kb.analysis.spikes._baseline import trailing
-from activation_kb.analysis.spikes._detect import runs, scale_sizes
+from activation_kb.analysis.spikes._fit import scale_sizes
+from activation_kb.analysis.spikes._runs import runs
 from activation_kb.errors import AnalysisError
 
 # six weeks from a Monday

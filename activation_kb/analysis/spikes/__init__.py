@@ -2,48 +2,66 @@
 
 Method
 ------
-Everything used to judge bucket t of a key is learnt from that key's buckets **before t**, so a
-run scheduled after every bucket would have said the same then as a later run says now.
+Everything used to judge bucket t of a key is learnt from that key's buckets **before t** (and,
+for the dispersion prior, the other keys' buckets before t): a run scheduled after every bucket
+would have said then what a later run says now about the same buckets.
 
-*Grid.* The counts are laid on a regular grid of their bucket size (a minute to a day, or weeks),
-in the wall-clock time of their ``time`` column. A bucket with no row (or a NaN value) is missing:
-it is neither zero nor learnt from, and keeps its place in the hour-of-week slots. Several rows
-of one bucket and key are summed (the hour repeated when daylight saving time ends; their number
-is in ``attrs["summed_rows"]``).
+*Grid* (:mod:`._grid`). The counts are laid on a regular grid of their bucket size (any step
+from a minute to a day, or weeks; calendar months keep their order), in the wall-clock time of
+their ``time`` column. A bucket with no row, or a NaN count, is missing: neither zero nor learnt
+from, and it keeps its place, so the hour-of-week slots do not shift. Rows repeating a bucket and
+key are summed (the hour repeated when daylight saving time ends, one bucket split over two
+exports); their number is in ``attrs["summed_rows"]``.
 
-*Baseline* (:mod:`._baseline`). The expected count of a bucket is learnt from the key's quiet
-buckets of the ``history`` (28 days) before it: the mean level, shrunk to the usual count of its
-slot of the day (hour of the day, pooling sub-hour buckets), then of its slot of the week
-(empirical Bayes: gamma priors worth a few counts). When the counts carry the attempts of each
-bucket, the expectation is scaled by how busy the bucket is (its attempts that did not fail this
-way against the usual for its slot, learnt the same way, kept within 0.2 to 5), so a busy Monday
-raises the expectation rather than an alarm. Each expectation carries its own uncertainty (one
-over the counts behind it), so a young baseline or a slot never seen is trusted less.
+*Baseline* (:mod:`._baseline`). Three levels are learnt from the key's quiet buckets (present and
+not unusual, below) and shrunk each to the one above (empirical Bayes, gamma priors): the mean
+over the ``history`` (28 days) before t; the usual count of t's slot of the day (its hour; a
+sub-hour step pools the buckets of each hour) over the ``history`` days before t's day, with a
+prior worth 1 count; the usual count of its slot of the week over the whole weeks before t's week,
+with a prior worth 3 counts. A slot also learns from unusual buckets whose slot a day (a week)
+earlier was unusual too: what recurs is a pattern, so a new peak hour or a new level is learnt
+once seen twice. When the counts carry the attempts of each bucket, the expectation is scaled by
+how busy the bucket is (its attempts that did not fail this way against the usual for its slot,
+learnt the same way, within 0.2 to 5): a busy Monday raises the expectation, not an alarm. Each
+expectation carries its relative variance (one over the counts behind it), so a young baseline
+widens the tails.
 
-*Tails* (:mod:`._tails`). The total of a window of buckets is scored by ``-log10`` of its
-probability under a negative binomial whose variance ``phi * E + (c + v) * E**2`` has a cluster
-size ``phi`` (failures come in clusters: a machine retries every 2 hours), a burst term ``c``
-(busy series burst in proportion to their level) and the baseline's own uncertainty ``v``.
-``phi`` and ``c`` are estimated per key and window size by moments over the quiet windows of
-the ``history`` before the window. Windows run at several scales adapted to the step (one
-bucket, then 15 minutes, 1, 3 and 6 hours, a day, up to a day or seven buckets: 3 and 7 days for
-daily counts), so a burst, a slow rise of a few failures an hour and a silence of hours are all
-found.
+*Tails* (:mod:`._tails`). The total ``O`` of a window of buckets is compared with its expectation
+``E`` under a negative binomial of variance ``phi * E + (c + v) * E**2``: ``phi`` counts failures
+in clusters (a machine retries every 2 hours), ``c`` lets busy series burst in proportion to their
+level, ``v`` is the baseline's uncertainty. The score is ``-log10`` of the probability of a total
+at least that far in the direction asked; beyond one chance in 10**300 the Chernoff bound keeps
+ordering the largest spikes (scores are not capped). ``phi`` and ``c`` are estimated per key and
+window size by two moment equations over the quiet windows of the ``history`` before t, leaving
+out the last day (an incident does not widen its own tails), each squared deviation counting at
+most 16 times ``E + E**2`` (and always up to 10 counts); their prior is a few pseudo-windows of
+the estimate pooled over all keys, itself drawn towards the next smaller window size, so a key
+failing for the first time gets the clustering of the others. Windows run at scales adapted to
+the step: one bucket, then 15 minutes, 1, 3 and 6 hours, a day, 3 and 7 days, those of at least
+two buckets up to a day or seven buckets (5-minute counts: 1, 3, 12, 36, 72 and 288 buckets;
+hourly: 1, 3, 6 and 24; daily: 1, 3 and 7). A burst, a slow rise of a few failures an hour and a
+silence of hours are all found.
 
-*Quiet buckets.* A bucket that ends a window scoring at least ``QUIET_SCORE`` (3, plus
-``log10`` of the number of scales) in either direction, and carries its share of the window's
-excess, is kept out of what later buckets learn from. Detection repeats (at most 6 passes) until
-the set of such buckets stops changing; each pass only looks at the past, so the result does too.
-This set does not depend on ``sensitivity``.
+*Unusual buckets* (:mod:`._fit`). A bucket that ends a window scoring ``QUIET_SCORE`` (3) plus
+``log10`` of the number of scales in either direction, and carries half the window's mean excess,
+is left out of what later buckets learn from (the level, the dispersion, and the slots unless it
+recurs). The baseline is learnt again without them until they stop changing (at most 4 passes);
+each pass only looks at the past, so the result does too. They do not depend on ``sensitivity``.
 
-*Spikes* (:mod:`._detect`). A window is significant when its score reaches
-``score_threshold(sensitivity) + log10(number of scales)`` and its excess (or deficit, going
-down) reaches ``min_excess``; its buckets that carry half its mean excess are flagged. Flagged
-buckets of one key and direction less than ``gap`` apart form one spike, ``detected`` at the end
-of the first bucket whose significant window covered it. A spike's ``score`` is ``-log10`` of the
-probability of its whole total. A higher ``sensitivity`` only lowers the threshold, so it finds a
-superset of spikes. ``baseline_days`` says how much quiet past stood behind a spike's baseline;
-``warming_up`` marks spikes judged with less than a week of it (or less than ``history``).
+*Warm-up.* Nothing is judged before the cycle has been seen twice (two days for steps under a
+day, two weeks of daily buckets, six longer buckets), and the dispersion learns from windows
+after its first cycle. ``baseline_days`` says how many days of quiet past stood behind a spike's
+baseline; ``warming_up`` marks the spikes judged with less than a week of it (or ``history``).
+
+*Spikes* (:mod:`._runs`). A window is significant when its score reaches
+``score_threshold(sensitivity) + log10(number of scales)`` and its excess (its deficit, going
+down) reaches ``min_excess``. It flags the stretch that holds its excess: the rise a CUSUM would
+find, each bucket counting for its excess less half its standard deviation and half the
+window's mean excess. Flagged buckets of a key and direction less than ``gap`` apart, or flagged
+by windows that end within it, form one spike. It is ``detected`` at the end of the earliest
+significant window holding one of its buckets; its ``score`` is that of its most significant
+window; ``observed`` and ``expected`` total its present buckets. A higher ``sensitivity`` only
+lowers the threshold, and more data only adds windows: spikes then grow or merge, never vanish.
 Severity grades the excess in units of ``min_excess``: low (< 5), medium (< 25), high (< 100),
 critical (>= 100).
 """
@@ -52,13 +70,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ...errors import AnalysisError
-from ._detect import QUIET_SCORE, Fit, Settings, Spike, find_spikes, fit
+from ._fit import QUIET_SCORE, Fit, Settings, fit
 from ._grid import Grid, accumulate, build_grid, check_columns
+from ._runs import Spike, find_spikes
 
 __all__ = [
     "detect_spikes",
@@ -150,7 +170,7 @@ def _settings(grid: Grid, counts, history, gap, min_excess, fleet_size) -> Setti
         gap=max(1, int(round(gap_td / step))),
         min_excess=float(min_excess),
         per_unit=grid.season.per_unit if grid.season is not None else 1,
-        first=min(first, max(1, int(span / step))),
+        judged_from=min(first, max(1, int(span / step))),
     )
 
 
@@ -160,20 +180,48 @@ def _check_direction(direction: object) -> str:
     return str(direction)
 
 
-def _run(counts, sensitivity, direction, time, value, exposure, keys, history, min_excess, gap,
-         fleet_size) -> tuple[Grid, Settings, Fit, list[Spike]]:
+@dataclass(frozen=True)
+class _Request:
+    """The arguments of :func:`detect_spikes` and :func:`expected_counts`, as given."""
+
+    sensitivity: float
+    direction: str
+    time: str
+    value: str | None
+    exposure: str | None
+    keys: str | Sequence[str] | None
+    history: str
+    min_excess: float | str
+    gap: str
+    fleet_size: int | None
+
+
+@dataclass(frozen=True)
+class _Result:
+    """What one detection run produced."""
+
+    grid: Grid
+    settings: Settings
+    fitted: Fit
+    spikes: list[Spike]
+
+
+def _run(counts: pd.DataFrame, request: _Request) -> _Result:
     """Check the arguments, fit the baseline and find the spikes."""
-    threshold = score_threshold(sensitivity)
-    direction = _check_direction(direction)
-    columns = check_columns(counts, time, value, exposure, keys)
+    threshold = score_threshold(request.sensitivity)
+    direction = _check_direction(request.direction)
+    columns = check_columns(counts, request.time, request.value, request.exposure, request.keys)
     grid = build_grid(counts, columns)
-    settings = _settings(grid, counts, history, gap, min_excess, fleet_size)
+    settings = _settings(grid, counts, request.history, request.gap, request.min_excess,
+                         request.fleet_size)
     fitted = fit(grid, settings)
-    return grid, settings, fitted, find_spikes(fitted, threshold, settings, direction)
+    return _Result(grid, settings, fitted, find_spikes(fitted, threshold, settings, direction))
 
 
-def _rows(grid: Grid, settings: Settings, fitted: Fit, spikes: list[Spike], history) -> list:
+def _rows(result: _Result, history: str) -> list[dict]:
     """One dict per spike, in the columns of :data:`SPIKE_COLUMNS`."""
+    grid, settings, fitted = result.grid, result.settings, result.fitted
+    spikes = result.spikes
     edges = grid.edges
     warm = min(_WARM, _duration(history, "history")) / pd.Timedelta(days=1)
     rows = []
@@ -297,6 +345,8 @@ def detect_spikes(
                           start                  detected  observed
     0 2026-01-13 08:00:00+00:00 2026-01-13 09:00:00+00:00     160.0
     """
+    request = _Request(sensitivity, direction, time, value, exposure, keys, history, min_excess,
+                       gap, fleet_size)
     threshold = score_threshold(sensitivity)
     if isinstance(counts, pd.DataFrame) and counts.empty:
         columns = check_columns(counts, time, value, exposure, keys)
@@ -305,17 +355,17 @@ def detect_spikes(
         out.attrs.update(sensitivity=sensitivity, threshold=threshold, min_excess=None,
                          direction=direction, summed_rows=0)
         return out
-    grid, settings, fitted, spikes = _run(counts, sensitivity, direction, time, value, exposure,
-                                          keys, history, min_excess, gap, fleet_size)
-    rows = _rows(grid, settings, fitted, spikes, history)
-    out = pd.DataFrame(rows, columns=[*grid.columns.keys, *SPIKE_COLUMNS])
+    result = _run(counts, request)
+    keys_ = result.grid.columns.keys
+    out = pd.DataFrame(_rows(result, history), columns=[*keys_, *SPIKE_COLUMNS])
     if out.empty:
-        out = _empty(counts, grid.columns.keys, time)
-    order = out["excess"].abs().to_numpy() if len(out) else np.zeros(0)
-    out = out.iloc[np.lexsort((out["start"].to_numpy(), -order))] if len(out) else out
+        out = _empty(counts, keys_, time)
+    else:  # largest absolute excess first
+        order = np.lexsort((out["start"].to_numpy(), -out["excess"].abs().to_numpy()))
+        out = out.iloc[order]
     out.attrs.update(sensitivity=sensitivity, threshold=threshold,
-                     min_excess=settings.min_excess, direction=direction,
-                     summed_rows=grid.summed)
+                     min_excess=result.settings.min_excess, direction=direction,
+                     summed_rows=result.grid.summed)
     return out.reset_index(drop=True)
 
 
@@ -358,8 +408,15 @@ def expected_counts(
         return counts.assign(expected=pd.Series(dtype=float), score=pd.Series(dtype=float),
                              in_spike=pd.Series(dtype=bool),
                              baseline_days=pd.Series(dtype=float))
-    grid, _, fitted, spikes = _run(counts, sensitivity, direction, time, value, exposure, keys,
-                                   history, min_excess, gap, fleet_size)
+    result = _run(counts, _Request(sensitivity, direction, time, value, exposure, keys, history,
+                                   min_excess, gap, fleet_size))
+    return _expected_frame(counts, result, time, direction)
+
+
+def _expected_frame(counts: pd.DataFrame, result: _Result, time: str,
+                    direction: str) -> pd.DataFrame:
+    """Every bucket of every key: its counts, expectation, score and spike membership."""
+    grid, fitted, spikes = result.grid, result.fitted, result.spikes
     k, t = fitted.y.shape
     in_spike = np.zeros((k, t), dtype=bool)
     for sp in spikes:

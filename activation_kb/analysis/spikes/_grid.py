@@ -127,7 +127,7 @@ def _wall(times: pd.Series) -> tuple[np.ndarray, object]:
 
 
 def _step(walls: np.ndarray, time: str) -> tuple[pd.Timedelta, np.ndarray, bool]:
-    """The bucket size, each distinct wall time's position, and whether the grid is regular.
+    """Return the bucket size, each distinct wall time's position, and whether it is regular.
 
     A regular grid has every gap a whole number of steps (the smallest gap). Calendar months or
     quarters (steps of 28 days or more that vary) keep their order without a time grid.

@@ -1,5 +1,12 @@
-"""Windows at several time scales, the passes that keep unusual buckets out of the baseline, and
-the spikes: runs of flagged buckets with the time each was first known.
+"""Spikes: the stretches that significant windows flag, joined into one run per event.
+
+A window is significant when its score reaches the threshold of the sensitivity (plus ``log10``
+of the number of scales) and its excess (or deficit, going down) reaches ``min_excess``. It flags
+the stretch that holds its excess: the rise a CUSUM would find, each bucket counting for its
+excess less half its standard deviation and half the window's mean excess. Flagged buckets of a
+key less than ``gap`` apart, or flagged by windows that end within it, form one spike, first known
+at the end of the earliest significant window holding one of them. A lower threshold, or more
+data, only adds windows, so only adds flags: spikes grow or merge, never vanish.
 """
 
 from __future__ import annotations
@@ -8,59 +15,15 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
-from ._baseline import Baseline, busy_ratio, expect, window_relvar
-from ._grid import Grid
-from ._tails import Dispersion, estimate, tail_score
+from ._fit import Fit, Scale, Settings
 
-_LADDER = tuple(pd.Timedelta(d) for d in ("15min", "1h", "3h", "6h", "1D", "3D", "7D"))
-_PASSES = 4
-#: score (-log10 probability, before the correction for several scales) at which a bucket is
-#: kept out of the baseline, whatever the sensitivity (so that the baseline does not depend on it)
-QUIET_SCORE = 3.0
-_SHARE = 0.5  # an unusual bucket carries half the mean excess of the window it ends
+__all__ = ["Spike", "find_spikes", "runs"]
+
 _SLACK = 0.5  # standard deviations a bucket must exceed to extend a stretch
+_DRIFT = 0.5  # ... and this share of the mean excess of the window that flags it
 _BLOCK = 4_000_000  # cells of (keys x buckets x window) worked on at once
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What detection needs besides the counts, in buckets."""
-
-    window: int  # history, in buckets
-    days: int  # history, in whole days
-    per_day: float  # buckets per day
-    gap: int  # flagged buckets of one key closer than this form one spike
-    min_excess: float
-    per_unit: int  # buckets per profile unit (an hour for sub-hour steps)
-    first: int  # first bucket judged: after a day (a week of days, three longer buckets)
-
-
-@dataclass(frozen=True)
-class Scale:
-    """Totals and scores of the windows of one size, each ending at its bucket."""
-
-    size: int
-    obs: np.ndarray
-    exp: np.ndarray
-    present: np.ndarray  # buckets with a value in the window
-    up: np.ndarray  # -log10 P(total >= obs)
-    down: np.ndarray  # -log10 P(total <= obs)
-    dispersion: Dispersion
-
-
-@dataclass(frozen=True)
-class Fit:
-    """The baseline after the last pass, and the scores of every scale under it."""
-
-    y: np.ndarray  # (k, T) counts, 0 where missing
-    present: np.ndarray
-    mean: np.ndarray  # (k, T) expected counts, NaN while nothing is known
-    baseline: Baseline
-    scales: list[Scale]
-    passes: int
 
 
 @dataclass(frozen=True)
@@ -78,90 +41,12 @@ class Spike:
     score: float
 
 
-def scale_sizes(step: pd.Timedelta, buckets: int) -> list[int]:
-    """Window sizes in buckets: one bucket, then 15 minutes to a week, up to a day or 7 steps."""
-    top = max(pd.Timedelta(days=1), 7 * step)
-    sizes = [1] + [int(round(d / step)) for d in _LADDER if d <= top and d / step >= 2]
-    return sorted({s for s in sizes if s <= max(buckets, 1)})
-
-
-def window_sums(x: np.ndarray, size: int) -> np.ndarray:
-    """Sum of ``x`` over the ``size`` buckets ending at each bucket (fewer at the start)."""
-    if size == 1:
-        return x
-    c = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
-    idx = np.arange(x.shape[1]) + 1
-    return c[:, idx] - c[:, np.maximum(idx - size, 0)]
-
-
-def _scale(y, present, mean, base: Baseline, quiet, totals: tuple, settings: Settings,
-           prior: Dispersion | None) -> Scale:
-    """Totals, dispersion (learnt from past quiet windows, winsorized) and scores."""
-    size, obs, count = totals
-    relvar = window_relvar(base, size, settings.per_unit)
-    known = present & np.isfinite(mean)
-    exp = window_sums(np.where(known, mean, 0.0), size)
-    scored = (window_sums(known.astype(float), size) == count) & (count >= max(1, size / 2))
-    lag = max(int(round(settings.per_day)), 0)
-    usable = scored.copy()
-    usable[:, : settings.first // 2 + size - 1] = False  # once the baseline saw its cycle once
-    usable &= window_sums(quiet.astype(float), size) >= count - 0.5  # what the mean left out
-    disp = estimate(obs, np.where(scored, exp, 0.0), relvar, usable, settings.window, lag, size,
-                    prior)
-    exp = np.where(scored, exp, np.nan)
-    inv_size = disp.c + relvar
-    up = tail_score(obs, exp, disp.phi, inv_size, up=True)
-    down = tail_score(obs, exp, disp.phi, inv_size, up=False)
-    return Scale(size, obs, exp, count, up, down, disp)
-
-
-def _unusual(fit_scales: list[Scale], y, mean, present) -> np.ndarray:
-    """Buckets that, when they came, ended a significant window and carried its excess."""
-    extra = math.log10(len(fit_scales))
-    out = np.zeros(y.shape, dtype=bool)
-    with np.errstate(invalid="ignore"):
-        for sc in fit_scales:
-            mean_excess = (sc.obs - sc.exp) / np.maximum(sc.present, 1)
-            own = y - mean
-            up = (sc.up >= QUIET_SCORE + extra) & (own >= _SHARE * mean_excess)
-            down = (sc.down >= QUIET_SCORE + extra) & (own <= _SHARE * mean_excess)
-            out |= up | down
-    return out & present
-
-
-def fit(grid: Grid, settings: Settings) -> Fit:
-    """Learn the baseline causally, keeping out buckets found unusual, until that settles."""
-    present = ~np.isnan(grid.y)
-    y = np.nan_to_num(grid.y)
-    busy = np.ones_like(y)
-    if grid.n is not None:
-        busy = busy_ratio(grid.n, grid.season, settings.window, settings.days, settings.per_day)
-    sizes = scale_sizes(grid.step, y.shape[1])
-    totals = [(s, window_sums(y, s), window_sums(present.astype(float), s)) for s in sizes]
-    unusual = np.zeros_like(present)
-    for done in range(1, _PASSES + 1):
-        base = expect(y / busy, present, unusual, grid.season, settings.window, settings.days,
-                      settings.per_day)
-        mean = base.mean * busy
-        scales, prior = [], None
-        for total in totals:
-            scales.append(_scale(y, present, mean, base, present & ~unusual, total, settings,
-                                 prior))
-            prior = scales[-1].dispersion
-        found = _unusual(scales, y, mean, present)
-        found[:, : settings.first] = False  # no judgement while warming up: all is learnt
-        if np.array_equal(found, unusual):
-            break
-        unusual = found
-    return Fit(y, present, mean, base, scales, done)
-
-
 @dataclass(frozen=True)
 class _Flags:
     """Buckets flagged in one direction, and what the significant windows holding them say."""
 
     flagged: np.ndarray  # (k, T) bool
-    first: np.ndarray  # (k, T) bucket at whose end the first significant window holding it ended
+    alarm: np.ndarray  # (k, T) bucket at whose end the first significant window holding it ended
     reach: np.ndarray  # (k, T) ... the last one (a bucket belongs with the buckets up to there)
     best: np.ndarray  # (k, T) best score of a significant window holding it
 
@@ -172,7 +57,7 @@ def _hits(sc: Scale, threshold: float, settings: Settings, sign: int):
     with np.errstate(invalid="ignore"):
         excess = sign * (sc.obs - sc.exp)
         hit = (score >= threshold) & (excess >= settings.min_excess) & (excess > 0)
-    hit[:, : settings.first + sc.size - 1] = False  # windows wholly after the warm-up
+    hit[:, : settings.judged_from + sc.size - 1] = False  # windows wholly after the warm-up
     return hit, score
 
 
@@ -237,30 +122,30 @@ def _flags(fit_: Fit, threshold: float, settings: Settings, sign: int) -> _Flags
     """Flag the buckets of the stretch that holds the excess of every significant window.
 
     A window is significant when its score reaches ``threshold`` plus ``log10`` of the number
-    of scales and its excess reaches ``min_excess``; none ends before ``settings.first`` (the
-    cycle seen twice). It flags the stretch of :func:`_segments`. More windows (a lower
+    of scales and its excess reaches ``min_excess``; none starts before ``settings.judged_from``
+    (the cycle seen twice). It flags the stretch of :func:`_segments`. More windows (a lower
     threshold, or more data) can only flag more buckets.
     """
     k, t = fit_.y.shape
     extra = math.log10(len(fit_.scales))
     flagged = np.zeros((k, t), dtype=bool)
-    first, reach, best = np.full((k, t), np.inf), np.full((k, t), -np.inf), np.zeros((k, t))
+    alarm, reach, best = np.full((k, t), np.inf), np.full((k, t), -np.inf), np.zeros((k, t))
     own_sums = np.concatenate([np.zeros((k, 1)), np.cumsum(_slack(fit_, sign), axis=1)], axis=1)
     position = np.broadcast_to(np.arange(t, dtype=float), (k, t))
     for sc in fit_.scales:
         hit, score = _hits(sc, threshold + extra, settings, sign)
         if not hit.any():
             continue
-        drift = np.where(hit, _SHARE * sign * (sc.obs - sc.exp) / np.maximum(sc.present, 1), 0.0)
+        drift = np.where(hit, _DRIFT * sign * (sc.obs - sc.exp) / np.maximum(sc.present, 1), 0.0)
         mine = fit_.present & _covered(*_segments(own_sums, sc.size, drift), hit)
         flagged |= mine
-        first = np.minimum(first, np.where(mine, _forward(
+        alarm = np.minimum(alarm, np.where(mine, _forward(
             minimum_filter1d, np.where(hit, position, np.inf), sc.size, np.inf), np.inf))
         reach = np.maximum(reach, np.where(mine, _forward(
             maximum_filter1d, np.where(hit, position, -np.inf), sc.size, -np.inf), -np.inf))
         best = np.maximum(best, np.where(mine, _forward(
             maximum_filter1d, np.where(hit, score, 0.0), sc.size, 0.0), 0.0))
-    return _Flags(flagged, first, reach, best)
+    return _Flags(flagged, alarm, reach, best)
 
 
 def _forward(operation, x: np.ndarray, size: int, fill: float) -> np.ndarray:
@@ -291,7 +176,7 @@ def _spike(fit_: Fit, flags: _Flags, k: int, a: int, b: int, sign: int) -> Spike
     obs = float(fit_.y[k, a:b][present].sum())
     exp = float(mean[present].sum())
     own = np.where(present, sign * (fit_.y[k, a:b] - mean), -np.inf)
-    return Spike(k, a, b, int(flags.first[k, a:b].min()), a + int(np.argmax(own)),
+    return Spike(k, a, b, int(flags.alarm[k, a:b].min()), a + int(np.argmax(own)),
                  "up" if sign > 0 else "down", obs, exp, float(flags.best[k, a:b].max()))
 
 
