@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[evtx]" --group test
+	$(BIN)/python -m pip install --quiet -e . --group test
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (activation_kb)" > /dev/null
 	touch $(STAMP)
 

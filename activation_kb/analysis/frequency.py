@@ -10,10 +10,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..errors import AnalysisError
+from ..deprecation import old_forms
+from ..errors import AnalysisError, DateError
+from ..params import check_buckets, check_choice, check_date, check_freq, check_timezone
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 
-__all__ = ["error_frequency", "MEASURES", "KEYS", "check_timezone", "time_buckets", "to_utc"]
+__all__ = ["error_frequency", "MEASURES", "KEYS", "time_buckets"]
 
 #: What a bucket's ``value`` counts.
 MEASURES = ("events", "devices", "rate")
@@ -21,21 +23,6 @@ MEASURES = ("events", "devices", "rate")
 KEYS = ("category", "code", "device", *DIMENSIONS)
 _ERROR_KEYS = ("category", "code")
 _CALENDAR = {"W": "W-SUN", "MS": "M"}  # weeks end on Sunday: they start on Monday
-
-
-def _check_freq(freq: str) -> str:
-    if freq in _CALENDAR:
-        return freq
-    try:
-        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
-    except (ValueError, TypeError):
-        raise AnalysisError(
-            f"freq={freq!r} is not a bucket size; expected a fixed frequency such as '15min', 'h', "
-            "'6h', 'D', or 'W' (weeks from Monday) or 'MS' (calendar months)"
-        ) from None
-    if step <= pd.Timedelta(0):
-        raise AnalysisError(f"freq={freq!r} must be a positive duration")
-    return freq
 
 
 def time_buckets(times: pd.Series, freq: str, tz: str | None = None) -> pd.Series:
@@ -78,24 +65,6 @@ def _grid(first: pd.Timestamp, last: pd.Timestamp, freq: str, tz: str | None) ->
     return naive.tz_localize(zone, ambiguous=True, nonexistent="shift_forward").dropna().unique()
 
 
-def check_timezone(tz: str | None) -> str | None:
-    """Return ``tz`` when it is None or a time zone name pandas knows, else raise.
-
-    Raises
-    ------
-    AnalysisError
-        Naming the value and giving an example.
-    """
-    if tz is not None:
-        try:
-            pd.Timestamp("2026-01-01", tz=tz)
-        except Exception:  # noqa: BLE001 - any failure means an unknown zone
-            raise AnalysisError(
-                f"tz={tz!r} is not a time zone name such as 'Europe/Paris'"
-            ) from None
-    return tz
-
-
 def _as_keys(by: str | Sequence[str]) -> list[str]:
     keys = [by] if isinstance(by, str) else list(by)
     bad = [k for k in keys if k not in KEYS]
@@ -107,32 +76,19 @@ def _as_keys(by: str | Sequence[str]) -> list[str]:
 
 
 def to_utc(value: object, name: str, tz: str | None = None) -> pd.Timestamp | None:
-    """Return ``value`` as a UTC timestamp (naive times are in ``tz``), None for None or "".
-
-    Raises
-    ------
-    AnalysisError
-        Naming the parameter ``name`` when ``value`` is not a date or time.
-    """
-    if value is None or value == "":
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise AnalysisError(f"{name}={value!r} is not a date or time such as 2026-03-01") from None
-    if ts.tzinfo is None:
-        return ts.tz_localize(tz or "UTC").tz_convert("UTC")
-    return ts.tz_convert("UTC")
+    """Return ``value`` as a UTC timestamp (kept for callers of 0.1; use params.check_date)."""
+    return check_date(value, name, tz=tz)
 
 
+@old_forms(positional=("freq", "by", "measure"), renamed={"start": "since", "end": "until"})
 def error_frequency(
     events: pd.DataFrame | AttemptTable,
+    *,
     freq: str = "h",
     by: str | Sequence[str] = "category",
     measure: str = "events",
-    *,
-    start: object = None,
-    end: object = None,
+    since: object = None,
+    until: object = None,
     tz: str | None = None,
 ) -> pd.DataFrame:
     """Count activation errors per time bucket and key: a tidy frame with every bucket present.
@@ -143,7 +99,8 @@ def error_frequency(
         Canonical events frame, or the :class:`~activation_kb.AttemptTable` built from
         it (pass it when counting the same events several ways, to group records only once).
     freq : str
-        Bucket size: "15min", "h", "6h", "D", "W" (weeks from Monday), "MS" (months) ...
+        Bucket size: "15min", "h", "6h", "D", "W" (weeks from Monday), "MS" (months) ...;
+        at least one minute.
     by : str or sequence of str
         ``"category"``, ``"code"``, or a list mixing them with dimensions: ``site``,
         ``kms_host``, ``edition`` (client/server KMS threshold), ``sku_id``, ``role``,
@@ -153,9 +110,9 @@ def error_frequency(
         whatever its number of records); ``devices``: distinct devices with such a failure;
         ``rate``: failed attempts / all attempts of the bucket (within the same dimension
         values), so that a busy Monday morning is not mistaken for a rise.
-    start, end : str or timestamp, optional
-        Time range ``[start, end)``; naive times are in ``tz`` (UTC by default). Default: the
-        span of the attempts.
+    since, until : str or timestamp, optional
+        Time range ``[since, until)``; naive times are in ``tz`` (UTC by default). Default: the
+        span of the attempts. (``start``/``end`` are the former names.)
     tz : str, optional
         Time zone of the buckets (days start at local midnight) and of the ``time`` column.
 
@@ -165,48 +122,71 @@ def error_frequency(
         Columns ``time`` (bucket start), the ``by`` keys, ``value`` (the measure), ``failures``
         (failed attempts) and ``attempts`` (all attempts in the bucket and dimension values).
         Every bucket of the range is present for every key combination seen in the range, with
-        0 where nothing failed. ``attrs`` holds ``measure``, ``freq``, ``tz``, ``by`` and
-        ``devices`` (distinct devices that made an attempt in the range).
+        0 where nothing failed. ``attrs`` repeats ``measure``, ``freq``, ``tz``, ``by`` and
+        ``devices`` (distinct devices that made an attempt in the range) for information; the
+        package's own functions take these as arguments, never from ``attrs``.
 
     Raises
     ------
+    ParameterError
+        For an unknown measure (:class:`~activation_kb.errors.ChoiceError`), bucket size
+        (:class:`~activation_kb.errors.FrequencyError`, also when the range would hold more
+        than :data:`activation_kb.params.MAX_BUCKETS` buckets), time zone or bound.
     AnalysisError
-        For an unknown measure, key, bucket size or bound.
+        For an unknown key in ``by``.
 
     See Also
     --------
     activation_kb.detect_spikes : Find rises in these counts.
     """
-    if measure not in MEASURES:
-        raise AnalysisError(f"measure={measure!r}; expected one of {', '.join(MEASURES)}")
+    measure = check_choice(measure, "measure", MEASURES)
     keys = _as_keys(by)
-    freq = _check_freq(freq)
+    freq = check_freq(freq)
     check_timezone(tz)
-    table = events if isinstance(events, AttemptTable) else activation_attempts(events)
-    attempts, errors = table.attempts, table.errors
-    lo, hi = to_utc(start, "start", tz), to_utc(end, "end", tz)
+    lo, hi = check_date(since, "since", tz=tz), check_date(until, "until", tz=tz)
     if lo is not None and hi is not None and hi <= lo:
-        raise AnalysisError(f"end ({end}) must be after start ({start})")
-    if lo is not None:
-        attempts, errors = attempts[attempts["time"] >= lo], errors[errors["time"] >= lo]
-    if hi is not None:
-        attempts, errors = attempts[attempts["time"] < hi], errors[errors["time"] < hi]
-    dims = [k for k in keys if k not in _ERROR_KEYS]
-    out_cols = ["time", *keys, "value", "failures", "attempts"]
+        raise DateError(f"until={until!r} must be after since={since!r}", "until", until)
+    table = events if isinstance(events, AttemptTable) else activation_attempts(events)
+    attempts, errors = _in_range(table, lo, hi)
     if attempts.empty:
-        out = pd.DataFrame({c: pd.Series(dtype="float64") for c in out_cols})
-        out["time"] = pd.Series(dtype=f"datetime64[ns, {tz or 'UTC'}]")
-        out.attrs.update(measure=measure, freq=freq, tz=tz, by=keys, devices=0)
-        return out
+        return _empty_counts(keys, measure, freq, tz)
     a_time = time_buckets(attempts["time"], freq, tz)
-    e_time = time_buckets(errors["time"], freq, tz)
     first = a_time.min() if lo is None else time_buckets(pd.Series([lo]), freq, tz).iloc[0]
     last = a_time.max() if hi is None else time_buckets(
         pd.Series([hi - pd.Timedelta(1, "ns")]), freq, tz
     ).iloc[0]
-    grid = _grid(first, last, freq, tz)
+    check_buckets(first, last, freq)
+    out = _count(attempts, errors, keys, measure, a_time, _grid(first, last, freq, tz), freq, tz)
+    out.attrs.update(
+        measure=measure, freq=freq, tz=tz, by=keys, devices=int(attempts["device"].nunique())
+    )
+    return out
 
-    per = errors[["attempt", "device", *keys]].assign(time=e_time)
+
+def _in_range(table: AttemptTable, lo: pd.Timestamp | None, hi: pd.Timestamp | None,
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the attempts and errors whose time is in ``[lo, hi)`` (None: open)."""
+    attempts, errors = table.attempts, table.errors
+    if lo is not None:
+        attempts, errors = attempts[attempts["time"] >= lo], errors[errors["time"] >= lo]
+    if hi is not None:
+        attempts, errors = attempts[attempts["time"] < hi], errors[errors["time"] < hi]
+    return attempts, errors
+
+
+def _empty_counts(keys: list[str], measure: str, freq: str, tz: str | None) -> pd.DataFrame:
+    out_cols = ["time", *keys, "value", "failures", "attempts"]
+    out = pd.DataFrame({c: pd.Series(dtype="float64") for c in out_cols})
+    out["time"] = pd.Series(dtype=f"datetime64[ns, {tz or 'UTC'}]")
+    out.attrs.update(measure=measure, freq=freq, tz=tz, by=keys, devices=0)
+    return out
+
+
+def _count(attempts: pd.DataFrame, errors: pd.DataFrame, keys: list[str], measure: str,
+           a_time: pd.Series, grid: pd.DatetimeIndex, freq: str, tz: str | None) -> pd.DataFrame:
+    """Failures, attempts and the measure for every bucket of ``grid`` and key combination."""
+    dims = [k for k in keys if k not in _ERROR_KEYS]
+    per = errors[["attempt", "device", *keys]].assign(time=time_buckets(errors["time"], freq, tz))
     per = per[["time", "attempt", "device", *keys]]
     per = per.drop_duplicates(["attempt", *keys])  # one attempt counts once per key value
     grouped = per.groupby(["time", *keys], sort=False, observed=True)
@@ -236,8 +216,5 @@ def error_frequency(
         out["value"] = share.fillna(0.0)
     for key in keys:  # plain strings: a tidy frame users can edit, whatever the table used
         out[key] = out[key].astype(str)
-    out = out.sort_values(["time", *keys], kind="stable").reset_index(drop=True)[out_cols]
-    out.attrs.update(
-        measure=measure, freq=freq, tz=tz, by=keys, devices=int(attempts["device"].nunique())
-    )
-    return out
+    out = out.sort_values(["time", *keys], kind="stable").reset_index(drop=True)
+    return out[["time", *keys, "value", "failures", "attempts"]]

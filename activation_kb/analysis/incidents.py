@@ -15,7 +15,9 @@ from typing import Any
 import pandas as pd
 
 from ..catalogue.categories import category_label
-from ..errors import AnalysisError
+from ..deprecation import old_forms
+from ..errors import AnalysisError, SchemaError
+from ..params import check_duration, check_lang, check_number, check_top_n
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 
 __all__ = ["explain_spikes", "catalogue_rows", "code_text", "INCIDENT_COLUMNS", "UMBRELLA_CODES"]
@@ -86,18 +88,38 @@ def _spike_errors(errors: pd.DataFrame, spike: pd.Series, keys: list[str]) -> pd
 def catalogue_rows(lang: str = "en", catalogue: pd.DataFrame | None = None) -> dict[str, dict]:
     """Return catalogue rows by code: ``catalogue``'s, or the shipped one in ``lang``.
 
+    Parameters
+    ----------
+    lang : {"en", "fr"}
+        Language of the shipped catalogue, used when ``catalogue`` is None.
+    catalogue : pandas.DataFrame, optional
+        A frame from :func:`~activation_kb.load_catalogue` or
+        :func:`~activation_kb.parse_catalogue`.
+
+    Returns
+    -------
+    dict
+        Code (``"0xC004F074"``) -> row as a dict.
+
     Raises
     ------
-    AnalysisError
-        When ``catalogue`` lacks the text columns.
+    SchemaError
+        When ``catalogue`` is not a catalogue frame (naming what it is, or the columns it lacks).
     """
     if catalogue is None:
         from ..catalogue.article import cached_catalogue
 
-        catalogue = cached_catalogue(lang)
+        catalogue = cached_catalogue(check_lang(lang))
+    if not isinstance(catalogue, pd.DataFrame):
+        hint = (f"; to choose the language pass lang={catalogue!r}"
+                if isinstance(catalogue, str) and len(catalogue) <= 5 else "")
+        raise SchemaError(f"catalogue must be a catalogue DataFrame (load_catalogue(), "
+                          f"parse_catalogue()), not the {type(catalogue).__name__} "
+                          f"{catalogue!r}{hint}")
     missing = {"code", "message", "cause", "resolution"} - set(catalogue.columns)
     if missing:
-        raise AnalysisError(f"catalogue lacks column(s) {sorted(missing)}; pass load_catalogue()")
+        raise SchemaError(f"catalogue lacks column(s) {sorted(missing)}; expected a frame from "
+                          "load_catalogue() or parse_catalogue()")
     return {str(r["code"]): r for r in catalogue.to_dict(orient="records")}
 
 
@@ -157,7 +179,7 @@ def _profile(attempts: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
 
 
 def _dimensions(
-    failing_devices: set, profile: pd.DataFrame, dims: Sequence[str], top: int
+    failing_devices: set, profile: pd.DataFrame, dims: Sequence[str], top_n: int
 ) -> list[dict[str, Any]]:
     """Rank dimension values by the failing devices they hold beyond their share of the fleet."""
     total = len(failing_devices)
@@ -183,7 +205,7 @@ def _dimensions(
                 }
             )
     rows.sort(key=lambda r: (-r["excess_share"], -r["devices"], r["dimension"], r["value"]))
-    return rows[:top] if top else rows
+    return rows[:top_n] if top_n else rows
 
 
 _SCOPE_WORDS = {
@@ -209,16 +231,17 @@ def _scope(dimensions: list[dict[str, Any]], lang: str = "en") -> str:
     return "; ".join(parts) or everywhere
 
 
+@old_forms(positional=("catalogue", "lang"), renamed={"top": "top_n"})
 def explain_spikes(
     spikes: pd.DataFrame,
     events: pd.DataFrame | AttemptTable,
+    *,
     catalogue: pd.DataFrame | None = None,
     lang: str = "en",
-    *,
     gap: str = "3D",
     overlap: float = 0.3,
     dimensions: Sequence[str] = ("site", "kms_host", "edition", "sku_id", "role"),
-    top: int = 10,
+    top_n: int = 10,
     min_devices: int = 3,
 ) -> pd.DataFrame:
     """Group co-occurring spikes into incidents and explain each with the article.
@@ -233,7 +256,7 @@ def explain_spikes(
     events : pandas.DataFrame or AttemptTable
         The events the counts came from (or their attempt table).
     catalogue : pandas.DataFrame, optional
-        Catalogue to take the text from; default ``load_catalogue(lang)``.
+        Catalogue to take the text from; default the shipped catalogue in ``lang``.
     lang : {"en", "fr"}
         Language of the message, cause, resolution and category label.
     gap : str
@@ -246,8 +269,9 @@ def explain_spikes(
         rising at two sites, or counted both fleet-wide and per site, is one incident.
     dimensions : sequence of str
         Dimensions to rank; any of :data:`activation_kb.analysis.attempts.DIMENSIONS`.
-    top : int
-        Number of ranked dimension values kept per incident (0 keeps all).
+    top_n : int
+        Number of ranked dimension values kept per incident (0 keeps all). (``top`` is the
+        former name.)
     min_devices : int
         Spikes whose failures come from fewer machines are left out: one laptop retrying every
         2 hours at a site where its code is rare is a machine's problem, not an incident. Their
@@ -275,10 +299,50 @@ def explain_spikes(
     ------
     AnalysisError
         When ``spikes`` lacks the columns of ``detect_spikes`` output or names unknown keys.
+    SchemaError
+        When ``catalogue`` is not a catalogue frame (``explain_spikes(spikes, table, "fr")``
+        says to pass ``lang="fr"``).
+    ParameterError
+        For a bad ``lang``, ``gap``, ``overlap``, ``top_n`` or ``min_devices``.
     """
-    from ..catalogue.article import check_language
+    lang = check_lang(lang)
+    tolerance = check_duration(gap, "gap")
+    check_number(overlap, "overlap", minimum=0, maximum=1)
+    top_n = 0 if top_n == 0 else check_top_n(top_n)
+    min_devices = int(check_number(min_devices, "min_devices", minimum=0, integer=True))
+    keys = _check_spikes(spikes, dimensions)
+    table = events if isinstance(events, AttemptTable) else activation_attempts(events)
+    rows = catalogue_rows(lang, catalogue)
+    spikes = spikes.reset_index(drop=True)
+    per_spike = [_spike_errors(table.errors, s, keys) for _, s in spikes.iterrows()]
+    devices = [set(e["device"]) for e in per_spike]
+    wide = [i for i, d in enumerate(devices) if len(d) >= min_devices]
+    dropped = len(spikes) - len(wide)
+    if not wide:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
+        out.attrs["single_machine_spikes"] = dropped
+        return out
+    spikes = spikes.iloc[wide].reset_index(drop=True)
+    per_spike = [per_spike[i] for i in wide]
+    groups = _group(spikes, [devices[i] for i in wide], keys, tolerance, overlap)
+    profile = _profile(table.attempts, dimensions)
+    incidents = [
+        _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, rows, lang, top_n)
+        for ids in groups
+    ]
+    out = pd.DataFrame(incidents)
+    out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
+    out["incident_id"] = [f"INC-{i:03d}" for i in range(1, len(out) + 1)]
+    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+    out.attrs["single_machine_spikes"] = dropped
+    return out
 
-    check_language(lang)
+
+def _check_spikes(spikes: pd.DataFrame, dimensions: Sequence[str]) -> list[str]:
+    """Check the spikes frame and the dimensions; return the spikes' key columns."""
+    if not isinstance(spikes, pd.DataFrame):
+        raise AnalysisError(f"spikes must be the DataFrame of detect_spikes, not "
+                            f"{type(spikes).__name__}")
     missing = [c for c in _SPIKE_COLUMNS if c not in spikes.columns]
     if missing:
         raise AnalysisError(
@@ -287,26 +351,14 @@ def explain_spikes(
     unknown = [d for d in dimensions if d not in DIMENSIONS]
     if unknown:
         raise AnalysisError(f"unknown dimension(s) {unknown}; expected some of {DIMENSIONS}")
-    keys = [c for c in spikes.columns if c in ("code", "category", *DIMENSIONS)]
-    table = events if isinstance(events, AttemptTable) else activation_attempts(events)
-    rows = catalogue_rows(lang, catalogue)
-    spikes = spikes.reset_index(drop=True)
-    if spikes.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
-    errors, attempts = table.errors, table.attempts
-    per_spike = [_spike_errors(errors, s, keys) for _, s in spikes.iterrows()]
-    devices = [set(e["device"]) for e in per_spike]
-    wide = [i for i, d in enumerate(devices) if len(d) >= min_devices]
-    dropped = len(spikes) - len(wide)
-    spikes = spikes.iloc[wide].reset_index(drop=True)
-    per_spike = [per_spike[i] for i in wide]
-    devices = [devices[i] for i in wide]
-    if spikes.empty:
-        out = pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
-        out.attrs["single_machine_spikes"] = dropped
-        return out
+    return [c for c in spikes.columns if c in ("code", "category", *DIMENSIONS)]
+
+
+def _group(spikes: pd.DataFrame, devices: list[set], keys: list[str], tolerance: pd.Timedelta,
+           overlap: float) -> list[list[int]]:
+    """Return the spikes grouped into incidents (lists of row numbers, in order)."""
     groups = _Groups(len(spikes))
-    tolerance, touch = pd.Timedelta(gap), pd.Timedelta(_TOUCH)
+    touch = pd.Timedelta(_TOUCH)
     error_keys = [k for k in keys if k in ("code", "category")]
     for i in range(len(spikes)):
         for j in range(i + 1, len(spikes)):
@@ -324,17 +376,7 @@ def explain_spikes(
     members: dict[int, list[int]] = {}
     for i in range(len(spikes)):
         members.setdefault(groups.find(i), []).append(i)
-    profile = _profile(attempts, dimensions)
-    incidents = [
-        _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, rows, lang, top)
-        for ids in members.values()
-    ]
-    out = pd.DataFrame(incidents)
-    out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
-    out["incident_id"] = [f"INC-{i:03d}" for i in range(1, len(out) + 1)]
-    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
-    out.attrs["single_machine_spikes"] = dropped
-    return out
+    return list(members.values())
 
 
 def _most_failing(failing: pd.DataFrame, limit: int = _DEVICES_LISTED) -> list[str]:
@@ -345,7 +387,7 @@ def _most_failing(failing: pd.DataFrame, limit: int = _DEVICES_LISTED) -> list[s
     return counts["device"].head(limit).tolist()
 
 
-def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
+def _incident(group, errors_list, profile, rows, lang, top_n) -> dict[str, Any]:
     start, end = group["start"].min(), group["end"].max()
     failing = pd.concat(errors_list, ignore_index=True).drop_duplicates(["attempt", "code"])
     per_code = (
@@ -370,7 +412,7 @@ def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
                 **text,
             }
         )
-    ranked = _dimensions(set(failing["device"]), profile, list(profile.columns), top)
+    ranked = _dimensions(set(failing["device"]), profile, list(profile.columns), top_n)
     worst = max(group["severity"], key=lambda s: _SEVERITY_RANK.get(str(s), -1))
     lead = detail[0]
     categories = list(dict.fromkeys(d["category"] for d in detail))
@@ -382,7 +424,7 @@ def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
         "last_seen": failing["time"].max(),
         "top_code": top_code,
         "category": lead["category"],
-        "category_label": category_label(lead["category"], lang),
+        "category_label": category_label(lead["category"], lang=lang),
         "codes": codes,
         "categories": categories,
         "message": lead["message"],

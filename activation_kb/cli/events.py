@@ -45,8 +45,9 @@ def _load(paths, fmt, tz, rejected_out):
 
 
 def _print_summary(summary: dict[str, Any], most: int = 20) -> None:
-    for key in ("records", "loaded", "rejected", "duplicates", "hosts"):
-        click.echo(f"{key:<16}{summary[key]:>10,}")
+    for key in ("records", "loaded", "rejected", "duplicates", "skipped", "hosts"):
+        if key != "skipped" or summary.get(key):  # EVTX: other providers' records
+            click.echo(f"{key:<16}{summary[key]:>10,}")
     click.echo(f"{'files':<16}{len(summary['files']):>10,}")
     click.echo(f"{'first event':<16}{summary['first_event_time'] or '-'}")
     click.echo(f"{'last event':<16}{summary['last_event_time'] or '-'}")
@@ -96,8 +97,7 @@ def register(group: click.Group) -> None:
 
         PATH may be a file (plain or gzipped), a directory or a glob pattern.
         """
-        from ..telemetry import write_events
-        from ..telemetry._write import output_format
+        from ..telemetry import output_format, write_events
 
         output_format(output)  # a bad output name fails before anything is read
         result = _load(paths, fmt, tz, rejected_out)

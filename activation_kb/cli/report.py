@@ -2,7 +2,8 @@
 
 Exit codes: 0 report written, 1 a cell or the export failed (the executed notebook is kept in
 ``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 incidents found and
-``--fail-on-spike`` given.
+``--fail-on-spike`` given, 4 a machine expired or a KMS host short of clients (now or forecast
+within 14 days) and ``--fail-on-risk`` given (4 wins when both apply).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def report_group() -> None:
 
 
 @report_group.command("run")
+@click.option("--report", "name", default="fleet_report", show_default=True, metavar="NAME",
+              help="Report to run: a key of activation_kb.report.REPORTS.")
 @click.option("--events", "events", multiple=True, metavar="PATH",
               help="Event export: file, directory or glob; repeat for several. "
                    "Default: the bundled sample.")
@@ -43,26 +46,40 @@ def report_group() -> None:
               help="Language of the report.")
 @click.option("--sensitivity", type=float, default=0.5, show_default=True,
               help="Spike detection sensitivity in (0, 1]; higher finds smaller rises.")
+@click.option("--history", default="28D", show_default=True,
+              help="How far back the spike baseline looks before the period, e.g. 28D.")
 @click.option("--top-n", "top_n", type=int, default=10, show_default=True,
               help="Codes in the top-codes chart and incidents shown in detail.")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--tz", default=None, help="Time zone of CSV local times and of the report.")
+@click.option("--catalogue", "catalogue", metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A copy of the error-code article (markdown, e.g. a newer revision) to "
+                   "explain incidents with, instead of the shipped one.")
 @click.option("--fail-on-spike", is_flag=True,
               help="Exit with 3 when incidents were found (for alerting from cron).")
+@click.option("--fail-on-risk", is_flag=True,
+              help="Exit with 4 when a machine is expired (or in notification) or a KMS host "
+                   "is, or is forecast within 14 days to be, below its threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title, tz,
-                fail_on_spike, as_json) -> None:
-    """Run the fleet report and write HTML, the executed notebook, incidents and a manifest."""
+def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
+                tz, catalogue, fail_on_spike, fail_on_risk, as_json) -> None:
+    """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.
+
+    Every parameter is checked before a kernel starts (exit 2 for a bad one).
+    """
     from ..errors import ReportError, ReportParameterError
-    from ..report.runner import run_report
+    from ..report.runner import report_params, run_report
 
     try:
-        result = run_report(
-            list(events) or None, out, since=since, until=until, freq=freq, lang=lang,
-            sensitivity=sensitivity, top_n=top_n, title=title, tz=tz,
+        params = report_params(
+            list(events) or None, since=since, until=until, freq=freq, lang=lang,
+            sensitivity=sensitivity, history=history, top_n=top_n, title=title, tz=tz,
+            catalogue=catalogue,
         )
+        result = run_report(out=out, params=params, name=name)
     except ReportParameterError as exc:
-        raise fail(str(exc), 2) from exc
+        raise fail(_option_names(exc), 2) from exc
     except ReportError as exc:
         raise fail(" ".join(str(exc).split()), 1) from exc
     manifest = result.manifest
@@ -76,9 +93,19 @@ def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title
             f"{manifest.get('records', 0)} records ({manifest.get('rejected', 0)} rejected)"
         )
         click.echo(f"  {result.html}")
+    if fail_on_risk and result.risks:
+        raise fail(f"at risk: {'; '.join(result.risks)}; see {result.out_dir / 'health.json'}", 4)
     if fail_on_spike and result.incidents:
         raise fail(f"{result.incidents} incident(s) found; see {result.out_dir / 'incidents.json'}",
                    3)
+
+
+def _option_names(exc: Exception) -> str:
+    """Return the error's message naming its parameter as the command line does (``--top-n``)."""
+    text, name = str(exc), getattr(exc, "parameter", None)
+    if name and text.startswith(f"{name}="):
+        text = f"--{name.replace('_', '-')} " + text[len(name) + 1:]
+    return text
 
 
 @report_group.command("list")

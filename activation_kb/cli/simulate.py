@@ -28,10 +28,10 @@ def _safe(name: str) -> str:
 )
 @click.option(
     "--days",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
     default=60,
     show_default=True,
-    help="Simulated span in days.",
+    help="Simulated span in days (more than 0, at most 3660).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
@@ -60,15 +60,16 @@ def simulate_command(
     devices: int, days: float, seed: int, incidents: str, out: Path, fmt: str, start: str | None
 ) -> None:
     """Simulate a fleet's activation telemetry with ground-truth incidents."""
-    import pandas as pd
-
+    from ..errors import ParameterError
+    from ..params import MAX_SPAN, check_date, check_number
     from ..simulate import simulate_fleet
 
-    if start is not None:
-        try:
-            pd.Timestamp(start)
-        except ValueError as exc:
-            raise fail(f"--start {start!r} is not a date; expected e.g. 2026-01-05", 2) from exc
+    try:  # checked before anything is simulated or written
+        days = check_number(days, "--days", minimum=0, maximum=MAX_SPAN.days, above_minimum=True)
+        if start is not None:
+            check_date(start, "--start")
+    except ParameterError as exc:
+        raise fail(str(exc), 2) from exc
     events, truth = simulate_fleet(
         devices=devices, days=days, seed=seed, incidents=incidents, start=start
     )

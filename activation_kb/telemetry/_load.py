@@ -21,7 +21,7 @@ from lxml import etree
 
 from .. import schema as S
 from ..errors import SchemaError, TelemetryError
-from ._build import Reject, TimeParser, build_events
+from ._build import Reject, Skipped, TimeParser, build_events
 from ._formats import READERS, Format, FormatSpec, check_not_empty, resolve_format, sniff
 from ._result import LoadResult
 from ._source import Source, expand_paths
@@ -76,7 +76,7 @@ class _File:
         self.rejected = rejected
         self.frames: list[pd.DataFrame] = []
         self.stats = {"path": src.name, "format": fmt.value, "records": 0, "loaded": 0,
-                      "rejected": 0, "duplicates": 0}
+                      "rejected": 0, "duplicates": 0, "skipped": 0}
         self._pending: list[tuple] = []
 
     @property
@@ -110,6 +110,8 @@ class _File:
                 self._pending.extend(item)
                 if len(self._pending) >= BATCH:
                     self.flush()
+            elif isinstance(item, Skipped):  # read, not an activation event: not a row
+                self.stats["skipped"] += item.count
             elif isinstance(item, pd.DataFrame):
                 self.flush()
                 self.stats["records"] += len(item)
@@ -204,7 +206,9 @@ def load_events(
         ``events`` (canonical, sorted by event_time then host), ``rejected``, ``files`` and the
         counts, with ``records == loaded + n_rejected + duplicates``. Records repeated in
         overlapping exports (same host, channel and record_id) are loaded once, from the first
-        file given; the others are counted as duplicates of the file they came from.
+        file given; the others are counted as duplicates of the file they came from. EVTX logs
+        (and their evtx_dump JSON) hold every provider's records: those of other providers
+        than Software Protection are counted in ``skipped`` and are not in ``records``.
 
     Raises
     ------
@@ -212,8 +216,6 @@ def load_events(
         For a missing, empty, unrecognised or unreadable file, an unsafe XML file, a missing
         ``tz`` for a local-time format, a bad ``format``/``tz``/``on_error``, and, with
         ``on_error="raise"``, the first unusable record (its file and number).
-    MissingDependencyError
-        For an ``.evtx`` file when python-evtx is not installed.
 
     Examples
     --------
@@ -281,4 +283,5 @@ def _combine(readers: list[_File], rejected: list[dict[str, Any]]) -> LoadResult
            .astype(dict(S.REJECTED_DTYPES)) if rejected else S.empty_rejected())
     files = [r.stats for r in readers]
     return LoadResult(events=events, rejected=rej, records=sum(f["records"] for f in files),
-                      loaded=len(events), duplicates=int(dup.sum()), files=files)
+                      loaded=len(events), duplicates=int(dup.sum()), files=files,
+                      skipped=sum(f["skipped"] for f in files))

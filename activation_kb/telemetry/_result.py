@@ -25,8 +25,12 @@ class LoadResult:
     records, loaded, duplicates : int
         Invariant: ``records == loaded + len(rejected) + duplicates``: every record read is
         loaded, rejected (with file, record number and reason) or a duplicate.
+    skipped : int
+        Records read and left out because they are not activation events (EVTX and evtx_dump
+        JSON logs hold every provider's records; only the Software Protection provider's become
+        rows). They are not in ``records``: ``records + skipped`` is every record read.
     files : list of dict
-        Per file: path, format, records, loaded, rejected, duplicates.
+        Per file: path, format, records, loaded, rejected, duplicates, skipped.
     """
 
     events: pd.DataFrame = field(default_factory=empty_events)
@@ -35,6 +39,7 @@ class LoadResult:
     loaded: int = 0
     duplicates: int = 0
     files: list[dict[str, Any]] = field(default_factory=list)
+    skipped: int = 0
 
     @property
     def n_rejected(self) -> int:
@@ -47,7 +52,7 @@ class LoadResult:
         Returns
         -------
         dict
-            ``records``, ``loaded``, ``rejected``, ``duplicates``, ``hosts``,
+            ``records``, ``loaded``, ``rejected``, ``duplicates``, ``skipped``, ``hosts``,
             ``first_event_time`` and ``last_event_time`` (ISO 8601 UTC, None when nothing
             loaded), ``by_event_kind`` and ``by_code`` (counts, largest first; ``by_code``
             includes the success code ``0x00000000``), and ``files`` (per-file counts).
@@ -59,7 +64,8 @@ class LoadResult:
         codes = codes.sort_values(ascending=False, kind="stable")
         return {
             "records": self.records, "loaded": self.loaded, "rejected": self.n_rejected,
-            "duplicates": self.duplicates, "hosts": int(ev[HOST].nunique()),
+            "duplicates": self.duplicates, "skipped": self.skipped,
+            "hosts": int(ev[HOST].nunique()),
             "first_event_time": None if ev.empty else ev[EVENT_TIME].min().isoformat(),
             "last_event_time": None if ev.empty else ev[EVENT_TIME].max().isoformat(),
             "by_event_kind": {str(k): int(v) for k, v in kinds.items()},

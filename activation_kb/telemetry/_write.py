@@ -127,6 +127,18 @@ def _xml_lines(ev: pd.DataFrame):
 def output_format(path: str | Path, format: str | None = None) -> tuple[str, bool]:
     """Return ``(format, gzipped)`` for writing events to ``path``.
 
+    Parameters
+    ----------
+    path : str or Path
+        The output file: ``.parquet``, ``.csv`` or ``.xml``, the last two optionally ``.gz``.
+    format : {"parquet", "csv", "xml"}, optional
+        The format, when the suffix does not say it.
+
+    Returns
+    -------
+    tuple
+        ``(format, gzipped)``.
+
     Raises
     ------
     TelemetryError

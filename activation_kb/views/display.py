@@ -1,19 +1,26 @@
 """Report sections as HTML for notebooks, and an offline plotly renderer.
 
-The report notebook stays thin: it calls :func:`~activation_kb.analysis.analyze_fleet` once and
+The report notebook stays thin: it calls :func:`~activation_kb.analyze_fleet` once and
 displays the pieces this module builds. Every function returns an
 :class:`IPython.display.HTML` object (never displays it); every value that comes from data goes
 through :mod:`activation_kb.views.safe_html` (escaped text, safe markdown, http(s) links only).
+Functions that take the :class:`~activation_kb.FleetAnalysis` use its language and time zone
+unless ``lang``/``tz`` are given.
 """
 
 from __future__ import annotations
 
+import functools
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 from IPython.display import HTML
 
-from ..catalogue.article import check_language
+from ..analysis.fleet import FleetAnalysis
+from ..deprecation import old_forms
+from ..params import check_lang
 from .safe_html import anchor, markdown_html, safe_href, text_html
 
 __all__ = [
@@ -87,6 +94,10 @@ LABELS: dict[str, dict[str, str]] = {
         "(off, retired, or MAK-activated): {examples}",
         "no_silent": "Every device attempted activation in the last {days} days of the period.",
         "empty_buckets": "{n} of {total} time buckets had no attempt at all (longest run: {run}).",
+        "unreadable": "{n} record(s) carry a result code that could not be read; they are left "
+        "out of the attempts. Examples:",
+        "text": "Text",
+        "record": "Record",
         "none": "(none)",
     },
     "fr": {
@@ -149,6 +160,10 @@ LABELS: dict[str, dict[str, str]] = {
         "jours de la période.",
         "empty_buckets": "{n} intervalles sur {total} sans aucune tentative (plus longue suite : "
         "{run}).",
+        "unreadable": "{n} enregistrement(s) portent un code de résultat illisible ; ils sont "
+        "exclus des tentatives. Exemples :",
+        "text": "Texte",
+        "record": "Enregistrement",
         "none": "(aucun)",
     },
 }
@@ -163,7 +178,14 @@ _STYLE = (
 
 
 def _t(lang: str) -> dict[str, str]:
-    return LABELS[check_language(lang)]
+    return LABELS[check_lang(lang)]
+
+
+def _settings(analysis: Any, lang: str | None, tz: str | None = None) -> tuple[str, str | None]:
+    """Return ``lang`` and ``tz``, defaulting to the analysis' own (English, UTC otherwise)."""
+    if isinstance(analysis, FleetAnalysis):
+        return (analysis.lang if lang is None else lang), (analysis.tz if tz is None else tz)
+    return ("en" if lang is None else lang), tz
 
 
 def _table(rows: list[list[Any]], header: list[str]) -> str:
@@ -201,7 +223,7 @@ def use_offline_plotly() -> str:
         The renderer name.
     """
     import plotly.io as pio
-    from plotly.io._base_renderers import HtmlRenderer
+    from plotly.io.base_renderers import HtmlRenderer
 
     class _OfflineRenderer(HtmlRenderer):
         def __init__(self) -> None:
@@ -220,8 +242,43 @@ def use_offline_plotly() -> str:
     return "activation_kb"
 
 
-def heading(title: str | None, analysis: Any, lang: str = "en", tz: str | None = None) -> HTML:
-    """Return the report's title and period line."""
+def _old_heading(func: Callable[..., HTML]) -> Callable[..., HTML]:
+    """Accept the 0.1 form ``heading(title, analysis, lang, tz)``, with a warning."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> HTML:
+        if len(args) >= 2 and not isinstance(args[0], FleetAnalysis):
+            warnings.warn("heading(title, analysis, lang, tz) is deprecated; write "
+                          "heading(analysis, title=..., lang=..., tz=...)", DeprecationWarning,
+                          stacklevel=2)
+            title, analysis, *rest = args
+            kwargs.update(zip(("lang", "tz"), rest), title=title)
+            args = (analysis,)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@_old_heading
+def heading(analysis: FleetAnalysis, *, title: str | None = None, lang: str | None = None,
+            tz: str | None = None) -> HTML:
+    """Return the report's title and period line.
+
+    Parameters
+    ----------
+    analysis : FleetAnalysis
+        The analysis shown.
+    title : str, optional
+        Report title; default "Windows activation errors" in ``lang``.
+    lang : {"en", "fr"}, optional
+        Default: the analysis' language.
+    tz : str, optional
+        Time zone of the period shown; default the analysis' time zone (UTC).
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    lang, tz = _settings(analysis, lang, tz)
     words = _t(lang)
     s = analysis.summary
     line = words["generated"].format(
@@ -232,13 +289,40 @@ def heading(title: str | None, analysis: Any, lang: str = "en", tz: str | None =
                 f'<p class="akb-muted">{text_html(line)}</p>')
 
 
-def section(name: str, lang: str = "en") -> HTML:
-    """Return a section heading (``name`` is a key of :data:`LABELS`)."""
+@old_forms(positional=("lang",))
+def section(name: str, *, lang: str = "en") -> HTML:
+    """Return a section heading.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LABELS` ("summary", "frequency", "incidents" ...).
+    lang : {"en", "fr"}
+        Language of the heading.
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
     return HTML(f"<h2>{text_html(_t(lang)[name])}</h2>")
 
 
-def summary(analysis: Any, lang: str = "en") -> HTML:
-    """Fleet size, attempts, failure rate, records, incidents."""
+@old_forms(positional=("lang",))
+def summary(analysis: FleetAnalysis, *, lang: str | None = None) -> HTML:
+    """Return the summary table: fleet size, attempts, failure rate, records, incidents.
+
+    Parameters
+    ----------
+    analysis : FleetAnalysis
+        The analysis shown.
+    lang : {"en", "fr"}, optional
+        Default: the analysis' language.
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    lang, _ = _settings(analysis, lang)
     words, s = _t(lang), analysis.summary
     rows = [
         [words["devices"], f"{s['devices']:,}"],
@@ -256,8 +340,28 @@ def summary(analysis: Any, lang: str = "en") -> HTML:
     return HTML(_table(rows, ["", ""]))
 
 
-def incidents_table(incidents: pd.DataFrame, lang: str = "en", tz: str | None = None) -> HTML:
-    """One row per incident: window, codes, category, devices, where, cause and resolution."""
+@old_forms(positional=("lang", "tz"))
+def incidents_table(incidents: pd.DataFrame | FleetAnalysis, *, lang: str | None = None,
+                    tz: str | None = None) -> HTML:
+    """Return the incidents table: window, codes, category, devices, where, cause, resolution.
+
+    Parameters
+    ----------
+    incidents : pandas.DataFrame or FleetAnalysis
+        :func:`~activation_kb.explain_spikes` output, or an analysis (its incidents).
+    lang : {"en", "fr"}, optional
+        Default: the analysis' language, else English.
+    tz : str, optional
+        Time zone of the windows shown; default the analysis' (UTC).
+
+    Returns
+    -------
+    IPython.display.HTML
+        One row per incident, or a sentence saying there is none.
+    """
+    lang, tz = _settings(incidents, lang, tz)
+    if isinstance(incidents, FleetAnalysis):
+        incidents = incidents.incidents
     words = _t(lang)
     if incidents.empty:
         return HTML(f"<p>{text_html(words['no_incident'])}</p>")
@@ -275,8 +379,23 @@ def incidents_table(incidents: pd.DataFrame, lang: str = "en", tz: str | None = 
     return HTML(_table(rows, header))
 
 
-def incident(inc: Any, lang: str = "en", tz: str | None = None) -> HTML:
-    """One incident's card: what, when, where, and the article's text for each of its codes."""
+@old_forms(positional=("lang", "tz"))
+def incident(inc: Any, *, lang: str = "en", tz: str | None = None) -> HTML:
+    """Return one incident's card: what, when, where, and the article's text for its codes.
+
+    Parameters
+    ----------
+    inc : pandas.Series or mapping
+        One row of :func:`~activation_kb.explain_spikes` output.
+    lang : {"en", "fr"}
+        Language of the card's words.
+    tz : str, optional
+        Time zone of the times shown (UTC by default).
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
     words = _t(lang)
     inc = dict(inc)
     head = (f"<h3>{text_html(inc['incident_id'])}: {text_html(inc['top_code'])} — "
@@ -319,8 +438,24 @@ def incident(inc: Any, lang: str = "en", tz: str | None = None) -> HTML:
     )
 
 
-def uncatalogued(frame: pd.DataFrame, lang: str = "en") -> HTML:
-    """Codes seen that the article does not document, with their decoded description."""
+@old_forms(positional=("lang",))
+def uncatalogued(frame: pd.DataFrame | FleetAnalysis, *, lang: str | None = None) -> HTML:
+    """Return the codes seen that the article does not document, with their description.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame or FleetAnalysis
+        ``FleetAnalysis.uncatalogued``, or the analysis.
+    lang : {"en", "fr"}, optional
+        Default: the analysis' language, else English.
+
+    Returns
+    -------
+    IPython.display.HTML
+    """
+    lang, _ = _settings(frame, lang)
+    if isinstance(frame, FleetAnalysis):
+        frame = frame.uncatalogued
     words = _t(lang)
     if frame.empty:
         return HTML(f"<p>{text_html(words['no_uncatalogued'])}</p>")
@@ -331,8 +466,24 @@ def uncatalogued(frame: pd.DataFrame, lang: str = "en") -> HTML:
     return HTML(_table(rows, header))
 
 
-def quality(analysis: Any, lang: str = "en") -> HTML:
-    """Input files, rejected records by reason, duplicates, silent devices and empty buckets."""
+@old_forms(positional=("lang",))
+def quality(analysis: FleetAnalysis, *, lang: str | None = None) -> HTML:
+    """Return the data-quality section: files, rejected and unreadable records, silent devices.
+
+    Parameters
+    ----------
+    analysis : FleetAnalysis
+        The analysis shown.
+    lang : {"en", "fr"}, optional
+        Default: the analysis' language.
+
+    Returns
+    -------
+    IPython.display.HTML
+        The input files, rejected records by reason, records whose result code could not be
+        read (with examples), devices that went silent and empty buckets.
+    """
+    lang, _ = _settings(analysis, lang)
     words, q = _t(lang), analysis.quality
     parts = []
     if analysis.files:
@@ -348,6 +499,11 @@ def quality(analysis: Any, lang: str = "en") -> HTML:
                             [words["reason"], words["rejected"]]))
     else:
         parts.append(f"<p>{text_html(words['no_rejected'])}</p>")
+    if q.get("unreadable_codes"):
+        parts.append(f"<p>{text_html(words['unreadable'].format(n=q['unreadable_codes']))}</p>")
+        parts.append(_table([[e["file"], e["record"], e["text"]]
+                             for e in q.get("unreadable_code_examples", [])],
+                            [words["file"], words["record"], words["text"]]))
     days = pd.Timedelta(q["silent_after"]).days
     if q["silent_devices"]:
         text = words["silent"].format(n=q["silent_devices"], days=days,

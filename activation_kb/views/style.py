@@ -21,9 +21,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ..catalogue.article import check_language
 from ..catalogue.categories import CATEGORY_NAMES, OTHER, category_label
 from ..catalogue.markdown import without_link_targets
+from ..params import check_lang  # re-exported: figures label in the shipped languages
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -187,7 +187,7 @@ def color_of(category: object) -> str:
 def category_text(category: object, lang: str) -> str:
     """Return the escaped label of a category, or the escaped name of an unknown one."""
     name = str(category)
-    return escape(category_label(name, lang) if name in CATEGORY_NAMES else name)
+    return escape(category_label(name, lang=lang) if name in CATEGORY_NAMES else name)
 
 
 def hover_paragraph(text: object, width: int = 72, max_lines: int = 6, lead: str = "") -> str:
@@ -254,11 +254,6 @@ def no_data(fig: go.Figure, lang: str, **where: object) -> go.Figure:
         name="no_data", **position,
     )
     return fig
-
-
-def check_lang(lang: object) -> str:
-    """Return ``lang`` when figures can be labelled in it, else raise UnsupportedLanguageError."""
-    return check_language(lang)
 
 
 def title_text(title: str | None, default_key: str, lang: str) -> str:

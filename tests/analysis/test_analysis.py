@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from activation_kb.analysis.fleet import analyze_fleet, relative_span, write_outputs
-from activation_kb.errors import AnalysisError
+from activation_kb.errors import DateError, DurationError
 from activation_kb.report.runner import default_events
 
 
@@ -45,10 +45,11 @@ def test_since_as_a_duration(sample):
     analysis = analyze_fleet(sample, since="7D")
     assert pd.Timestamp(analysis.summary["period_start"]) == last - pd.Timedelta("7D")
     assert analysis.events["event_time"].min() >= last - pd.Timedelta("7D")
+    assert analysis.since == last - pd.Timedelta("7D") and analysis.until is None
     assert relative_span("36h") == pd.Timedelta(hours=36) and relative_span("2026-01-01") is None
-    with pytest.raises(AnalysisError, match="positive"):
+    with pytest.raises(DurationError, match="since='0D': expected a positive duration"):
         analyze_fleet(sample, since="0D")
-    with pytest.raises(AnalysisError, match="after"):
+    with pytest.raises(DateError, match="after"):
         analyze_fleet(sample, since="2026-02-01", until="2026-01-01")
 
 
@@ -62,3 +63,4 @@ def test_write_outputs(sample, tmp_path):
     assert "dimensions" not in csv.columns and csv["codes"].str.match(r"^0x").all()
     summary = json.loads(paths["run_summary.json"].read_text())
     assert summary["parameters"]["lang"] == "fr" and summary["summary"]["incidents"] == 7
+    assert summary["quality"]["unreadable_codes"] == 0

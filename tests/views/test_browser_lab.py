@@ -21,12 +21,13 @@ import urllib.request
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from browser import PageWatch, launch_chromium
 from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
-from activation_kb import load_catalogue, simulate_fleet, write_events
+from activation_kb import load_catalogue, write_events
 from activation_kb.analysis.attempts import activation_attempts
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("jupyterlab")]
@@ -76,9 +77,9 @@ def _offline_jupyter_dirs(home: Path) -> dict[str, str]:
     }
 
 
-def _hostile_events(path: Path) -> dict:
-    """Write a small simulated fleet whose busiest 0xC004F074 device is renamed HOSTILE."""
-    events, _ = simulate_fleet(devices=60, days=7, seed=1)
+def _hostile_events(path: Path, events: pd.DataFrame) -> dict:
+    """Write the shared fleet's first week with its busiest 0xC004F074 device renamed HOSTILE."""
+    events = events[events["event_time"] < events["event_time"].min() + pd.Timedelta("7D")].copy()
     errors = activation_attempts(events).errors
     device = errors.loc[errors["code"] == CODE, "device"].value_counts().index[0]
     for column in ("host", "client_name"):
@@ -92,12 +93,12 @@ def _hostile_events(path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory):
+def lab(tmp_path_factory, small_fleet):
     """A running JupyterLab server over a folder with lookup.ipynb and a hostile copy."""
     root = tmp_path_factory.mktemp("lab-root")
     home = tmp_path_factory.mktemp("lab-home")
     shutil.copy(NOTEBOOK, root / "lookup.ipynb")
-    expected = _hostile_events(root / "hostile.parquet")
+    expected = _hostile_events(root / "hostile.parquet", small_fleet.events)
     nb = parameterize_notebook(load_notebook_node(str(NOTEBOOK)), {"events": "hostile.parquet"})
     nbformat.write(nb, root / "lookup_hostile.ipynb")
     port, token = _free_port(), secrets.token_hex(16)

@@ -22,7 +22,6 @@ from activation_kb import (
     load_catalogue,
     lookup,
     lookup_widget,
-    simulate_fleet,
     write_events,
 )
 from activation_kb.analysis.attempts import activation_attempts
@@ -420,8 +419,14 @@ def test_uncatalogued_code_in_events_shows_its_activity():
     assert text_of(widget.activity.value, "akb-devices") == "Devices affected: 1 of 1"
 
 
-def test_attempt_table_and_frame_give_the_same_activity():
-    events, _ = simulate_fleet(devices=40, days=3, seed=3)
+def _three_days(small_fleet) -> pd.DataFrame:
+    """The first three days of the shared fleet (a copy)."""
+    events = small_fleet.events
+    return events[events["event_time"] < events["event_time"].min() + pd.Timedelta("3D")].copy()
+
+
+def test_attempt_table_and_frame_give_the_same_activity(small_fleet):
+    events = _three_days(small_fleet)
     from_frame = lookup_widget(events=events)
     from_table = lookup_widget(events=activation_attempts(events))
     for widget in (from_frame, from_table):
@@ -430,8 +435,8 @@ def test_attempt_table_and_frame_give_the_same_activity():
     assert code_activity(events).freq == "h"  # a three-day span is counted by the hour
 
 
-def test_hostile_host_name_from_simulated_fleet_is_text():
-    events, _ = simulate_fleet(devices=40, days=3, seed=3)
+def test_hostile_host_name_from_simulated_fleet_is_text(small_fleet):
+    events = _three_days(small_fleet)
     errors = activation_attempts(events).errors
     device = errors["device"].value_counts().index[0]
     code = errors.loc[errors["device"] == device, "code"].iloc[0]
@@ -480,8 +485,8 @@ def test_notebook_runs_with_default_parameters(tmp_path):
 
 @pytest.mark.notebook
 @pytest.mark.slow
-def test_notebook_runs_with_events_in_french(tmp_path):
-    events, _ = simulate_fleet(devices=40, days=3, seed=3)
+def test_notebook_runs_with_events_in_french(tmp_path, small_fleet):
+    events = _three_days(small_fleet)
     path = write_events(events, tmp_path / "events.parquet")
     out = papermill.execute_notebook(
         str(NOTEBOOK),
@@ -493,3 +498,17 @@ def test_notebook_runs_with_events_in_french(tmp_path):
     )
     assert len(_widget_outputs(out)) == 1
     assert out.metadata.papermill.parameters == {"events": str(path), "lang": "fr"}
+
+
+def test_widget_takes_an_analysis_and_its_language(small_analysis):
+    import dataclasses
+
+    french = dataclasses.replace(small_analysis, lang="fr")
+    from_analysis = lookup_widget(events=french)
+    from_table = lookup_widget(events=small_analysis.table, lang="fr")
+    for widget in (from_analysis, from_table):
+        widget.query.value = "0xC004F074"
+    assert from_analysis.activity.value == from_table.activity.value
+    assert from_analysis.lang == from_table.lang == "fr"
+    with pytest.warns(DeprecationWarning, match="passing events, lang by position"):
+        lookup_widget(None, small_analysis.table, "fr")
