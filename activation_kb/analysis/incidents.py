@@ -20,7 +20,8 @@ from ..errors import AnalysisError, SchemaError
 from ..params import check_duration, check_lang, check_number, check_top_n
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 
-__all__ = ["explain_spikes", "catalogue_rows", "code_text", "INCIDENT_COLUMNS", "UMBRELLA_CODES"]
+__all__ = ["explain_spikes", "catalogue_rows", "code_text", "number_incidents",
+           "INCIDENT_COLUMNS", "INCIDENT_KINDS", "UMBRELLA_CODES"]
 
 #: Codes that name a symptom whose cause another code of the same attempts names:
 #: 0xC004F074 ("no KMS could be contacted") comes with the 12288 error of each host tried.
@@ -53,7 +54,12 @@ INCIDENT_COLUMNS = (
     "dimensions",
     "codes_detail",
     "spikes",
+    "kind",
+    "title",
 )
+#: Kinds of incident: codes failing more than usual; a site or KMS host whose successful
+#: activations or records fell away (:mod:`activation_kb.analysis.silence`).
+INCIDENT_KINDS = ("failures", "went_silent")
 _DEVICES_LISTED = 20
 _TOUCH = "12h"  # spikes of one code this close are one incident, wherever they are
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -292,8 +298,10 @@ def explain_spikes(
         ``severity``, ``scope`` (the dimension values that hold most failures), ``dimensions``
         (ranked list of dicts: dimension, value, devices, share of the failing devices,
         fleet_share, lift, excess_share; a device's value is its most frequent one over all its
-        attempts), ``codes_detail`` (per code: failures, devices and text) and ``spikes``
-        (number of spikes grouped).
+        attempts), ``codes_detail`` (per code: failures, devices and text), ``spikes``
+        (number of spikes grouped), ``kind`` ("failures") and ``title`` ("0xC004F074 — KMS
+        host unreachable"). A site or KMS host that went silent is an incident of
+        :func:`~activation_kb.analysis.silence.silence_incidents` instead.
 
     Raises
     ------
@@ -330,11 +338,35 @@ def explain_spikes(
         _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, rows, lang, top_n)
         for ids in groups
     ]
-    out = pd.DataFrame(incidents)
-    out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
-    out["incident_id"] = [f"INC-{i:03d}" for i in range(1, len(out) + 1)]
-    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+    out = number_incidents(pd.DataFrame(incidents).assign(incident_id=""))
     out.attrs["single_machine_spikes"] = dropped
+    return out
+
+
+def number_incidents(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Put incident frames together, largest excess first, and number them INC-001, INC-002 ...
+
+    Parameters
+    ----------
+    *frames : pandas.DataFrame
+        Frames with the columns of :data:`INCIDENT_COLUMNS` (:func:`explain_spikes`,
+        :func:`~activation_kb.analysis.silence.silence_incidents`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One frame, ``incident_id`` renumbered; ``attrs`` of the first frame.
+    """
+    kept = [f for f in frames if len(f)]
+    if not kept:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
+    else:
+        out = pd.concat([f[list(INCIDENT_COLUMNS)] for f in kept], ignore_index=True)
+        out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
+        out["incident_id"] = [f"INC-{i:03d}" for i in range(1, len(out) + 1)]
+    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+    if frames:
+        out.attrs.update(frames[0].attrs)
     return out
 
 
@@ -442,4 +474,6 @@ def _incident(group, errors_list, profile, rows, lang, top_n) -> dict[str, Any]:
         "dimensions": ranked,
         "codes_detail": detail,
         "spikes": int(len(group)),
+        "kind": "failures",
+        "title": f"{top_code} — {category_label(lead['category'], lang=lang)}",
     }

@@ -398,8 +398,9 @@ def incident(inc: Any, *, lang: str = "en", tz: str | None = None) -> HTML:
     """
     words = _t(lang)
     inc = dict(inc)
-    head = (f"<h3>{text_html(inc['incident_id'])}: {text_html(inc['top_code'])} — "
-            f"{text_html(inc['category_label'])}</h3>")
+    what = (inc["title"] if inc.get("kind") == "went_silent"  # a site or host: no code
+            else f"{inc['top_code']} — {inc['category_label']}")
+    head = f"<h3>{text_html(inc['incident_id'])}: {text_html(what)}</h3>"
     facts = _table([
         [words["window"], f"{_when(inc['start'], tz)} → {_when(inc['end'], tz)}"],
         [words["detected"], _when(inc.get("detected"), tz)],
@@ -425,6 +426,12 @@ def incident(inc: Any, *, lang: str = "en", tz: str | None = None) -> HTML:
             f"<p><b>{text_html(words['resolution'])}:</b></p>"
             f"{markdown_html(detail['resolution']) or text_html(words['none'])}"
             + (f"<ul>{links}</ul>" if links else "")
+        )
+    if inc.get("kind") == "went_silent":  # what fell, why it may have, what to check
+        codes.append(
+            f"<p><b>{text_html(words['message'])}:</b> {text_html(inc['message'])}</p>"
+            f"<p><b>{text_html(words['cause'])}:</b></p>{markdown_html(inc['cause'])}"
+            f"<p><b>{text_html(words['resolution'])}:</b></p>{markdown_html(inc['resolution'])}"
         )
     dims = _table(
         [[d["dimension"], d["value"] or words["none"], f"{d['share']:.0%}",

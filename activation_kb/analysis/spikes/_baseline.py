@@ -98,8 +98,10 @@ def expect(
     The level learns from quiet buckets (present, not ``unusual``). A slot of the day (of the
     week) also learns from unusual buckets whose bucket a day (a week) earlier was unusual too:
     what recurs is a pattern, not an incident, and so a new level or a new peak hour is learnt
-    after it has been seen twice. ``window`` is the history in buckets, ``days`` in days;
-    ``per_day_buckets`` converts buckets into days for :attr:`Baseline.days`.
+    after it has been seen twice. It learns from every bucket of the first day (week): a bucket
+    whose slot had never been seen could only be unusual against the coarser levels.
+    ``window`` is the history in buckets, ``days`` in days; ``per_day_buckets`` converts
+    buckets into days for :attr:`Baseline.days`.
     """
     quiet = present & ~unusual
     yq = np.where(quiet, y, 0.0)
@@ -160,7 +162,9 @@ def _seasonal(y, present, unusual, rate, relvar, shared, season: Season, days: i
     if days >= 7:
         levels.append((7 * season.per_day, days // 7, _WEEK_PRIOR))
     for lag, count, prior in levels:
-        learn = present & (~unusual | lagged(unusual, lag * season.per_unit))
+        span = lag * season.per_unit  # a day (a week) of buckets
+        learn = present & (~unusual | lagged(unusual, span))
+        learn[:, :span] = present[:, :span]  # nothing was known of these slots yet
         uy = _per_unit(np.where(learn, y, 0.0), season.unit, units)
         un = _per_unit(learn.astype(float), season.unit, units)
         sy = trailing(uy, lag, count)[:, season.unit]
