@@ -17,7 +17,13 @@ from activation_kb.analysis.spikes import (
 from activation_kb.analysis.spikes._baseline import trailing
 from activation_kb.analysis.spikes._fit import scale_sizes
 from activation_kb.analysis.spikes._runs import runs
-from activation_kb.errors import AnalysisError
+from activation_kb.errors import (
+    AnalysisError,
+    ChoiceError,
+    DurationError,
+    NumberError,
+    SensitivityError,
+)
 
 # six weeks from a Monday
 HOURS = pd.date_range("2026-01-05", periods=24 * 7 * 6, freq="h", tz="UTC")
@@ -109,29 +115,37 @@ def test_keys_and_sensitivity(rng):
     assert score_threshold(1.0) == 2 and score_threshold(0.5) == 6
 
 
+THREE = pd.DataFrame({"time": HOURS[:3], "value": [1.0, 2, 3]})
+
+
 @pytest.mark.parametrize(
-    "counts, kwargs, match",
+    "counts, kwargs, error, match",
     [
-        (pd.DataFrame({"when": HOURS[:3], "value": [1.0, 2, 3]}), {}, "time column"),
-        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, -2, 3]}), {}, "negative"),
-        (pd.DataFrame({"time": HOURS[:3], "value": ["a", "b", "c"]}), {}, "numeric"),
-        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, np.inf, 3]}), {}, "infinite"),
-        (pd.DataFrame({"time": [HOURS[0], pd.NaT], "value": [1.0, 2]}), {}, "missing times"),
-        (pd.DataFrame({"time": HOURS[[0, 2, 5]], "value": [1.0, 2, 3]}), {}, "regular"),
-        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, 2, 3]}), {"sensitivity": 0},
-         "sensitivity"),
-        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, 2, 3]}), {"sensitivity": True},
-         "sensitivity"),
-        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, 2, 3]}), {"history": "often"}, "duration"),
-        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, 2, 3]}), {"direction": "sideways"},
-         "direction"),
-        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, 2, 3]}), {"min_excess": -1},
-         "min_excess"),
+        (pd.DataFrame({"when": HOURS[:3], "value": [1.0, 2, 3]}), {}, AnalysisError,
+         "time column"),
+        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, -2, 3]}), {}, AnalysisError,
+         "negative"),
+        (pd.DataFrame({"time": HOURS[:3], "value": ["a", "b", "c"]}), {}, AnalysisError,
+         "numeric"),
+        (pd.DataFrame({"time": HOURS[:3], "value": [1.0, np.inf, 3]}), {}, AnalysisError,
+         "infinite"),
+        (pd.DataFrame({"time": [HOURS[0], pd.NaT], "value": [1.0, 2]}), {}, AnalysisError,
+         "missing times"),
+        (pd.DataFrame({"time": HOURS[[0, 2, 5]], "value": [1.0, 2, 3]}), {}, AnalysisError,
+         "regular"),
+        (THREE, {"sensitivity": 0}, SensitivityError, "sensitivity"),
+        (THREE, {"sensitivity": True}, SensitivityError, "sensitivity"),
+        (THREE, {"history": "often"}, DurationError, "history"),
+        (THREE, {"gap": "-2h"}, DurationError, "gap"),
+        (THREE, {"direction": "sideways"}, ChoiceError, "direction"),
+        (THREE, {"min_excess": -1}, NumberError, "min_excess"),
     ],
 )
-def test_bad_input(counts, kwargs, match):
-    with pytest.raises(AnalysisError, match=match):
+def test_bad_input(counts, kwargs, error, match):
+    with pytest.raises(error, match=match):
         detect_spikes(counts, **kwargs)
+    with pytest.raises(error, match=match):
+        expected_counts(counts, **kwargs)
 
 
 # --- any regular step, missing buckets, repeated buckets ------------------------------------------

@@ -75,7 +75,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ...errors import AnalysisError
+from ...params import DIRECTIONS, check_choice, check_duration, check_number, check_sensitivity
 from ._fit import QUIET_SCORE, Fit, Settings, fit
 from ._grid import Grid, accumulate, build_grid, check_columns
 from ._runs import Spike, find_spikes
@@ -91,8 +91,6 @@ __all__ = [
 ]
 
 SEVERITIES = ("low", "medium", "high", "critical")
-#: Directions a spike may go: ``detect_spikes(direction=...)`` takes one of these.
-DIRECTIONS = ("up", "down", "both")
 #: Columns of ``detect_spikes`` output after the key columns.
 SPIKE_COLUMNS = (
     "start", "end", "detected", "peak", "direction", "observed", "expected", "excess", "ratio",
@@ -119,16 +117,10 @@ def score_threshold(sensitivity: float) -> float:
 
     Raises
     ------
-    AnalysisError
+    SensitivityError
         For a sensitivity that is not a number in (0, 1].
     """
-    if (isinstance(sensitivity, bool) or not isinstance(sensitivity, (int, float))
-            or not 0 < sensitivity <= 1):
-        raise AnalysisError(
-            f"sensitivity={sensitivity!r}; expected a number in (0, 1] (0.5 is the default; higher "
-            "finds smaller rises)"
-        )
-    return 2.0 + 8.0 * (1.0 - float(sensitivity))
+    return 2.0 + 8.0 * (1.0 - check_sensitivity(sensitivity))
 
 
 def _severity(excess: float, min_excess: float) -> str:
@@ -139,26 +131,15 @@ def _severity(excess: float, min_excess: float) -> str:
     return SEVERITIES[-1]
 
 
-def _duration(value: object, name: str) -> pd.Timedelta:
-    try:
-        out = pd.Timedelta(value)
-    except (ValueError, TypeError):
-        raise AnalysisError(f"{name}={value!r} is not a duration such as '28D' or '12h'") from None
-    if out <= pd.Timedelta(0):
-        raise AnalysisError(f"{name}={value!r} must be a positive duration such as '28D' or '12h'")
-    return out
-
-
 def _settings(grid: Grid, counts, history, gap, min_excess, fleet_size) -> Settings:
     """Turn the user's durations and thresholds into buckets and counts."""
-    span = _duration(history, "history")
-    gap_td = _GAP if gap == "auto" else _duration(gap, "gap")
+    span = check_duration(history, "history")
+    gap_td = _GAP if gap == "auto" else check_duration(gap, "gap")
     if min_excess == "auto":
         fleet = fleet_size if fleet_size is not None else counts.attrs.get("devices", 0)
         min_excess = max(3.0, math.ceil(0.001 * float(fleet or 0)))
-    elif (isinstance(min_excess, bool) or not isinstance(min_excess, (int, float))
-          or not min_excess >= 0):
-        raise AnalysisError(f"min_excess={min_excess!r}; expected 'auto' or a number >= 0")
+    else:
+        min_excess = check_number(min_excess, "min_excess", minimum=0)
     step = grid.step
     day = pd.Timedelta(days=1)
     # judging starts once every slot of the cycle was seen twice: what recurs is then known
@@ -175,9 +156,7 @@ def _settings(grid: Grid, counts, history, gap, min_excess, fleet_size) -> Setti
 
 
 def _check_direction(direction: object) -> str:
-    if direction not in DIRECTIONS:
-        raise AnalysisError(f"direction={direction!r}; expected one of {', '.join(DIRECTIONS)}")
-    return str(direction)
+    return check_choice(direction, "direction", DIRECTIONS)
 
 
 @dataclass(frozen=True)
@@ -223,7 +202,7 @@ def _rows(result: _Result, history: str) -> list[dict]:
     grid, settings, fitted = result.grid, result.settings, result.fitted
     spikes = result.spikes
     edges = grid.edges
-    warm = min(_WARM, _duration(history, "history")) / pd.Timedelta(days=1)
+    warm = min(_WARM, check_duration(history, "history")) / pd.Timedelta(days=1)
     rows = []
     for sp in spikes:
         row = {key: grid.combos.iloc[sp.key][key] for key in grid.columns.keys}
@@ -332,8 +311,13 @@ def detect_spikes(
     Raises
     ------
     AnalysisError
-        For a frame without the named columns, negative or non-numeric counts, times that are
-        not a regular series, a sensitivity outside (0, 1] or an unknown direction.
+        For a frame without the named columns, negative or non-numeric counts, or times that
+        are not a regular series.
+    ParameterError
+        For a bad parameter: its subclass names the kind (``SensitivityError`` for a
+        sensitivity outside (0, 1], ``ChoiceError`` for an unknown direction,
+        ``DurationError`` for a history or gap that is not a duration, ``NumberError`` for a
+        negative ``min_excess``).
 
     Examples
     --------
