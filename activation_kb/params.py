@@ -29,6 +29,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import (
+    ActivationKBError,
     ChoiceError,
     DateError,
     DurationError,
@@ -550,6 +551,42 @@ def check_paths(paths: object, name: str = "events") -> tuple[str, ...]:
     return tuple(out)
 
 
+def check_catalogue_file(value: object, name: str = "catalogue") -> str | None:
+    """Check that a downloaded copy of the article gives error codes; return its absolute path.
+
+    Parameters
+    ----------
+    value : str or path, optional
+        The markdown file; None means the shipped catalogue.
+    name : str
+        The parameter's name in the message.
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    ParameterError
+        When the file cannot be read or no error code can be read from it.
+    """
+    if value is None:
+        return None
+    from .catalogue.article import read_catalogue_file
+
+    path = Path(os.fspath(value)).expanduser()
+    try:
+        result = read_catalogue_file(path)
+    except (OSError, ActivationKBError) as exc:
+        raise ParameterError(f"{name}={str(value)!r}: {exc}", parameter=name,
+                             value=value) from None
+    if result.frame.empty:
+        raise ParameterError(
+            f"{name}={str(value)!r}: no error code could be read from it; run "
+            f"`activation-kb catalogue parse {path}` to see why", parameter=name, value=value)
+    return str(path.resolve())
+
+
 def _iso(value: object) -> str:
     """Return a checked date as ISO 8601 text, in the zone (or naivety) it was given in."""
     return pd.Timestamp(value.strip() if isinstance(value, str) else value).isoformat()
@@ -629,6 +666,9 @@ class ReportParams:
         Report title.
     tz : str, optional
         Time zone of CSV local times and of the displayed times.
+    catalogue : str, optional
+        A downloaded copy of the error-code article (markdown) whose text explains the
+        incidents instead of the shipped one; checked to give codes, kept as an absolute path.
     """
 
     events: tuple[str, ...] | None = None
@@ -641,6 +681,7 @@ class ReportParams:
     top_n: int = 10
     title: str | None = None
     tz: str | None = None
+    catalogue: str | None = None
 
     def __post_init__(self) -> None:
         tz = check_timezone(self.tz)
@@ -662,6 +703,7 @@ class ReportParams:
             "history": str(self.history).strip(),
             "top_n": check_top_n(self.top_n),
             "title": self.title or None,
+            "catalogue": check_catalogue_file(self.catalogue),
         }
         for key, value in values.items():
             object.__setattr__(self, key, value)

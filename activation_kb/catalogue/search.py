@@ -33,7 +33,9 @@ _MIN_PREFIX = 3
 _K1 = 1.2  # BM25 saturation: the tenth "KMS" of a text adds little
 _WORD = re.compile(r"\w+")
 _INDEXED = ("code", "value", "message", "category", "cause", "resolution")
-_LOOKS_HEX = re.compile(r"^\s*(?:[A-Za-z][\w -]{0,30}?\s*[=:#]\s*)?0\s*[xX]|^\s*[0-9A-Fa-f]{8}\s*$")
+_LOOKS_HEX = re.compile(
+    r"^\s*+(?:[A-Za-z][\w -]{0,30}+[ \t]*+[=:#]\s*+)?0\s*+[xX]|^\s*+[0-9A-Fa-f]{8}\s*+$"
+)
 
 
 def normalize_words(text: str) -> list[str]:
@@ -133,15 +135,22 @@ def _checked(catalogue: object) -> pd.DataFrame:
     return catalogue
 
 
-def query_code(query: object, lang: str = "en") -> str | None:
+def query_code(
+    query: object, lang: str = "en", catalogue: pd.DataFrame | None = None
+) -> str | None:
     """Return the canonical code that :func:`lookup` reads ``query`` as, or None for words.
+
+    ``catalogue`` is the frame :func:`lookup` would search (default: the shipped one in
+    ``lang``): a plain decimal number is a code only when it documents it.
 
     Raises
     ------
     InvalidCodeError
         As :func:`lookup`, for a malformed hexadecimal code.
     """
-    value = _query_value(query, _shipped_index(check_language(lang)))
+    check_language(lang)
+    index = _shipped_index(lang) if catalogue is None else _build_index(catalogue)
+    value = _query_value(query, index)
     return None if value is None else f"0x{value:08X}"
 
 

@@ -51,11 +51,15 @@ def report_group() -> None:
               help="Codes in the top-codes chart and incidents shown in detail.")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--tz", default=None, help="Time zone of CSV local times and of the report.")
+@click.option("--catalogue", "catalogue", metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A copy of the error-code article (markdown, e.g. a newer revision) to "
+                   "explain incidents with, instead of the shipped one.")
 @click.option("--fail-on-spike", is_flag=True,
               help="Exit with 3 when incidents were found (for alerting from cron).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
-                tz, fail_on_spike, as_json) -> None:
+                tz, catalogue, fail_on_spike, as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.
 
     Every parameter is checked before a kernel starts (exit 2 for a bad one).
@@ -67,6 +71,7 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
         params = report_params(
             list(events) or None, since=since, until=until, freq=freq, lang=lang,
             sensitivity=sensitivity, history=history, top_n=top_n, title=title, tz=tz,
+            catalogue=catalogue,
         )
         result = run_report(out=out, params=params, name=name)
     except ReportParameterError as exc:

@@ -392,7 +392,7 @@ def run_report(
         ) from exc
     manifest.update(_run_facts(staging, notebook_params["events"]),
                     seconds=round(time.perf_counter() - clock, 2),
-                    catalogue={"lang": checked.lang, "source": _catalogue_source(checked.lang)},
+                    catalogue=_catalogue_manifest(checked.lang, checked.catalogue),
                     outputs=list(spec.outputs))
     (staging / "manifest.json").write_text(
         json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -460,10 +460,12 @@ def _run_facts(staging: Path, events: list[str]) -> dict[str, Any]:
     }
 
 
-def _catalogue_source(lang: str) -> str:
+def _catalogue_manifest(lang: str, catalogue: str | None) -> dict[str, Any]:
     from ..catalogue.article import SHIPPED_FILES
 
-    return SHIPPED_FILES[lang]
+    if catalogue is None:
+        return {"lang": lang, "source": SHIPPED_FILES[lang]}
+    return {"lang": lang, "source": catalogue, "sha256": _sha256(Path(catalogue))}
 
 
 def _publish(staging: Path, out: Path) -> None:
