@@ -24,6 +24,9 @@ import activation_kb
 from activation_kb.views import display as view
 from activation_kb import plot_code_heatmap, plot_frequency, plot_incident, plot_top_codes
 from activation_kb.analysis.fleet import analyze_fleet, write_outputs
+from activation_kb.analysis.health import assess_health
+from activation_kb.views.health import plot_expiring, plot_kms_forecast
+from activation_kb.views.health_display import health_section
 import pandas, plotly, numpy, scipy
 view.use_offline_plotly()
 """

@@ -2,7 +2,8 @@
 
 Exit codes: 0 report written, 1 a cell or the export failed (the executed notebook is kept in
 ``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 incidents found and
-``--fail-on-spike`` given.
+``--fail-on-spike`` given, 4 a machine expired or a KMS host short of clients (now or forecast
+within 14 days) and ``--fail-on-risk`` given (4 wins when both apply).
 """
 
 from __future__ import annotations
@@ -57,9 +58,12 @@ def report_group() -> None:
                    "explain incidents with, instead of the shipped one.")
 @click.option("--fail-on-spike", is_flag=True,
               help="Exit with 3 when incidents were found (for alerting from cron).")
+@click.option("--fail-on-risk", is_flag=True,
+              help="Exit with 4 when a machine is expired (or in notification) or a KMS host "
+                   "is, or is forecast within 14 days to be, below its threshold.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
-                tz, catalogue, fail_on_spike, as_json) -> None:
+                tz, catalogue, fail_on_spike, fail_on_risk, as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.
 
     Every parameter is checked before a kernel starts (exit 2 for a bad one).
@@ -89,6 +93,8 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
             f"{manifest.get('records', 0)} records ({manifest.get('rejected', 0)} rejected)"
         )
         click.echo(f"  {result.html}")
+    if fail_on_risk and result.risks:
+        raise fail(f"at risk: {'; '.join(result.risks)}; see {result.out_dir / 'health.json'}", 4)
     if fail_on_spike and result.incidents:
         raise fail(f"{result.incidents} incident(s) found; see {result.out_dir / 'incidents.json'}",
                    3)

@@ -92,7 +92,9 @@ DEFAULT_REPORT = "fleet_report"
 REPORTS: dict[str, ReportSpec] = {
     "fleet_report": ReportSpec(
         "fleet_report.ipynb",
-        "Activation errors of a fleet: frequency, incidents, causes and fixes",
+        "Activation errors of a fleet: health, frequency, incidents, causes and fixes",
+        ("fleet_report.html", "fleet_report.ipynb", "incidents.json", "incidents.csv",
+         "health.json", "health.csv", "manifest.json"),
     ),
 }
 
@@ -132,6 +134,11 @@ class ReportResult:
     def incidents(self) -> int:
         """Number of incidents found."""
         return int(self.manifest.get("incidents", 0))
+
+    @property
+    def risks(self) -> list[str]:
+        """Why the fleet is at risk (expired machines, KMS hosts short of clients); [] if not."""
+        return list(self.manifest.get("health", {}).get("alerts", []))
 
 
 def default_events() -> Path:
@@ -333,7 +340,9 @@ def run_report(
         bundled sample.
     out : str or path
         Folder to publish into: the code-free offline HTML page (``fleet_report.html``), the
-        executed notebook, ``incidents.json``, ``incidents.csv`` and ``manifest.json``.
+        executed notebook, ``incidents.json``, ``incidents.csv``, ``health.json`` and
+        ``health.csv`` (:func:`~activation_kb.write_health`) and ``manifest.json`` (with the
+        health summary: counts by status, ``at_risk``, ``alerts``).
     params : ReportParams, optional
         All the report parameters at once (then give neither ``events`` nor ``fields``).
     name : str
@@ -437,7 +446,7 @@ def _keep_failed(staging: Path, out: Path, manifest: dict[str, Any],
 
 
 def _run_facts(staging: Path, events: list[str]) -> dict[str, Any]:
-    """Read what the notebook wrote (summary, incidents) and describe the inputs."""
+    """Read what the notebook wrote (summary, incidents, health) and describe the inputs."""
     summary = json.loads((staging / "run_summary.json").read_text(encoding="utf-8"))
     (staging / "run_summary.json").unlink()
     files = {Path(f["path"]).resolve(): f for f in summary.get("files", [])}
@@ -450,7 +459,7 @@ def _run_facts(staging: Path, events: list[str]) -> dict[str, Any]:
                if k in counts},
         })
     incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
-    return {
+    facts = {
         "status": "ok", "finished": pd.Timestamp.now(tz="UTC").isoformat(), "inputs": inputs,
         "records": summary["summary"].get("records"),
         "rejected": summary["summary"].get("rejected"),
@@ -458,6 +467,11 @@ def _run_facts(staging: Path, events: list[str]) -> dict[str, Any]:
         "summary": summary["summary"], "quality": summary["quality"],
         "incidents": len(incidents),
     }
+    if (staging / "health.json").is_file():  # the fleet report's health section wrote it
+        health = json.loads((staging / "health.json").read_text(encoding="utf-8"))
+        facts["health"] = {k: health[k] for k in ("at", "devices", "by_status", "at_risk",
+                                                  "alerts")}
+    return facts
 
 
 def _catalogue_manifest(lang: str, catalogue: str | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from ..catalogue.categories import CATEGORY_NAMES
 from ..catalogue.hresult import describe_code
 from ..catalogue.search import lookup, query_code
 from ..errors import InvalidCodeError
+from .lookup_device import DeviceIndex, device_html
 from .lookup_render import (
     TEXT,
     CodeActivity,
@@ -50,10 +51,15 @@ class LookupWidget(W.VBox):
         article does not document.
     activity : ipywidgets.HTML
         With telemetry: the shown code's failures over time, devices and hosts affected.
+    device : ipywidgets.HTML
+        With telemetry: the machine the query names (name or CMID): state, expiry, KMS host,
+        last attempts with the resolution of each error.
     matches : pandas.DataFrame
         The rows listed in :attr:`results`, after the filters.
     shown_code : str or None
         The code :attr:`detail` describes.
+    shown_device : str or None
+        The machine :attr:`device` describes.
     """
 
     def __init__(
@@ -61,9 +67,12 @@ class LookupWidget(W.VBox):
         catalogues: Mapping[str, pd.DataFrame | None],
         activity: CodeActivity | None,
         lang: str,
+        devices: DeviceIndex | None = None,
     ) -> None:
         self._catalogues = dict(catalogues)
         self._activity = activity
+        self._devices = devices
+        self.shown_device: str | None = None
         self._busy = False
         self.matches = pd.DataFrame()
         self.shown_code: str | None = None
@@ -80,6 +89,7 @@ class LookupWidget(W.VBox):
         self.status = W.HTML()
         self.detail = W.HTML(layout=W.Layout(max_width="52em"))
         self.activity = W.HTML(layout=W.Layout(max_width="52em"))
+        self.device = W.HTML(layout=W.Layout(max_width="52em"))
         for widget, css in [
             (self.query, "query"),
             (self.language, "lang"),
@@ -89,6 +99,7 @@ class LookupWidget(W.VBox):
             (self.status, "status"),
             (self.detail, "detail"),
             (self.activity, "activity"),
+            (self.device, "device"),
         ]:
             widget.add_class(f"akb-lookup-{css}")
         super().__init__(
@@ -97,6 +108,7 @@ class LookupWidget(W.VBox):
                 W.HBox([self.category, self.activation_type]),
                 self.results,
                 self.status,
+                self.device,
                 self.detail,
                 self.activity,
             ]
@@ -186,6 +198,7 @@ class LookupWidget(W.VBox):
 
     # -- updating --------------------------------------------------------------------------
     def _refresh(self) -> None:
+        self._show_device(str(self.query.value))
         text = TEXT[self.lang]
         rows, uncatalogued, invalid = self._search(str(self.query.value))
         total = len(self._full_catalogue())
@@ -235,6 +248,16 @@ class LookupWidget(W.VBox):
             self.activity.value = ""
         else:
             self.activity.value = activity_html(self._activity, code, self.lang)
+
+
+    def _show_device(self, query: str) -> None:
+        """Show the machine the query names (device name or CMID), if telemetry was given."""
+        if self._devices is None:
+            self.device.value, self.shown_device = "", None
+            return
+        found = self._devices.find(query)
+        self.shown_device = str(found["device"].iloc[0]) if len(found) == 1 else None
+        self.device.value = device_html(self._devices, query, self.lang, self._catalogue())
 
 
 def _short(message: object, width: int = 90) -> str:

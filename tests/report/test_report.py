@@ -83,7 +83,7 @@ def test_default_run_writes_every_output(default_run):
     out, result = default_run
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["fleet_report.html", "fleet_report.ipynb", "incidents.json", "incidents.csv",
-         "manifest.json"])
+         "health.json", "health.csv", "manifest.json"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest == result.manifest and manifest["status"] == "ok"
     sample = default_events()
