@@ -217,7 +217,7 @@ def test_old_forms_warn_and_keep_working():
 def test_missing_dependency_names_an_extra_that_exists_or_pip():
     message = str(MissingDependencyError("distributed", "dask", "The Dask engine"))
     assert "pip install 'activation-kb[dask]'" in message and "pip install distributed" in message
-    for extra in ("report", "widgets", None):
+    for extra in ("report", "widgets", "evtx", None):  # evtx: a base dependency, no extra
         error = MissingDependencyError("papermill", extra, "Running a report")
         assert "activation-kb[" not in str(error) and error.extra is None
         assert str(error).endswith("Please run: pip install papermill")
