@@ -39,9 +39,9 @@ DAILY_COLUMNS = ("host", "day", "requests", "answered", "not_answered", "clients
                  "clients_30d", "servers_30d", "count_30d", "count_reported",
                  "count_reported_clients", "count_reported_servers", "threshold", "below",
                  "error_codes")
-HOST_COLUMNS = ("host", "status", "message", "count", "clients", "servers", "threshold",
-                "below_now", "falls_below_on", "renewals_needed", "renewing", "last_request",
-                "last_answer", "stopped_answering", "unanswered_since", "machines_unanswered",
+HOST_COLUMNS = ("host", "status", "message", "message_fr", "count", "clients", "servers",
+                "threshold", "below_now", "falls_below_on", "renewals_needed", "renewing",
+                "last_request", "last_answer", "stopped_answering", "unanswered_since", "machines_unanswered",
                 "requests_30d", "answered_30d")
 
 
@@ -390,6 +390,7 @@ def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
             "requests_30d": int(len(recent)), "answered_30d": int(recent["answered"].sum()),
         }
         row["status"], row["message"] = _say(names[host], row, at)
+        row["message_fr"] = _say_fr(names[host], row, at)
         del row["idle"]
         rows.append(row)
         series.append(pd.DataFrame({"host": host, "day": days, "count": projected,
@@ -405,6 +406,42 @@ def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
     forecast = (pd.concat(series, ignore_index=True) if series else
                 pd.DataFrame(columns=["host", "day", "count", "threshold", "below"]))
     return frame, forecast
+
+
+def _fr_int(value: object) -> str:
+    """Write a whole number in French format (narrow no-break space between thousands)."""
+    return f"{int(value):,}".replace(",", "\u202f")
+
+
+def _say_fr(name: str, row: dict[str, Any], at: pd.Timestamp) -> str:
+    """Return the sentence of :func:`_say` in French (the status stays the same)."""
+    count, threshold = _fr_int(row["count"]), _fr_int(row["threshold"])
+    if row["idle"]:
+        days = (at - row["last_request"]).days
+        return (f"{name} : inactif, aucune demande depuis le {row['last_request']:%d/%m/%Y} "
+                f"({_fr_int(days)} jours ; ses clients utilisent d'autres hôtes) ; "
+                f"compte de clients {count}")
+    if row["stopped_answering"]:
+        since = (f"depuis le {row['last_answer']:%d/%m/%Y %H:%M} UTC"
+                 if pd.notna(row["last_answer"]) else "dans les données")
+        return (f"{name} : ne répond plus {since} : {_fr_int(row['unanswered_since'])} demandes "
+                f"de {_fr_int(row['machines_unanswered'])} machines sans réponse (vérifier l'hôte, "
+                f"sppsvc, TCP 1688, DNS) ; compte de clients {count} aujourd'hui")
+    if row["below_now"]:
+        more = int(row["threshold"]) - int(row["count"])
+        ask = ("machine de plus ne demande" if more == 1
+               else "machines de plus ne demandent")
+        return (f"{name} : compte de clients {count} aujourd'hui, sous le seuil de {threshold} : "
+                f"les clients reçoivent 0xC004F038 tant que {_fr_int(more)} {ask} pas "
+                "l'activation")
+    if pd.notna(row["falls_below_on"]):
+        more = int(row["renewals_needed"])
+        renew = ("machine de plus se renouvelle" if more == 1
+                 else "machines de plus se renouvellent")
+        return (f"{name} : compte de clients {count} aujourd'hui, passe sous {threshold} le "
+                f"{row['falls_below_on']:%d/%m/%Y} sauf si {_fr_int(more)} {renew}")
+    return (f"{name} : compte de clients {count} aujourd'hui, reste au moins à {threshold} "
+            f"({_fr_int(row['renewing'])} machines en renouvellement)")
 
 
 def _say(name: str, row: dict[str, Any], at: pd.Timestamp) -> tuple[str, str]:
