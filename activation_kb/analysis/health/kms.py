@@ -41,8 +41,8 @@ DAILY_COLUMNS = ("host", "day", "requests", "answered", "not_answered", "clients
                  "error_codes")
 HOST_COLUMNS = ("host", "status", "message", "message_fr", "count", "clients", "servers",
                 "threshold", "below_now", "falls_below_on", "renewals_needed", "renewing",
-                "last_request", "last_answer", "stopped_answering", "unanswered_since", "machines_unanswered",
-                "requests_30d", "answered_30d")
+                "last_request", "last_answer", "stopped_answering", "unanswered_since",
+                "machines_unanswered", "requests_30d", "answered_30d")
 
 
 @dataclass(frozen=True)
