@@ -705,10 +705,13 @@ class SpikeParams:
         Returns
         -------
         dict
-            ``sensitivity``, ``history`` and ``direction``.
+            ``sensitivity`` and ``history``; ``direction`` too unless it is "up" (the
+            detector's only behaviour so far).
         """
-        return {"sensitivity": self.sensitivity, "history": self.history,
-                "direction": self.direction}
+        out: dict[str, Any] = {"sensitivity": self.sensitivity, "history": self.history}
+        if self.direction != "up":
+            out["direction"] = self.direction
+        return out
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ from ..l10n import dimension_label, format_percent, value_label
 from ..params import check_duration, check_lang, check_number, check_top_n
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 
-__all__ = ["explain_spikes", "catalogue_rows", "code_text", "incident_id",
-           "number_incidents", "INCIDENT_COLUMNS", "INCIDENT_KINDS", "UMBRELLA_CODES",
-           "STATUSES"]
+__all__ = ["explain_spikes", "catalogue_rows", "code_text", "incident_id", "INCIDENT_COLUMNS",
+           "UMBRELLA_CODES", "STATUSES"]
 
 #: Codes that name a symptom whose cause another code of the same attempts names:
 #: 0xC004F074 ("no KMS could be contacted") comes with the 12288 error of each host tried.
@@ -57,14 +56,9 @@ INCIDENT_COLUMNS = (
     "dimensions",
     "codes_detail",
     "spikes",
-    "kind",
-    "title",
 )
 #: An incident is ``ongoing`` when its window reaches the end of the data, else ``ended``.
 STATUSES = ("ongoing", "ended")
-#: Kinds of incident: codes failing more than usual; a site or KMS host whose successful
-#: activations or records fell away (:mod:`activation_kb.analysis.silence`).
-INCIDENT_KINDS = ("failures", "went_silent")
 _DEVICES_LISTED = 20
 _TOUCH = "12h"  # spikes of one code this close are one incident, wherever they are
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -307,10 +301,8 @@ def explain_spikes(
         ``severity``, ``scope`` (the dimension values that hold most failures), ``dimensions``
         (ranked list of dicts: dimension, value, devices, share of the failing devices,
         fleet_share, lift, excess_share; a device's value is its most frequent one over all its
-        attempts), ``codes_detail`` (per code: failures, devices and text), ``spikes``
-        (number of spikes grouped), ``kind`` ("failures") and ``title`` ("0xC004F074 — KMS
-        host unreachable"). A site or KMS host that went silent is an incident of
-        :func:`~activation_kb.analysis.silence.silence_incidents` instead.
+        attempts), ``codes_detail`` (per code: failures, devices and text) and ``spikes``
+        (number of spikes grouped).
 
     Raises
     ------
@@ -347,8 +339,14 @@ def explain_spikes(
         _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, rows, lang, top_n)
         for ids in groups
     ]
+    out = pd.DataFrame(incidents)
+    out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
+    out["incident_id"] = _unique([incident_id(c, s, d) for c, s, d in
+                                  zip(out["top_code"], out["start"], out["dimensions"])])
     data_end = table.attempts["time"].max() if len(table.attempts) else None
-    out = number_incidents(pd.DataFrame(incidents), data_end=data_end)
+    out["status"] = ["ongoing" if data_end is not None and end > data_end else "ended"
+                     for end in out["end"]]
+    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
     out.attrs["single_machine_spikes"] = dropped
     return out
 
@@ -356,8 +354,8 @@ def explain_spikes(
 def _scope_key(dimensions: Sequence[dict[str, Any]] | None) -> str:
     """Return the language-free scope of an incident: its explaining site or KMS host, or all."""
     for row in dimensions or []:
-        if (row.get("dimension") in ("site", "kms_host") and row.get("value")
-                and row.get("share", 0) >= 0.5 and row.get("excess_share", 0) >= 0.2):
+        if (row["dimension"] in ("site", "kms_host") and row["value"] and row["share"] >= 0.5
+                and row["excess_share"] >= 0.2):
             return f"{row['dimension']}={row['value']}".casefold()
     return "*"
 
@@ -407,43 +405,6 @@ def _unique(ids: list[str]) -> list[str]:
     for value in ids:
         seen[value] = seen.get(value, 0) + 1
         out.append(value if seen[value] == 1 else f"{value}-{seen[value]}")
-    return out
-
-
-def number_incidents(*frames: pd.DataFrame, data_end: object = None) -> pd.DataFrame:
-    """Put incident frames together, largest excess first, with stable ids and their status.
-
-    Parameters
-    ----------
-    *frames : pandas.DataFrame
-        Frames with the columns of :data:`INCIDENT_COLUMNS` (:func:`explain_spikes`,
-        :func:`~activation_kb.analysis.silence.silence_incidents`).
-    data_end : timestamp, optional
-        The last attempt of the data: an incident whose window reaches it is ``ongoing``.
-        Without it, a row keeps the status it has (``ended`` when it has none).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One frame with :func:`incident_id` ids; ``attrs`` of the first frame.
-    """
-    kept = [f for f in frames if len(f)]
-    if not kept:
-        out = pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
-    else:
-        out = pd.concat([f.reindex(columns=INCIDENT_COLUMNS) for f in kept], ignore_index=True)
-        out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
-        # a went-silent incident has no code: its kind stands in for it in the id
-        codes = [c if isinstance(c, str) and c else "SILENT" for c in out["top_code"]]
-        out["incident_id"] = _unique([incident_id(c, s, d if isinstance(d, list) else None)
-                                      for c, s, d in zip(codes, out["start"], out["dimensions"])])
-        if data_end is not None:
-            out["status"] = ["ongoing" if end > data_end else "ended" for end in out["end"]]
-        else:
-            out["status"] = out["status"].where(out["status"].isin(STATUSES), "ended")
-    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
-    if frames:
-        out.attrs.update(frames[0].attrs)
     return out
 
 
@@ -551,6 +512,4 @@ def _incident(group, errors_list, profile, rows, lang, top_n) -> dict[str, Any]:
         "dimensions": ranked,
         "codes_detail": detail,
         "spikes": int(len(group)),
-        "kind": "failures",
-        "title": f"{top_code} — {category_label(lead['category'], lang=lang)}",
     }

@@ -630,12 +630,10 @@ def incident(inc: Any, *, lang: str = "en", tz: str | None = None) -> HTML:
     """
     words = _t(lang)
     inc = dict(inc)
-    what = (inc["title"] if inc.get("kind") == "went_silent"  # a site or host: no code
-            else f"{inc['top_code']} — {inc['category_label']}")
     ident = text_html(inc["incident_id"])
     colon = "\u00a0:" if lang == "fr" else ":"
     head = (f'<h3 id="{ident}">{_status(inc.get("status"), lang)[1]} {ident}{colon} '
-            f"{text_html(what)}</h3>")
+            f"{text_html(inc['top_code'])} — {text_html(inc['category_label'])}</h3>")
     listed = list(inc.get("affected_devices") or [])
     more = int(inc["devices"]) - len(listed)
     facts = _table([
@@ -659,12 +657,6 @@ def incident(inc: Any, *, lang: str = "en", tz: str | None = None) -> HTML:
             f"<p><b>{text_html(words['resolution'])}{colon}</b></p>"
             f"{markdown_html(detail['resolution']) or text_html(words['none'])}"
             + (f"<ul>{links}</ul>" if links else "")
-        )
-    if inc.get("kind") == "went_silent":  # what fell, why it may have, what to check
-        codes.append(
-            f"<p><b>{text_html(words['message'])}{colon}</b> {text_html(inc['message'])}</p>"
-            f"<p><b>{text_html(words['cause'])}{colon}</b></p>{markdown_html(inc['cause'])}"
-            f"<p><b>{text_html(words['resolution'])}{colon}</b></p>{markdown_html(inc['resolution'])}"
         )
     return HTML(
         f'<div class="akb-card akb-sev-{text_html(inc["severity"])}">{head}{facts}'
