@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import gc
-import struct
 import sys
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,22 +14,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from lxml import etree
 
 from .. import schema as S
 from ..errors import SchemaError, TelemetryError
-from ._build import Reject, TimeParser, build_events
-from ._formats import READERS, Format, FormatSpec, check_not_empty, resolve_format, sniff
+from ._file import FileResult, empty_unreadable, read_file
+from ._formats import Format, resolve_format
 from ._result import LoadResult
-from ._source import Source, expand_paths
+from ._source import Skipped, expand_paths
 
 __all__ = ["load_events"]
 
-#: Raw records parsed together (bounded memory: the batch, not the file, is held as text).
-BATCH = 50_000
-#: Errors of damaged input that a reader may let through; they become TelemetryError.
-_DATA_ERRORS = (OSError, EOFError, zlib.error, UnicodeError, struct.error, etree.LxmlError,
-                pa.ArrowException, csv.Error)
 _KEY = [S.HOST, S.CHANNEL, S.RECORD_ID]
 
 
@@ -65,65 +56,11 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
         bar.close()
 
 
-class _File:
-    """Reads one file: batches raw records through the builder, counts, rejects."""
-
-    def __init__(self, src: Source, fmt: Format, spec: FormatSpec, tz: str | None,
-                 on_error: str, rejected: list[dict[str, Any]]) -> None:
-        self.src, self.fmt, self.spec, self.on_error = src, fmt, spec, on_error
-        self.source_format = spec.source_format or fmt.value
-        self.times = TimeParser(spec.time_formats, tz if spec.local_times else None)
-        self.rejected = rejected
-        self.frames: list[pd.DataFrame] = []
-        self.stats = {"path": src.name, "format": fmt.value, "records": 0, "loaded": 0,
-                      "rejected": 0, "duplicates": 0}
-        self._pending: list[tuple] = []
-
-    @property
-    def _last_reason(self) -> str:
-        mine = [r for r in self.rejected[-1:] if r[S.SOURCE_FILE] == self.src.name]
-        return mine[0]["reason"] if mine else ""
-
-    def reject(self, item: Reject) -> None:
-        if self.on_error == "raise":
-            raise TelemetryError(f"{self.src.name}: record {item.record}: {item.reason}")
-        self.rejected.append({S.SOURCE_FILE: self.src.name, S.SOURCE_RECORD: item.record,
-                              S.SOURCE_FORMAT: self.source_format, "reason": item.reason,
-                              S.RAW: item.raw})
-        self.stats["rejected"] += 1
-
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        frame, rejects = build_events(self._pending, self.src.name, self.source_format,
-                                      self.times)
-        self._pending = []
-        for item in rejects:
-            self.reject(item)
-        if len(frame):
-            self.frames.append(frame)
-
-    def read(self) -> None:
-        for item in self.spec.read(self.src):
-            if isinstance(item, list):
-                self.stats["records"] += len(item)
-                self._pending.extend(item)
-                if len(self._pending) >= BATCH:
-                    self.flush()
-            elif isinstance(item, pd.DataFrame):
-                self.flush()
-                self.stats["records"] += len(item)
-                self.frames.append(item)
-            else:
-                if self.on_error == "raise":
-                    self.flush()  # an earlier bad record in the batch is named first
-                self.stats["records"] += 1
-                self.reject(item)
-        self.flush()
-        if self.src.problem and not self._last_reason.startswith("truncated"):
-            self.stats["records"] += 1
-            self.reject(Reject(self.stats["records"], f"truncated: {self.src.problem}; records "
-                               "after the last one read are lost", ""))
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _duplicates(events: pd.DataFrame) -> np.ndarray:
@@ -143,17 +80,34 @@ def _duplicates(events: pd.DataFrame) -> np.ndarray:
     return dup & has
 
 
-def _is_sorted(events: pd.DataFrame) -> bool:
-    """Tell whether rows are already ordered by event_time, then host."""
+def _order(events: pd.DataFrame) -> np.ndarray | None:
+    """Row order by event_time, then host (stable); None when the rows are in order already."""
     t = events[S.EVENT_TIME].to_numpy(dtype="datetime64[ns]").view("int64")
     step = np.diff(t)
-    if (step < 0).any():
-        return False
-    ties = np.flatnonzero(step == 0)
-    if not len(ties):
-        return True
-    host = pa.array(events[S.HOST].array)
-    return not pc.any(pc.less(host.take(pa.array(ties + 1)), host.take(pa.array(ties)))).as_py()
+    if not (step < 0).any():
+        ties = np.flatnonzero(step == 0)
+        if not len(ties):
+            return None
+        host = pa.array(events[S.HOST].array)
+        if not pc.any(pc.less(host.take(pa.array(ties + 1)), host.take(pa.array(ties)))).as_py():
+            return None
+    host_rank = pd.factorize(events[S.HOST], sort=True)[0]
+    return np.lexsort((host_rank, t))
+
+
+def _take(holder: list[pd.DataFrame], rows: np.ndarray) -> pd.DataFrame:
+    """``frame.take(rows)`` of the frame in ``holder``, one column at a time.
+
+    The frame is taken out of ``holder`` and each old column is let go once copied, so peak
+    memory is the frame plus one column, not two frames (the caller keeps no other reference).
+    """
+    events = holder.pop()
+    columns = {c: events[c].array for c in events.columns}
+    del events
+    out: dict[str, Any] = {}
+    for c in list(columns):
+        out[c] = columns.pop(c).take(rows)
+    return pd.DataFrame(out, copy=False)
 
 
 def _conform(events: pd.DataFrame) -> pd.DataFrame:
@@ -174,20 +128,40 @@ def _check_tz(tz: str | None) -> None:
                              "Europe/Paris, America/New_York or UTC") from None
 
 
+def _refuse_skipped(skipped: list[Skipped]) -> None:
+    """``strict=True``: files that are not exports are an error."""
+    shown = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:5])
+    more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    raise TelemetryError(f"{len(skipped)} file(s) are not event exports (strict): {shown}{more}; "
+                         "move them out of the export folder or load without strict")
+
+
+def _nothing_read(skipped: list[Skipped]) -> TelemetryError:
+    if len(skipped) == 1:
+        s = skipped[0]
+        return TelemetryError(f"{s.path}: {s.reason}; expected an event export (wevtutil XML, "
+                              "EVTX, evtx_dump JSON lines, Get-WinEvent/Get-EventLog/Event "
+                              "Viewer CSV, Log Analytics CSV or JSON, or a canonical "
+                              "CSV/Parquet)")
+    shown = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:5])
+    return TelemetryError(f"none of the {len(skipped)} files is an event export: {shown}"
+                          + ("; ..." if len(skipped) > 5 else ""))
+
+
 def load_events(
     paths: str | Path | Iterable[str | Path],
     format: str | Format | None = None,
     tz: str | None = None,
     on_error: str = "quarantine",
+    strict: bool = False,
 ) -> LoadResult:
     """Load Windows activation event exports into one canonical events frame.
 
     Parameters
     ----------
     paths : str, Path or iterable of them
-        A file, a directory (every file below it, hidden files skipped), a glob pattern
-        (``"exports/*.xml.gz"``) or a list of any of these: fleets collect one file per machine.
-        Any file may be gzipped.
+        A file, a directory (every file below it), a glob pattern (``"exports/*.xml.gz"``) or a
+        list of any of these: fleets collect one file per machine. Any file may be gzipped.
     format : str or Format, optional
         Read every file as this format (see :class:`Format`; aliases ``xml``, ``parquet``,
         ``jsonl``). By default each file's format is sniffed from its content, then its suffix.
@@ -197,23 +171,33 @@ def load_events(
     on_error : {"quarantine", "raise"}
         ``"quarantine"`` keeps going and lists unusable records in ``result.rejected`` with
         file, record number and reason; ``"raise"`` raises at the first one.
+    strict : bool
+        Files that are not exports are normally skipped and listed in ``result.skipped`` with
+        the reason: hidden files and folders, folder metadata (``desktop.ini``, ``Thumbs.db``,
+        ``.DS_Store``), Office lock files, and, when ``format`` is not given, files whose
+        content is none of the formats and whose suffix is not an export's (``README.md``,
+        ``notes.txt``, a ``.zip``). ``strict=True`` makes any of them an error. A ``.xml``,
+        ``.csv``, ``.json`` (...) file that is not an export is always an error.
 
     Returns
     -------
     LoadResult
-        ``events`` (canonical, sorted by event_time then host), ``rejected``, ``files`` and the
-        counts, with ``records == loaded + n_rejected + duplicates``. Records repeated in
-        overlapping exports (same host, channel and record_id) are loaded once, from the first
-        file given; the others are counted as duplicates of the file they came from.
+        ``events`` (canonical, sorted by event_time then host), ``rejected``, ``unreadable``
+        (values present in loaded records but unreadable, e.g. a result code that is not a
+        32-bit HRESULT), ``skipped``, ``files`` and the counts, with ``records == loaded +
+        n_rejected + duplicates``. Records repeated in overlapping exports (same host, channel
+        and record_id) are loaded once, from the first file given; the others are counted as
+        duplicates of the file they came from.
 
     Raises
     ------
     TelemetryError
-        For a missing, empty, unrecognised or unreadable file, an unsafe XML file, a missing
-        ``tz`` for a local-time format, a bad ``format``/``tz``/``on_error``, and, with
+        For a missing, empty, unrecognised or unreadable file or folder, an unsafe XML file, a
+        missing ``tz`` for a local-time format, a bad ``format``/``tz``/``on_error``, paths
+        holding no export at all, with ``strict=True`` a file that is not an export, and, with
         ``on_error="raise"``, the first unusable record (its file and number).
     MissingDependencyError
-        For an ``.evtx`` file when python-evtx is not installed.
+        For an ``.evtx`` file when the EVTX reader is not installed.
 
     Examples
     --------
@@ -225,10 +209,12 @@ def load_events(
         raise TelemetryError(f"on_error={on_error!r}; expected 'quarantine' or 'raise'")
     forced = resolve_format(format) if format is not None else None
     _check_tz(tz)
-    files = expand_paths(paths)
-    rejected: list[dict[str, Any]] = []
-    readers: list[_File] = []
-    with _progress(sum(p.stat().st_size for p in files)) as tick, _gc_paused():
+    skipped: list[Skipped] = []
+    files = expand_paths(paths, skipped)
+    if strict and skipped:
+        _refuse_skipped(skipped)
+    results: list[FileResult] = []
+    with _progress(sum(_size(p) for p in files)) as tick, _gc_paused():
         for path in files:
             counted = [0]
 
@@ -236,49 +222,66 @@ def load_events(
                 counted[0] += n
                 tick(n)
 
-            src = Source(path, count)
-            fmt = forced or sniff(src)
-            spec = READERS[fmt]
-            check_not_empty(src, expected=spec.label)
-            if spec.local_times and tz is None:
-                raise TelemetryError(
-                    f"{src.name}: {spec.label} writes local times without an offset; pass "
-                    "tz= (CLI: --tz) with the time zone of the machine that exported it, "
-                    "e.g. tz='Europe/Paris'")
-            reader = _File(src, fmt, spec, tz, on_error, rejected)
-            try:
-                reader.read()
-            except _DATA_ERRORS as exc:
-                raise TelemetryError(f"{src.name}: not readable as {spec.label} "
-                                     f"({type(exc).__name__}: {exc})") from exc
-            tick(max(path.stat().st_size - counted[0], 0))
-            readers.append(reader)
-    return _combine(readers, rejected)
+            got = read_file(path, forced, tz, on_error, count)
+            tick(max(_size(path) - counted[0], 0))
+            if isinstance(got, Skipped):
+                skipped.append(got)
+                if strict:
+                    _refuse_skipped([got])
+            else:
+                results.append(got)
+    if not results and skipped:
+        raise _nothing_read(skipped)
+    return combine(results, skipped)
 
 
-def _combine(readers: list[_File], rejected: list[dict[str, Any]]) -> LoadResult:
-    """Concatenate, de-duplicate, sort, and account per file."""
-    frames = [f for r in readers for f in r.frames]
-    owner = np.concatenate([np.full(len(f), i, np.int32) for i, r in enumerate(readers)
+def combine(results: list[FileResult], skipped: list[Skipped] | None = None) -> LoadResult:
+    """Concatenate files read apart, de-duplicate, sort, and account per file.
+
+    Parameters
+    ----------
+    results : list of FileResult
+        What :func:`~._file.read_file` returned for each file, in the order given (duplicates
+        are kept from the first file).
+    skipped : list of Skipped, optional
+        Files that were not exports.
+    """
+    frames = [f for r in results for f in r.frames]
+    owner = np.concatenate([np.full(len(f), i, np.int32) for i, r in enumerate(results)
                             for f in r.frames]) if frames else np.zeros(0, np.int32)
+    for r in results:
+        r.frames = []  # the concatenated frame is now the only holder of the events
     if not frames:
         events = S.empty_events()
     elif len(frames) == 1:
         events = frames[0]
     else:
         events = pd.concat(frames, ignore_index=True)
+    del frames
     dup = _duplicates(events)
+    for r in results:
+        r.stats["duplicates"] = 0
     if dup.any():
-        for i, count in enumerate(np.bincount(owner[dup], minlength=len(readers))):
-            readers[i].stats["duplicates"] = int(count)
-        events, owner = events.loc[~dup], owner[~dup]
-    for i, count in enumerate(np.bincount(owner, minlength=len(readers))):
-        readers[i].stats["loaded"] = int(count)
-    if not _is_sorted(events):
-        events = events.sort_values([S.EVENT_TIME, S.HOST], kind="stable")
+        for i, count in enumerate(np.bincount(owner[dup], minlength=len(results))):
+            results[i].stats["duplicates"] = int(count)
+        owner = owner[~dup]
+        holder = [events]
+        del events
+        events = _take(holder, np.flatnonzero(~dup))
+    for i, count in enumerate(np.bincount(owner, minlength=len(results))):
+        results[i].stats["loaded"] = int(count)
+    order = _order(events)
+    if order is not None:
+        holder = [events]
+        del events
+        events = _take(holder, order)
     events = _conform(events.reset_index(drop=True))
-    rej = (pd.DataFrame(rejected, columns=list(S.REJECTED_COLUMNS))
-           .astype(dict(S.REJECTED_DTYPES)) if rejected else S.empty_rejected())
-    files = [r.stats for r in readers]
+    rejected = [r.rejected for r in results if len(r.rejected)]
+    rej = pd.concat(rejected, ignore_index=True) if rejected else S.empty_rejected()
+    unreadable = [r.unreadable for r in results if len(r.unreadable)]
+    unr = pd.concat(unreadable, ignore_index=True) if unreadable else empty_unreadable()
+    files = [r.stats for r in results]
     return LoadResult(events=events, rejected=rej, records=sum(f["records"] for f in files),
-                      loaded=len(events), duplicates=int(dup.sum()), files=files)
+                      loaded=len(events), duplicates=int(dup.sum()), files=files,
+                      skipped=[s.as_dict() for s in skipped or []], unreadable=unr,
+                      rejected_raw_cut=sum(r.raw_cut for r in results))

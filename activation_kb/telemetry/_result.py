@@ -8,25 +8,37 @@ from typing import Any
 import pandas as pd
 
 from ..schema import CODE, EVENT_KIND, EVENT_TIME, HOST, empty_events, empty_rejected
+from ._file import empty_unreadable
 
 __all__ = ["LoadResult"]
 
 
 @dataclass
 class LoadResult:
-    """Events loaded from one or more exports, with what was rejected and why.
+    """Events loaded from one or more exports, with what was rejected, skipped or unreadable.
 
     Attributes
     ----------
     events : pandas.DataFrame
         Canonical events frame (passes :func:`activation_kb.schema.validate_events`).
     rejected : pandas.DataFrame
-        One row per rejected record (``REJECTED_COLUMNS``).
+        One row per rejected record (``REJECTED_COLUMNS``); ``raw`` is cut at 512 characters
+        (ending ``[...]``; ``rejected_raw_cut`` counts those).
     records, loaded, duplicates : int
         Invariant: ``records == loaded + len(rejected) + duplicates``: every record read is
         loaded, rejected (with file, record number and reason) or a duplicate.
     files : list of dict
-        Per file: path, format, records, loaded, rejected, duplicates.
+        Per file read: path, format, records, loaded, rejected, duplicates.
+    skipped : list of dict
+        Files (and folders) found that are not exports, not read: ``path`` and ``reason``
+        (hidden, folder metadata, notes, archives...).
+    unreadable : pandas.DataFrame
+        Values present in loaded records that could not be read, the field left missing: one
+        row per value with ``source_file``, ``source_record``, ``source_format``, ``column``
+        (e.g. ``result_code``), ``value`` (as found, cut at 80 characters) and ``reason``. Join
+        on (``source_file``, ``source_record``) to find the event.
+    rejected_raw_cut : int
+        Rejected records whose raw text was cut.
     """
 
     events: pd.DataFrame = field(default_factory=empty_events)
@@ -35,6 +47,9 @@ class LoadResult:
     loaded: int = 0
     duplicates: int = 0
     files: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    unreadable: pd.DataFrame = field(default_factory=empty_unreadable)
+    rejected_raw_cut: int = 0
 
     @property
     def n_rejected(self) -> int:
@@ -50,13 +65,17 @@ class LoadResult:
             ``records``, ``loaded``, ``rejected``, ``duplicates``, ``hosts``,
             ``first_event_time`` and ``last_event_time`` (ISO 8601 UTC, None when nothing
             loaded), ``by_event_kind`` and ``by_code`` (counts, largest first; ``by_code``
-            includes the success code ``0x00000000``), and ``files`` (per-file counts).
+            includes the success code ``0x00000000``), ``unreadable`` (values present but
+            unreadable, counted by column), ``rejected_raw_cut``, ``files`` (per-file counts)
+            and ``skipped`` (files that are not exports: path and reason).
         """
         ev = self.events
         kinds = ev[EVENT_KIND].value_counts(sort=False)
         kinds = kinds[kinds > 0].sort_values(ascending=False, kind="stable")
         codes = ev[CODE].value_counts(sort=False).sort_index()
         codes = codes.sort_values(ascending=False, kind="stable")
+        unreadable = self.unreadable["column"].value_counts(sort=False).sort_index()
+        unreadable = unreadable.sort_values(ascending=False, kind="stable")
         return {
             "records": self.records, "loaded": self.loaded, "rejected": self.n_rejected,
             "duplicates": self.duplicates, "hosts": int(ev[HOST].nunique()),
@@ -64,5 +83,8 @@ class LoadResult:
             "last_event_time": None if ev.empty else ev[EVENT_TIME].max().isoformat(),
             "by_event_kind": {str(k): int(v) for k, v in kinds.items()},
             "by_code": {str(k): int(v) for k, v in codes.items()},
+            "unreadable": {str(k): int(v) for k, v in unreadable.items()},
+            "rejected_raw_cut": self.rejected_raw_cut,
             "files": self.files,
+            "skipped": self.skipped,
         }
