@@ -28,7 +28,7 @@ from pandas.api.extensions import ExtensionArray
 
 from .. import schema as S
 from ..catalogue.categories import category_of
-from ._fields import BOUND, HR, KIND_PARSERS, TIME_RANGE, UNREADABLE, bounded_times
+from ._fields import BOUND, HR, KIND_PARSERS, TIME_RANGE, UNREADABLE, parse_times
 
 __all__ = ["RAW_FIELDS", "Reject", "TimeParser", "EVENT_KIND_BY_ID", "KMS_CHANNEL", "PROVIDERS",
            "build_events", "batched", "level_name", "RAW_LIMIT", "clip_raw", "shown",
@@ -148,8 +148,6 @@ LOCAL_FORMATS = (
 )
 
 
-_FRACTION = r"(\.\d{6})\d+"
-_bounded = bounded_times
 
 
 @dataclass
@@ -198,22 +196,10 @@ class TimeParser:
 
     def _parse(self, text: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
         try:
-            out = pd.to_datetime(text, format=fmt, errors="coerce", utc=self.tz is None)
+            return parse_times(text, fmt, utc=self.tz is None)
         except (ValueError, TypeError):  # e.g. naive and aware local times mixed
             empty = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
             return empty, np.zeros(len(text), bool)
-        out, outside = _bounded(out)
-        failed = (out.isna() & text.notna() & (text != "")).to_numpy() & ~outside
-        if failed.any():  # a batch read in nanoseconds blanks the times it cannot hold: which?
-            again = text[failed].str.replace(_FRACTION, r"\1", regex=True)
-            try:
-                second = pd.to_datetime(again, format=fmt, errors="coerce",
-                                        utc=self.tz is None)
-            except (ValueError, TypeError):
-                second = None
-            if second is not None:
-                outside[np.flatnonzero(failed)] = _bounded(second)[1]
-        return out, outside
 
 
 def _text(values: tuple) -> pa.Array:

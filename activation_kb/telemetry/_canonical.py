@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from .. import schema as S
 from ..errors import SchemaError, TelemetryError
 from ._build import Reject, clip_raw, shown
-from ._fields import TIME_RANGE, bounded_times
+from ._fields import TIME_RANGE, bounded_times, parse_times
 from ._source import Source, undecodable
 from ._tabular import check_unique
 
@@ -153,8 +153,7 @@ def _from_text(values: pa.Array, column: str) -> tuple[pa.Array, np.ndarray, np.
     target = _ARROW_TYPES.get(column)
     outside = np.zeros(len(s), bool)
     if column in (S.EVENT_TIME, S.CLIENT_TIME):
-        out, outside = bounded_times(pd.to_datetime(s, format="ISO8601", errors="coerce",
-                                                    utc=True))
+        out, outside = parse_times(s)
         if column == S.CLIENT_TIME:
             out = out.dt.tz_localize(None)
     elif target is not None and pa.types.is_boolean(target):

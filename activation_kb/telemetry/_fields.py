@@ -39,7 +39,8 @@ from .. import schema as S
 from ..catalogue.codes import code_value
 from ..errors import InvalidCodeError
 
-__all__ = ["SEP", "KIND_PARSERS", "HR", "BOUND", "UNREADABLE", "TIME_RANGE", "bounded_times"]
+__all__ = ["SEP", "KIND_PARSERS", "HR", "BOUND", "UNREADABLE", "TIME_RANGE", "bounded_times",
+           "parse_times"]
 
 #: Separator of insertion strings inside one record's ``data`` text.
 SEP = "\x1f"
@@ -104,6 +105,29 @@ def bounded_times(out: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if outside.any():
         out = out.where(~outside)
     return out.astype(f"datetime64[ns{', UTC' if out.dt.tz is not None else ''}]"), outside
+
+
+_FRACTION = r"(\.\d{6})\d+"
+
+
+def parse_times(text: pd.Series, fmt: str = "ISO8601", utc: bool = True,
+                ) -> tuple[pd.Series, np.ndarray]:
+    """Parse times in nanoseconds; return (times, where a time is valid but out of range).
+
+    A time that does not parse, or falls outside :data:`TIME_RANGE`, is missing. Raises
+    ``ValueError``/``TypeError`` as :func:`pandas.to_datetime` does on mixed naive/aware input.
+    """
+    out, outside = bounded_times(pd.to_datetime(text, format=fmt, errors="coerce", utc=utc))
+    failed = (out.isna() & text.notna() & (text != "")).to_numpy() & ~outside
+    if failed.any():  # a batch read in nanoseconds blanks the times it cannot hold: which?
+        again = text[failed].str.replace(_FRACTION, r"\1", regex=True)
+        try:
+            second = pd.to_datetime(again, format=fmt, errors="coerce", utc=utc)
+        except (ValueError, TypeError):
+            second = None
+        if second is not None:
+            outside[np.flatnonzero(failed)] = bounded_times(second)[1]
+    return out, outside
 
 
 def _code(text: str | None) -> int | None:

@@ -176,6 +176,7 @@ class _Reader:
         self.unreadable.extend(unreadable)
         if len(frame):
             self.frames.append(frame)
+        pa.default_memory_pool().release_unused()  # the batch's scratch memory, back to the OS
 
     def read(self) -> None:
         for item in self.spec.read(self.src):

@@ -105,8 +105,10 @@ def _take(holder: list[pd.DataFrame], rows: np.ndarray) -> pd.DataFrame:
     columns = {c: events[c].array for c in events.columns}
     del events
     out: dict[str, Any] = {}
+    pool = pa.default_memory_pool()
     for c in list(columns):
         out[c] = columns.pop(c).take(rows)
+        pool.release_unused()  # hand the old column's pages back before the next copy
     return pd.DataFrame(out, copy=False)
 
 

@@ -76,9 +76,9 @@ def not_export_by_name(name: str, folder: bool = False) -> str | None:
     if folder:
         return _SYSTEM_DIRS.get(low)
     if low in _METADATA:
-        return f"not an event export ({_METADATA[low]})"
+        return f"{_METADATA[low]}, not an event export"
     if name.startswith("~$"):
-        return "not an event export (Office lock file)"
+        return "Office lock file, not an event export"
     return None
 
 

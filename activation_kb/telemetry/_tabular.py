@@ -156,7 +156,6 @@ def check_unique(header: list[str], src: Source, expected: str) -> None:
         seen.add(name)
 
 
-_NEXT_ROW = re.compile(r"[,\[]\s*\{")
 #: Columns a Log Analytics row has, to find the next row after damage in the first one.
 _ROW_KEYS = {"TimeGenerated", "TimeGenerated [UTC]", "Computer", "EventID"}
 
@@ -164,8 +163,8 @@ _ROW_KEYS = {"TimeGenerated", "TimeGenerated [UTC]", "Computer", "EventID"}
 class _ArrayStream:
     """Decode a JSON array element by element from a text stream, holding about 1 MB of text.
 
-    A damaged element is rejected and reading resumes at the next object that starts an element
-    and holds one of the row columns seen, so the rows after the damage are not lost.
+    A damaged element is rejected and reading resumes at the next object holding one of the row
+    columns seen (an object nested in a row holds none), so the rows after it are not lost.
     """
 
     def __init__(self, fh, text: str) -> None:
@@ -209,8 +208,8 @@ class _ArrayStream:
         """Move ``pos`` to the next element that is a row object (or to the end)."""
         search = self.pos + 1
         while True:
-            m = _NEXT_ROW.search(self.buf, search)
-            if m is None:
+            start = self.buf.find("{", search)
+            if start < 0:
                 self.pos = max(self.pos, len(self.buf) - 64)  # keep what a match may straddle
                 if not self._more():
                     self.pos = len(self.buf)
@@ -218,19 +217,19 @@ class _ArrayStream:
                 search = 1
                 continue
             try:
-                item, _ = self.decoder.raw_decode(self.buf, m.end() - 1)
+                item, _ = self.decoder.raw_decode(self.buf, start)
             except ValueError as exc:
                 if getattr(exc, "pos", 0) >= len(self.buf) - 1 or \
                         getattr(exc, "msg", "").startswith("Unterminated string"):
                     shift = self.pos
                     if self._more():  # the candidate is cut by the buffer's end: read on
-                        search = m.start() - shift
+                        search = start - shift
                         continue
                 item = None
             if isinstance(item, dict) and (self.keys or _ROW_KEYS) & set(item):
-                self.pos = m.end() - 1
+                self.pos = start
                 return
-            search = m.end()
+            search = start + 1
 
     def items(self) -> Iterator[tuple[int, Any] | Reject]:
         self.pos = self.buf.index("[") + 1
