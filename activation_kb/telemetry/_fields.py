@@ -134,6 +134,8 @@ def _code(text: str | None) -> int | None:
     if not text:
         return None
     text = text.strip()
+    if len(text) > 40:  # no spelling of a 32-bit code is this long: not worth parsing
+        return None
     if text[:2] in ("0x", "0X") and len(text) > 10:  # 0x0C004F074: leading zeros are harmless
         text = "0x" + (text[2:].lstrip("0") or "0")
     try:

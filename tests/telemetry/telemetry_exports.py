@@ -208,8 +208,8 @@ def run_bounded(code: str, seconds: float) -> str:
     Returns what it printed. The child is killed at the limit, so nothing keeps running.
     """
     try:
-        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              timeout=seconds)
+        done = subprocess.run([sys.executable, "-"], input=code, capture_output=True,
+                              text=True, timeout=seconds)
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         raise AssertionError(f"still running after {seconds} s (killed); last output: "
