@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 from .. import schema as S
 from ..errors import SchemaError, TelemetryError
 from ._build import Reject, clip_raw, shown
-from ._fields import TIME_RANGE, bounded_times, parse_times
+from ._fields import TIME_RANGE, parse_times
 from ._source import Source, undecodable
 from ._tabular import check_unique
 

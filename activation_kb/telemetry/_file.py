@@ -28,8 +28,7 @@ from lxml import etree
 from .. import schema as S
 from ..errors import ActivationKBError, TelemetryError
 from ._build import CUT_MARK, RAW_LIMIT, Reject, TimeParser, Unreadable, build_events, clip_raw
-from ._formats import READERS, Format, FormatSpec, check_not_empty, detect, not_export_reason, \
-    sniff
+from ._formats import READERS, Format, FormatSpec, check_not_empty, detect, not_export_reason, sniff
 from ._source import Skipped, Source
 
 __all__ = ["read_file", "FileResult", "UNREADABLE_DTYPES", "empty_unreadable", "BATCH"]
@@ -225,7 +224,7 @@ class _Reader:
 
 
 def _format_of(src: Source, forced: Format | None) -> Format | Skipped:
-    """The file's format (forced, else sniffed), or why it is skipped as not an export."""
+    """Return the file's format (forced, else sniffed), or why it is skipped (not an export)."""
     if forced is not None:
         return forced
     head = src.head()

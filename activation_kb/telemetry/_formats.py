@@ -30,7 +30,7 @@ from ._tabular import header_names
 from ._xml import read_wevtutil_xml
 
 __all__ = ["Format", "FormatSpec", "READERS", "sniff", "detect", "resolve_format",
-           "check_not_empty", "EXPORT_SUFFIXES", "not_export_reason"]
+           "check_not_empty", "EXPORT_SUFFIXES", "not_export_reason", "allowed_formats"]
 
 
 class Format(enum.StrEnum):
@@ -112,8 +112,12 @@ _JSON_KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)(?: \[[^\]"]*\])?"\s*:')
 _JSON_COLUMN = re.compile(r'"name"\s*:\s*"([A-Za-z_][A-Za-z0-9_]*)"')
 
 
-def _allowed() -> str:
+def allowed_formats() -> str:
+    """Return the format names ``format=`` accepts, for messages."""
     return ", ".join(f.value for f in Format) + " (or " + ", ".join(_ALIASES) + ")"
+
+
+_allowed = allowed_formats
 
 
 def resolve_format(format: str | Format) -> Format:

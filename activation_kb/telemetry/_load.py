@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from .. import schema as S
 from ..errors import SchemaError, TelemetryError
 from ._file import FileResult, empty_unreadable, read_file
-from ._formats import Format, resolve_format
+from ._formats import Format, allowed_formats, resolve_format
 from ._result import LoadResult
 from ._source import Skipped, expand_paths
 
@@ -107,7 +107,21 @@ def _take(holder: list[pd.DataFrame], rows: np.ndarray) -> pd.DataFrame:
     out: dict[str, Any] = {}
     pool = pa.default_memory_pool()
     for c in list(columns):
-        out[c] = columns.pop(c).take(rows)
+        values = columns.pop(c)
+        if hasattr(values, "__arrow_array__") and isinstance(values.dtype, pd.StringDtype):
+            # one contiguous copy first, the chunks let go, then the take: Arrow's take of a
+            # chunked string column would hold the chunks, their concatenation and the result
+            dtype = values.dtype
+            arrow = pa.chunked_array(values.__arrow_array__())
+            del values
+            combined = arrow.combine_chunks()
+            del arrow
+            pool.release_unused()
+            out[c] = pd.array(combined.take(rows), dtype=dtype)
+            del combined
+        else:
+            out[c] = values.take(rows)
+            del values
         pool.release_unused()  # hand the old column's pages back before the next copy
     return pd.DataFrame(out, copy=False)
 
@@ -139,15 +153,16 @@ def _refuse_skipped(skipped: list[Skipped]) -> None:
 
 
 def _nothing_read(skipped: list[Skipped]) -> TelemetryError:
+    """Return the error for paths where every file found was skipped (none is an export)."""
+    expected = ("expected an event export: wevtutil XML, EVTX, evtx_dump JSON lines, "
+                "Get-WinEvent/Get-EventLog/Event Viewer CSV, Log Analytics Event/WindowsEvent "
+                f"CSV or JSON, or a canonical CSV/Parquet; pass format= (--format) to choose one "
+                f"of {allowed_formats()}")
     if len(skipped) == 1:
-        s = skipped[0]
-        return TelemetryError(f"{s.path}: {s.reason}; expected an event export (wevtutil XML, "
-                              "EVTX, evtx_dump JSON lines, Get-WinEvent/Get-EventLog/Event "
-                              "Viewer CSV, Log Analytics CSV or JSON, or a canonical "
-                              "CSV/Parquet)")
+        return TelemetryError(f"{skipped[0].path}: {skipped[0].reason}; {expected}")
     shown = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:5])
     return TelemetryError(f"none of the {len(skipped)} files is an event export: {shown}"
-                          + ("; ..." if len(skipped) > 5 else ""))
+                          + ("; ..." if len(skipped) > 5 else "") + f"; {expected}")
 
 
 def load_events(

@@ -209,7 +209,7 @@ def _one_event(ev: etree._Element, record: int) -> tuple | Reject:
 
 
 def _declared_encoding(head: bytes, src: Source) -> str:
-    """The encoding an ASCII-compatible file declares in ``<?xml ... encoding=...?>``."""
+    """Return the encoding an ASCII-compatible file declares in its XML declaration."""
     decl = _DECL.match(head)
     declared = _DECLARED.search(decl.group(0)) if decl else None
     name = declared.group(1).decode("ascii").lower() if declared else "utf-8"

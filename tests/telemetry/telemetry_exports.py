@@ -19,12 +19,12 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 CMID = "36f27b39-2fd5-440b-be67-a09996d27a38"
 SKU = "68531fb9-5511-4989-97be-d11a0f55633f"
-START = datetime(2024, 3, 1, 8, 0, tzinfo=timezone.utc)
+START = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
 #: Stands for the damaged bytes in a computer name until the text is encoded.
 SENTINEL = "QQBADQQ"
 INFO = (f"0xC004F074, 0x00000000, kms01.contoso.com:1688, {CMID}, 2024/03/01 09:00, 0, 2, "

@@ -343,8 +343,8 @@ def damaged_exports(draw):
     bad_bytes = set(chosen[:half])
     bad_times = {i: draw(st.sampled_from(OUT_OF_RANGE[style])) for i in chosen[half:]}
     junk = draw(st.dictionaries(st.integers(0, n - 1), JUNK, max_size=4))
-    if fmt == "canonical_csv":  # one line per record: whitespace junk is a blank line
-        junk = {i: t if t.strip() else "\n" for i, t in junk.items()}
+    if fmt not in ("wevtutil_xml", "la_windowsevent"):  # line formats: junk is whole lines
+        junk = {i: t if t.endswith("\n") else t + "\n" for i, t in junk.items()}
     return build(fmt, n, encoding=encoding, bad_bytes=bad_bytes, bad_times=bad_times, junk=junk,
                  compress=draw(st.booleans()))
 
