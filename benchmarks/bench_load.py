@@ -113,6 +113,7 @@ def main() -> None:
     a = ap.parse_args()
     if a.only != "speed":
         memory_per_format(a.memory_events)
+        memory_of_rejects(a.memory_events)
     if a.only == "memory":
         return
     with tempfile.TemporaryDirectory(prefix="bench_load_") as d:
@@ -283,6 +284,31 @@ def memory_per_format(n: int) -> None:
                   f"per million events vs the events frame {m['frame'] * per:5.2f} GiB -> "
                   f"{m['growth'] / max(m['frame'], 1):.2f}x (peak RSS {m['peak'] / 2**20:,.0f} "
                   f"MB)")
+
+
+def memory_of_rejects(n: int) -> None:
+    """Peak memory per million rejected records: an XML export whose every record is rejected.
+
+    Each record's time is a zero FILETIME (1601-01-01), so each is rejected with its raw text;
+    printed beside the raw text the rejected frame keeps and the file size.
+    """
+    from activation_kb.telemetry import write_events
+
+    with tempfile.TemporaryDirectory(prefix="bench_load_rej_") as tmp:
+        d = Path(tmp)
+        path = write_events(_events(n), d / "events.xml")
+        text = path.read_text(encoding="utf-8")
+        bad = d / "all_rejected.xml"
+        import re
+
+        bad.write_text(re.sub(r'SystemTime="[^"]*"', 'SystemTime="1601-01-01T00:00:00.0000000Z"',
+                              text), encoding="utf-8")
+        del text
+        m = _measure_memory(bad, "wevtutil_xml", "")
+        per = 1e6 / max(m["records"], 1) / 2**30
+        print(f"every record rejected: {m['rejected']:,} of {m['records']:,} records "
+              f"({_mb(bad)}): peak RSS growth {m['growth'] * per:5.2f} GiB per million rejects "
+              f"(peak RSS {m['peak'] / 2**20:,.0f} MB)")
 
 
 if __name__ == "__main__":

@@ -363,3 +363,20 @@ def test_gzip_damage_keeps_what_came_before(tmp_path):
     path.write_bytes(bytes(data))
     r = balanced(load_events(path, tz="UTC"))
     assert 0 < r.loaded < 2000 and "gzip" in r.rejected.iloc[-1]["reason"]
+
+
+# ---- 9. rejected raw text is capped and counted ----------------------------------------------
+
+
+def test_rejected_raw_text_is_capped_and_counted(tmp_path):
+    from activation_kb.telemetry._build import CUT_MARK, RAW_LIMIT
+
+    path = tmp_path / "x.xml"
+    huge = event_xml(rid=2, data=("y" * 100_000,)).replace("<EventRecordID>2", "<EventRecordIX>2")
+    path.write_text(event_xml(rid=1) + huge + event_xml(rid=3, time="yesterday"))
+    r = balanced(load_events(path))
+    assert r.n_rejected == 2 and r.rejected_raw_cut == 1
+    assert r.rejected["raw"].str.len().max() <= RAW_LIMIT + len(CUT_MARK)
+    assert r.rejected.iloc[0]["raw"].endswith(CUT_MARK)
+    assert not r.rejected.iloc[1]["raw"].endswith(CUT_MARK)
+    assert r.summary()["rejected_raw_cut"] == 1
