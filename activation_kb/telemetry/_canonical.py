@@ -51,9 +51,10 @@ _PANDAS = {pa.int8(): pd.Int8Dtype(), pa.int16(): pd.Int16Dtype(), pa.int32(): p
            pa.bool_(): pd.BooleanDtype(), pa.string(): _STR, pa.large_string(): _STR}
 _EXPECT = "a canonical events CSV written by write_events (header event_time,host,...)"
 _TRUE, _FALSE = ["True", "true", "TRUE", "1"], ["False", "false", "FALSE", "0"]
-#: Bytes per block of the streaming reader, and rows per batch of the robust path.
+#: Bytes per block of the streaming reader; rows per frame made (and per batch of the robust
+#: path).
 _BLOCK = 1 << 20
-_ROWS = 50_000
+_ROWS = 65_536
 
 
 class _Fallback(Exception):
@@ -232,10 +233,44 @@ def _robust(src: Source, header: list[str],
             del rows, texts
 
 
+class _Frames:
+    """Kept rows of the blocks read, turned into a canonical frame every ``_ROWS`` rows.
+
+    Only the rows kept are held, once: as Arrow until a group is full, then as its frame.
+    """
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.frames: list[pd.DataFrame] = []
+        self._group: list[pa.RecordBatch] = []
+        self._rows = 0
+
+    def add(self, batch: pa.RecordBatch, reasons: dict[int, str]) -> None:
+        batch = _keep(batch, reasons)
+        if batch.num_rows:
+            self._group.append(batch)
+            self._rows += batch.num_rows
+        if self._rows >= _ROWS:
+            self.close()
+
+    def close(self) -> list[pd.DataFrame]:
+        if self._group:
+            table = pa.Table.from_batches(self._group)
+            self._group, self._rows = [], 0
+            numbers = table["_record"].to_numpy()
+            table = table.drop_columns(["_record"])
+            self.frames.append(_finish(_to_frame(table), self.src, "canonical_csv", numbers))
+        return self.frames
+
+
 def read_canonical_csv(src: Source) -> Iterator[pd.DataFrame | Reject]:
-    """Yield the rejects, then the canonical frame, of a CSV written by ``write_events``."""
+    """Yield the rejects, then the canonical frames, of a CSV written by ``write_events``.
+
+    Blocks become frames as they are read (every ``_ROWS`` rows), so only the rows kept are
+    held, once.
+    """
     header = _header(src)
-    kept: list[pa.RecordBatch] = []
+    frames = _Frames(src)
     rejects: list[Reject] = []
     try:
         base = 0
@@ -243,26 +278,18 @@ def read_canonical_csv(src: Source) -> Iterator[pd.DataFrame | Reject]:
             numbers = np.arange(base + 1, base + batch.num_rows + 1)
             base += batch.num_rows
             rejects.extend(Reject(int(numbers[i]), why, "") for i, why in sorted(reasons.items()))
-            batch = batch.append_column("_record", pa.array(numbers, pa.int64()))
-            kept.append(_keep(batch, reasons))
+            frames.add(batch.append_column("_record", pa.array(numbers, pa.int64())), reasons)
         src.tick(src.path.stat().st_size)
     except _Fallback:
-        kept, rejects = [], []
+        frames, rejects = _Frames(src), []
         src.problem = None
         for batch, reasons, raws in _robust(src, header):
             numbers = batch["_record"].to_numpy()
             rejects.extend(Reject(int(numbers[i]), why, raws.get(i, ""))
                            for i, why in sorted(reasons.items()))
-            kept.append(_keep(batch, reasons))
+            frames.add(batch, reasons)
     yield from rejects
-    if kept:
-        table = pa.Table.from_batches(kept)
-    else:
-        table = pa.table({c: pa.array([], pa.string()) for c in header + ["_record"]})
-    del kept
-    numbers = table["_record"].to_numpy()
-    table = table.drop_columns(["_record"])
-    yield _finish(_to_frame(table), src, "canonical_csv", numbers)
+    yield from frames.close()
 
 
 def _finish(frame: pd.DataFrame, src: Source, fmt: str, numbers: np.ndarray) -> pd.DataFrame:
@@ -307,35 +334,50 @@ def _parquet_times(table: pa.Table) -> tuple[pa.Table, dict[int, str]]:
     return table, reasons
 
 
-def read_canonical_parquet(src: Source) -> Iterator[pd.DataFrame | Reject]:
-    """Yield the rejects (rows lacking required values), then the frame of a canonical Parquet."""
+def _parquet_batches(src: Source) -> Iterator[pa.Table]:
+    """Yield the Parquet file's rows, ``_ROWS`` at a time (a gzipped one is decompressed first)."""
+    expect = "a canonical events Parquet written by write_events"
     try:
         if src.is_gzip:
             with src.open_binary() as fh:
-                table = pq.read_table(pa.BufferReader(fh.read()))
+                parquet = pq.ParquetFile(pa.BufferReader(fh.read()))
         else:
-            table = pq.read_table(src.path)
+            parquet = pq.ParquetFile(src.path)
             src.tick(src.path.stat().st_size)
+        names = parquet.schema_arrow.names
+        missing = [c for c in REQUIRED if c not in names]
+        if missing:
+            raise TelemetryError(f"{src.name}: no column {', '.join(missing)}; expected {expect}")
+        check_unique(names, src, expect)
+        for batch in parquet.iter_batches(batch_size=_ROWS):
+            yield pa.Table.from_batches([batch])
     except (pa.ArrowException, OSError) as exc:
         raise TelemetryError(f"{src.name}: not a readable Parquet file ({exc}); expected "
-                             "a canonical events Parquet written by write_events") from exc
-    missing = [c for c in REQUIRED if c not in table.column_names]
-    if missing:
-        raise TelemetryError(f"{src.name}: no column {', '.join(missing)}; expected a canonical "
-                             "events Parquet written by write_events")
-    check_unique(table.column_names, src, "a canonical events Parquet written by write_events")
-    table, reasons = _parquet_times(table)
-    for i, why in _problems(table).items():
-        reasons.setdefault(i, why)
-    numbers = np.arange(1, table.num_rows + 1)
-    if reasons:
-        table = _keep(table, reasons)
-        numbers = np.delete(numbers, sorted(reasons))
-    for i, why in sorted(reasons.items()):
-        yield Reject(i + 1, why, "")
-    try:
-        frame = _to_frame(table)
-    except (TypeError, ValueError, pa.ArrowException) as exc:
-        raise TelemetryError(f"{src.name}: a column does not fit the events schema ({exc})") \
-            from exc
-    yield _finish(frame, src, "canonical_parquet", numbers)
+                             f"{expect}") from exc
+
+
+def read_canonical_parquet(src: Source) -> Iterator[pd.DataFrame | Reject]:
+    """Yield the rejects (rows lacking required values) and frames of a canonical Parquet.
+
+    Read ``_ROWS`` rows at a time, each group turned into its frame at once.
+    """
+    base = 0
+    for table in _parquet_batches(src):
+        table, reasons = _parquet_times(table)
+        for i, why in _problems(table).items():
+            reasons.setdefault(i, why)
+        start, base = base, base + table.num_rows
+        numbers = np.arange(start + 1, base + 1)
+        if reasons:
+            table = _keep(table, reasons)
+            numbers = np.delete(numbers, sorted(reasons))
+        for i, why in sorted(reasons.items()):
+            yield Reject(start + i + 1, why, "")
+        if not table.num_rows:
+            continue
+        try:
+            frame = _to_frame(table)
+        except (TypeError, ValueError, pa.ArrowException) as exc:
+            raise TelemetryError(f"{src.name}: a column does not fit the events schema ({exc})") \
+                from exc
+        yield _finish(frame, src, "canonical_parquet", numbers)
