@@ -108,13 +108,14 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--memory-events", type=int, default=300_000,
                     help="events per file for the memory-per-format section")
-    ap.add_argument("--only", choices=["speed", "memory"], default=None,
-                    help="run only the speed or only the memory section")
+    ap.add_argument("--only", choices=["speed", "memory", "rejects"], default=None,
+                    help="run only the speed, the memory per format or the rejects section")
     a = ap.parse_args()
-    if a.only != "speed":
+    if a.only in (None, "memory"):
         memory_per_format(a.memory_events)
+    if a.only in (None, "rejects"):
         memory_of_rejects(a.memory_events)
-    if a.only == "memory":
+    if a.only in ("memory", "rejects"):
         return
     with tempfile.TemporaryDirectory(prefix="bench_load_") as d:
         events = _events(max(a.csv_events, a.xml_events))
@@ -287,29 +288,33 @@ def memory_per_format(n: int) -> None:
 
 
 def memory_of_rejects(n: int) -> None:
-    """Peak memory per million rejected records: an XML export whose every record is rejected.
+    """Peak memory per million rejected records: XML exports whose every record is rejected.
 
-    Each record's time is a zero FILETIME (1601-01-01), so each is rejected with its raw text;
-    printed beside the raw text the rejected frame keeps and the file size.
+    Two kinds: a zero FILETIME (1601-01-01) in every record (rejected after parsing, raw text =
+    the record's fields) and a mismatched end tag in every record (malformed XML, raw text = the
+    record's XML, about 1.2 KB each).
     """
+    import re
+
     from activation_kb.telemetry import write_events
 
     with tempfile.TemporaryDirectory(prefix="bench_load_rej_") as tmp:
         d = Path(tmp)
-        path = write_events(_events(n), d / "events.xml")
-        text = path.read_text(encoding="utf-8")
-        bad = d / "all_rejected.xml"
-        import re
-
-        bad.write_text(re.sub(r'SystemTime="[^"]*"', 'SystemTime="1601-01-01T00:00:00.0000000Z"',
-                              text), encoding="utf-8")
+        text = write_events(_events(n), d / "events.xml").read_text(encoding="utf-8")
+        kinds = {
+            "time out of range": re.sub(r'SystemTime="[^"]*"',
+                                        'SystemTime="1601-01-01T00:00:00.0000000Z"', text),
+            "malformed XML": text.replace("</EventRecordID>", "</EventRecordIX>"),
+        }
         del text
-        m = _measure_memory(bad, "wevtutil_xml", "")
-        per = 1e6 / max(m["records"], 1) / 2**30
-        print(f"every record rejected: {m['rejected']:,} of {m['records']:,} records "
-              f"({_mb(bad)}): peak RSS growth {m['growth'] * per:5.2f} GiB per million rejects "
-              f"(peak RSS {m['peak'] / 2**20:,.0f} MB)")
-
+        for kind, body in kinds.items():
+            bad = d / "all_rejected.xml"
+            bad.write_text(body, encoding="utf-8")
+            m = _measure_memory(bad, "wevtutil_xml", "")
+            per = 1e6 / max(m["records"], 1) / 2**30
+            print(f"every record rejected ({kind}): {m['rejected']:,} of {m['records']:,} "
+                  f"records ({_mb(bad)}): peak RSS growth {m['growth'] * per:5.2f} GiB per "
+                  f"million rejects (peak RSS {m['peak'] / 2**20:,.0f} MB)")
 
 if __name__ == "__main__":
     main()
