@@ -23,6 +23,7 @@ __all__ = [
     "SOURCE_FORMAT", "SOURCE_FILE", "SOURCE_RECORD", "RAW",
     # vocabularies
     "ROLES", "LEVELS", "EVENT_KINDS", "ACTIVATION_METHODS", "SOURCE_FORMATS", "ERROR_CATEGORIES",
+    "LICENSE_STATES",
     "EVENT_DTYPES", "EVENT_COLUMNS", "REJECTED_COLUMNS", "REJECTED_DTYPES",
     "empty_events", "coerce_events", "validate_events", "empty_rejected",
 ]
@@ -93,6 +94,17 @@ ERROR_CATEGORIES = (
     "activation_limit", "grace_genuine", "hardware", "offline_data", "permissions", "other",
 )
 
+#: Licence states (``license_status``: 12288/12290 field 6, SoftwareLicensingProduct.LicenseStatus).
+LICENSE_STATES: Mapping[int, str] = {
+    0: "Unlicensed",
+    1: "Licensed",
+    2: "OOB grace",
+    3: "OOT grace",
+    4: "Non-genuine grace",
+    5: "Notification",
+    6: "Extended grace",
+}
+
 _STR = pd.StringDtype("pyarrow")
 _UTC = pd.DatetimeTZDtype("ns", "UTC")
 
@@ -151,12 +163,23 @@ _REQUIRED = (EVENT_TIME, HOST, EVENT_ID)
 
 
 def empty_events() -> pd.DataFrame:
-    """Return an events frame with no rows and every canonical column and dtype."""
+    """Return an events frame with no rows and every canonical column and dtype.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in EVENT_DTYPES.items()})
 
 
 def empty_rejected() -> pd.DataFrame:
-    """Return a rejected-records frame with no rows."""
+    """Return a rejected-records frame with no rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :data:`REJECTED_DTYPES`.
+    """
     return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in REJECTED_DTYPES.items()})
 
 
@@ -223,6 +246,11 @@ def coerce_events(events: pd.DataFrame) -> pd.DataFrame:
 
 def validate_events(events: pd.DataFrame) -> None:
     """Check that ``events`` has every canonical column with its canonical dtype.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        The frame to check.
 
     Raises
     ------

@@ -51,8 +51,8 @@ def main() -> None:
 
     def analyse():
         table = activation_attempts(events)
-        counts = error_frequency(table, "h", by="category")
-        by_code = error_frequency(table, "h", by="code")
+        counts = error_frequency(table, freq="h", by="category")
+        by_code = error_frequency(table, freq="h", by="code")
         spikes = detect_spikes(by_code)
         return table, counts, by_code, spikes, explain_spikes(spikes, table)
 

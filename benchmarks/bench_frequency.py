@@ -120,7 +120,7 @@ def _part(which: str, path: str) -> None:
         t0 = time.perf_counter()
         table = activation_attempts(events)
         t1 = time.perf_counter()
-        counts = error_frequency(table, "h", "category")
+        counts = error_frequency(table, freq="h", by="category")
         t2 = time.perf_counter()
         spikes = detect_spikes(counts)
         t3 = time.perf_counter()

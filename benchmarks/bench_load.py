@@ -1,7 +1,7 @@
 """Benchmark activation_kb.telemetry.load_events against bare pyarrow / lxml baselines.
 
 Usage: ``.venv/bin/python benchmarks/bench_load.py [--csv-events 1000000] [--xml-events 200000]
-[--repeat 5] [--memory-events 300000] [--only speed|memory]``
+[--repeat 5] [--many-files 6800] [--memory-events 1000000] [--only speed|memory|rejects]``
 
 Inputs are generated in a temporary directory from ``simulate_fleet`` (a realistic mix of KMS
 requests, responses, host events, failures and status checks) and written with ``write_events``:
@@ -18,16 +18,31 @@ best time is reported (the machine is shared). Peak memory is the process's peak
 of the loaded events frame: the XML is streamed in 1 MB batches, so the growth stays close to
 the frame's own size whatever the file size.
 
-Memory per format (``memory_per_format``): the same simulated events written as every export the
-loader reads (canonical CSV and Parquet, wevtutil XML, Get-WinEvent CSV, Log Analytics Event CSV
-and WindowsEvent JSON, evtx_dump JSON lines), each loaded in a fresh process; the peak resident
-set growth per million events is printed beside the memory of the events frame returned.
+Memory per format (``memory_per_format``, ``--only memory``): the same simulated events written
+as every text and columnar export the loader reads (canonical CSV and Parquet, wevtutil XML,
+Get-WinEvent CSV, Log Analytics Event CSV and WindowsEvent JSON, evtx_dump JSON lines), each
+loaded in a fresh process; the peak resident set growth per million events is printed beside the
+memory of the events frame returned (goal: at most 2x). ``memory_of_rejects`` (``--only
+rejects``): the same per million rejected records.
+
+EVTX (``--evtx-only`` runs just this part; ``--evtx-mb 1024`` for 1 GB files): records/s of
+``load_events`` (every record read, only activation ones become rows) beside a bare
+``PyEvtxParser(path).records()`` pass over the same file, which renders every record and keeps
+nothing; goal >= 0.5x. On the real sample (``--evtx-sample``, from ``../shared``) and on two
+large logs built by ``benchmarks/evtx_large.py`` from its chunks (no Python library writes
+EVTX): all its chunks repeated, and only its chunks with at most 5% activation records (an
+Application log where activation events are few).
+
+Many small files (``many_files_section``): ``--many-files`` per-machine wevtutil XML exports (the
+usual way exports are collected, one file per machine on a share) against the same records in
+one XML file, both with ``load_events`` on every core of the machine; goal: within 1.5x.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -106,17 +121,21 @@ def main() -> None:
     ap.add_argument("--csv-events", type=int, default=1_000_000)
     ap.add_argument("--xml-events", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--memory-events", type=int, default=300_000,
-                    help="events per file for the memory-per-format section")
+    ap.add_argument("--many-files", type=int, default=6800,
+                    help="machines (one XML file each) of the many-files section; 0 skips it")
+    ap.add_argument("--memory-events", type=int, default=1_000_000,
+                    help="events per file for the memory-per-format and rejects sections")
     ap.add_argument("--only", choices=["speed", "memory", "rejects"], default=None,
-                    help="run only the speed, the memory per format or the rejects section")
+                    help="run only the speed sections, the memory per format or the rejects "
+                         "section")
+    _evtx_arguments(ap)
     a = ap.parse_args()
-    if a.only in (None, "memory"):
-        memory_per_format(a.memory_events)
-    if a.only in (None, "rejects"):
-        memory_of_rejects(a.memory_events)
+    if a.evtx_only:
+        return _evtx_section(a)
     if a.only in ("memory", "rejects"):
-        return
+        return (memory_per_format if a.only == "memory" else memory_of_rejects)(a.memory_events)
+    if a.many_files:
+        many_files_section(a.many_files, min(a.repeat, 3))
     with tempfile.TemporaryDirectory(prefix="bench_load_") as d:
         events = _events(max(a.csv_events, a.xml_events))
         csv_path = write_events(events.head(a.csv_events), Path(d) / "events.csv")
@@ -137,6 +156,133 @@ def main() -> None:
               f"memory {ours['peak_mb']:,.0f} MB (+{ours['growth_mb']:,.0f}) vs "
               f"{base['peak_mb']:,.0f} MB (+{base['growth_mb']:,.0f}); the events frame "
               f"itself is {ours['frame_mb']:,.0f} MB")
+    _evtx_section(a)
+    if a.only is None:
+        memory_per_format(a.memory_events)
+        memory_of_rejects(a.memory_events)
+
+
+# ---- EVTX: load_events beside a bare PyEvtxParser pass over the same file --------------------
+
+_EVTX_CHILD = r'''
+import json, sys, time
+kind, path = sys.argv[1], sys.argv[2]
+import evtx
+from activation_kb.telemetry import load_events
+
+
+def ours():
+    r = load_events(path)
+    assert r.n_rejected == 0 and r.records == r.loaded + r.duplicates, r.summary()
+    return r.records + r.skipped, r.loaded
+
+
+def bare():  # the floor: the parser alone renders every record as XML, nothing else
+    return sum(1 for _ in evtx.PyEvtxParser(path).records()), 0
+
+
+times = []
+for _ in range(2):  # the first call in a fresh process also pays one-off imports and set-up
+    t = time.perf_counter()
+    n, rows = ours() if kind == "ours" else bare()
+    times.append(time.perf_counter() - t)
+print(json.dumps({"n": n, "rows": rows, "s": times[1], "first_s": times[0]}))
+'''
+_SAMPLE = (Path(__file__).resolve().parents[2] / "shared" / "activation-samples"
+           / "hayabusa-sample-evtx_DeepBlueCLI_many-events-application.evtx")
+
+
+def _evtx_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--evtx-only", action="store_true", help="run only the EVTX measurements")
+    ap.add_argument("--evtx-sample", type=Path, default=_SAMPLE,
+                    help="the real EVTX log measured, whose chunks build the large ones")
+    ap.add_argument("--evtx-mb", type=int, default=256, help="size of each large EVTX built")
+
+
+def _evtx_best(path: Path, repeat: int) -> tuple[dict, dict]:
+    """Best run of load_events and of the bare parser, interleaved, each in a fresh process.
+
+    Each process calls twice and reports the second call (records/s at work); the first one,
+    which also pays imports and one-off set-up, is printed beside it.
+    """
+    runs: dict[str, list[dict]] = {"ours": [], "bare": []}
+    for _ in range(repeat):
+        for kind in runs:
+            out = subprocess.run([sys.executable, "-c", _EVTX_CHILD, kind, str(path)],
+                                 check=True, capture_output=True, text=True).stdout
+            runs[kind].append(json.loads(out.strip().splitlines()[-1]))
+    return tuple(min(r, key=lambda x: x["s"]) for r in runs.values())
+
+
+def _few_activation_chunks(sample: Path, share: float = 0.05) -> list[int]:
+    """Indexes of the sample's used chunks whose records are at most ``share`` activation ones."""
+    import io
+    import re
+
+    import evtx
+    from evtx_large import CHUNK, HEADER, used_chunks
+
+    from activation_kb.telemetry import PROVIDERS
+
+    spp = re.compile('<Provider Name="(?:' + "|".join(PROVIDERS) + ')"')
+    data = sample.read_bytes()
+    keep = []
+    for i, chunk in enumerate(used_chunks(data)):
+        parsed = [r["data"] for r in evtx.PyEvtxParser(io.BytesIO(data[:HEADER] + chunk))
+                  .records()]
+        if sum(bool(spp.search(x)) for x in parsed) <= share * len(parsed):
+            keep.append(i)
+    assert all(len(c) == CHUNK for c in used_chunks(data))
+    return keep
+
+
+def _evtx_section(a: argparse.Namespace) -> None:
+    """Print EVTX records/s of load_events beside a bare PyEvtxParser pass (goal >= 0.5x)."""
+    from evtx_large import build_large_evtx
+
+    if not a.evtx_sample.is_file():
+        print(f"EVTX: skipped, {a.evtx_sample} is not present (the real sample beside the "
+              "project)")
+        return
+    with tempfile.TemporaryDirectory(prefix="bench_evtx_") as d:
+        few = _few_activation_chunks(a.evtx_sample)
+        inputs = [("real sample", a.evtx_sample)]
+        for label, keep in ((f"{a.evtx_mb:,} MB of the sample's chunks repeated", None),
+                            (f"{a.evtx_mb:,} MB of its chunks with few activation records "
+                             f"({len(few)} of them)", few)):
+            path = Path(d) / f"large_{len(inputs)}.evtx"
+            build_large_evtx(a.evtx_sample, path, a.evtx_mb, keep)
+            inputs.append((label, path))
+        for label, path in inputs:
+            ours, bare = _evtx_best(path, a.repeat)
+            ours_rate, bare_rate = ours["n"] / ours["s"], bare["n"] / bare["s"]
+            print(f"EVTX {label}, {bare['n']:,} records ({_mb(path)}), {ours['rows']:,} "
+                  f"activation rows ({ours['rows'] / ours['n']:.1%}): load_events "
+                  f"{ours_rate:,.0f} records/s ({ours['s']:.3f} s; first call in a fresh process "
+                  f"{ours['first_s']:.3f} s) vs bare PyEvtxParser(path).records() "
+                  f"{bare_rate:,.0f} records/s ({bare['s']:.3f} s) -> "
+                  f"{ours_rate / bare_rate:.2f}x of its speed (goal >= 0.5x)")
+
+
+def many_files_section(machines: int, repeat: int) -> None:
+    """Per-machine XML files vs one XML file of the same records (issue 12, point 5)."""
+    from activation_kb.simulate import simulate_fleet
+    from activation_kb.telemetry import write_events
+
+    events, _ = simulate_fleet(devices=machines, days=60, seed=7)
+    with tempfile.TemporaryDirectory(prefix="bench_many_") as d:
+        folder = Path(d) / "machines"
+        folder.mkdir()
+        for host, part in events.groupby(events["host"].astype(str), sort=True):
+            write_events(part, folder / f"{host}.xml")
+        one = write_events(events.sort_values(["event_time", "host"], kind="stable"),
+                           Path(d) / "all.xml")
+        files = len(list(folder.iterdir()))
+        many, single = _best([("ours", folder), ("ours", one)], repeat)
+        print(f"many files: {files:,} per-machine XML files, {many['n']:,} events "
+              f"({sum(p.stat().st_size for p in folder.iterdir()) / 2**20:,.0f} MB): "
+              f"load_events {many['s']:.2f} s vs one file {single['s']:.2f} s -> "
+              f"{many['s'] / single['s']:.2f}x (goal <= 1.5x) on {os.cpu_count()} cores")
 
 
 # ---- memory per format (issue 11, defect 9) -------------------------------------------------

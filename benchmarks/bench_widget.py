@@ -50,7 +50,7 @@ def main() -> None:
     widget = lookup_widget(events=events)
     build = time.perf_counter() - start
     start = time.perf_counter()
-    error_frequency(events, "D", by="code")
+    error_frequency(events, freq="D", by="code")
     counting = time.perf_counter() - start
 
     def type_text(text: str) -> None:

@@ -31,7 +31,7 @@ def _requirement(text: str, names: dict[str, str] | None = None) -> tuple[str, s
 def test_environment_yml_lists_the_same_dependencies_as_pyproject():
     project = _pyproject()
     expected = {_requirement(r) for r in project["project"]["dependencies"]}
-    for extra in project["project"]["optional-dependencies"].values():
+    for extra in project["project"].get("optional-dependencies", {}).values():
         expected |= {_requirement(r) for r in extra}
     for group in project["dependency-groups"].values():
         expected |= {_requirement(r) for r in group if isinstance(r, str)}

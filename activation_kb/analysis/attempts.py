@@ -26,9 +26,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import schema as S
+from .. import schema
 from ..catalogue.categories import category_of
+from ..deprecation import old_forms
 from ..errors import AnalysisError
+from ..params import check_duration
 
 __all__ = [
     "AttemptTable",
@@ -54,7 +56,7 @@ ATTEMPT_WINDOW = pd.Timedelta(minutes=10)
 #: "client" when the client's own log recorded the attempt, "kms_host" when only a KMS host did.
 DIMENSIONS = ("site", "kms_host", "edition", "sku_id", "role", "trigger", "activation_method")
 
-_NEEDED = (S.EVENT_TIME, S.HOST, S.EVENT_KIND, S.RESULT_CODE)
+_NEEDED = (schema.EVENT_TIME, schema.HOST, schema.EVENT_KIND, schema.RESULT_CODE)
 
 
 @dataclass(frozen=True)
@@ -85,17 +87,27 @@ class AttemptTable:
         """Number of distinct devices that made at least one attempt."""
         return int(self.attempts["device"].nunique())
 
-    def between(self, start: pd.Timestamp | None, end: pd.Timestamp | None) -> AttemptTable:
-        """Return the attempts that started in ``[start, end)`` (None: open), with their errors.
+    @old_forms(renamed={"start": "since", "end": "until"})
+    def between(self, since: pd.Timestamp | None, until: pd.Timestamp | None) -> AttemptTable:
+        """Return the attempts that started in ``[since, until)``, with their errors.
 
         Cheaper than grouping the records of the period again, and an attempt stays whole: it
         belongs where it started.
+
+        Parameters
+        ----------
+        since, until : pandas.Timestamp or None
+            UTC bounds; None leaves that side open.
+
+        Returns
+        -------
+        AttemptTable
         """
         keep = pd.Series(True, index=self.attempts.index)
-        if start is not None:
-            keep &= self.attempts["time"] >= start
-        if end is not None:
-            keep &= self.attempts["time"] < end
+        if since is not None:
+            keep &= self.attempts["time"] >= since
+        if until is not None:
+            keep &= self.attempts["time"] < until
         attempts = self.attempts[keep.to_numpy()]
         errors = self.errors[self.errors["attempt"].isin(attempts["attempt"]).to_numpy()]
         return AttemptTable(attempts=attempts.reset_index(drop=True),
@@ -167,8 +179,8 @@ def _encode_columns(events: pd.DataFrame, rows: np.ndarray) -> dict[str, tuple]:
 
     pyarrow's take and dictionary encoding release the GIL, so the columns encode in parallel.
     """
-    columns = (S.HOST, S.CLIENT_NAME, S.CMID, S.KMS_HOST, S.SITE, S.SKU_ID, S.TRIGGER, S.ROLE,
-               S.ACTIVATION_METHOD)
+    columns = (schema.HOST, schema.CLIENT_NAME, schema.CMID, schema.KMS_HOST, schema.SITE,
+               schema.SKU_ID, schema.TRIGGER, schema.ROLE, schema.ACTIVATION_METHOD)
     workers = max(1, min(len(columns), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         done = pool.map(lambda column: _factorize(events[column], rows), columns)
@@ -179,12 +191,12 @@ def _dimension_codes(name: str, encoded: dict, events: pd.DataFrame, rows: np.nd
                      on_host: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-record codes and uniques of a dimension (-1 where the record does not carry it)."""
     if name == "kms_host":  # named by a 12288, or the KMS host that logged a 12290
-        named, uniques = encoded[S.KMS_HOST]
-        own, own_uniques = encoded[S.HOST]
+        named, uniques = encoded[schema.KMS_HOST]
+        own, own_uniques = encoded[schema.HOST]
         codes = np.where(named >= 0, named, np.where(on_host & (own >= 0), own + len(uniques), -1))
         return codes, np.concatenate([uniques, own_uniques])
     if name == "edition":  # the KMS threshold a request states: 25 for clients, 5 for servers
-        minimum = events[S.MIN_COUNT].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
+        minimum = events[schema.MIN_COUNT].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
         codes = np.where(minimum == 25, 0, np.where(minimum == 5, 1, -1))
         return codes, np.array(["client", "server"], dtype=object)
     codes, uniques = encoded[name]
@@ -195,8 +207,9 @@ def _dimension_codes(name: str, encoded: dict, events: pd.DataFrame, rows: np.nd
     return codes, uniques
 
 
+@old_forms(positional=("window",))
 def activation_attempts(
-    events: pd.DataFrame, window: str | pd.Timedelta = ATTEMPT_WINDOW
+    events: pd.DataFrame, *, window: str | pd.Timedelta = ATTEMPT_WINDOW
 ) -> AttemptTable:
     """Group event records into activation attempts and list each failed attempt's codes.
 
@@ -206,7 +219,7 @@ def activation_attempts(
         Canonical events frame (:mod:`activation_kb.schema`); records of other kinds (status
         checks, DNS publishing, unknown IDs) are ignored.
     window : str or pandas.Timedelta
-        Records of one device closer than this belong to one attempt.
+        Records of one device closer than this belong to one attempt (at most a day).
 
     Returns
     -------
@@ -219,6 +232,8 @@ def activation_attempts(
     ------
     AnalysisError
         When ``events`` lacks a canonical column the grouping needs.
+    DurationError
+        When ``window`` is not a positive duration of at most a day.
 
     Examples
     --------
@@ -228,24 +243,65 @@ def activation_attempts(
     >>> len(table.attempts) < len(events)
     True
     """
+    events = _canonical(events)
+    window_ns = check_duration(window, "window", maximum=pd.Timedelta(days=1)).value
+    kind = events[schema.EVENT_KIND]
+    has_result = events[schema.RESULT_CODE].notna() | events[schema.IS_SUCCESS].notna()
+    rows = np.flatnonzero(kind.isin(ATTEMPT_KINDS).to_numpy(dtype=bool) & has_result.to_numpy(bool))
+    on_host = (kind.iloc[rows] == "kms_host_request").to_numpy(dtype=bool)
+    encoded = _encode_columns(events, rows)
+    dev, dev_names = _devices(encoded, on_host)
+    t = pd.DatetimeIndex(events[schema.EVENT_TIME].iloc[rows]).as_unit("ns").asi8
+    order = np.argsort(dev, kind="stable")  # records are time-ordered within a device ...
+    if rows.size > 1 and not (np.diff(t) >= 0).all():  # ... unless the input was not sorted
+        order = np.lexsort((t, dev))
+    dev_s, t_s = dev[order], t[order]
+    code = events[schema.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows][order]
+    refused = events[schema.IS_SUCCESS].eq(False).fillna(False).to_numpy(dtype=bool)[rows][order]
+    n = rows.size
+    new = np.ones(n, dtype=bool)
+    if n > 1:
+        new[1:] = (dev_s[1:] != dev_s[:-1]) | (t_s[1:] - t_s[:-1] > window_ns)
+    starts = np.flatnonzero(new)
+    attempts = pd.DataFrame(
+        {
+            "attempt": np.arange(starts.size),
+            "time": _utc(t_s[starts]),
+            "device": _labels(dev_s[starts], np.asarray(dev_names, dtype=object)),
+            "failed": (np.logical_or.reduceat((code > 0) | refused, starts) if n
+                       else np.zeros(0, bool)),
+            "records": np.diff(np.append(starts, n)),
+        }
+    )
+    _add_dimensions(attempts, encoded, events, rows, on_host, order, starts)
+    errors = _errors(attempts, np.cumsum(new) - 1, code, t_s)
+    return AttemptTable(attempts=attempts, errors=errors)
+
+
+def _canonical(events: pd.DataFrame) -> pd.DataFrame:
+    """Return ``events`` with every canonical column, or raise naming the missing ones."""
+    if not isinstance(events, pd.DataFrame):
+        raise AnalysisError(f"events must be a canonical events DataFrame, not "
+                            f"{type(events).__name__}")
     missing = [c for c in _NEEDED if c not in events.columns]
     if missing:
         raise AnalysisError(
             f"events frame lacks column(s) {', '.join(missing)}; expected a canonical events frame "
             "(see activation_kb.schema)"
         )
-    if set(S.EVENT_COLUMNS) - set(events.columns):
-        events = S.coerce_events(events)
-    window_ns = pd.Timedelta(window).value
-    kind = events[S.EVENT_KIND]
-    has_result = events[S.RESULT_CODE].notna() | events[S.IS_SUCCESS].notna()
-    rows = np.flatnonzero(kind.isin(ATTEMPT_KINDS).to_numpy(dtype=bool) & has_result.to_numpy(bool))
-    on_host = (kind.iloc[rows] == "kms_host_request").to_numpy(dtype=bool)
-    encoded = _encode_columns(events, rows)
-    host, host_names = encoded[S.HOST]
-    client, client_names = encoded[S.CLIENT_NAME]
-    cmid, cmids = encoded[S.CMID]
-    # the device of a KMS host's record is the client it names (by name, else by CMID)
+    if set(schema.EVENT_COLUMNS) - set(events.columns):
+        events = schema.coerce_events(events)
+    return events
+
+
+def _devices(encoded: dict, on_host: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per record, the code of the device it is about (-1: unknown), and the device names.
+
+    The device of a KMS host's record is the client it names (by name, else by CMID).
+    """
+    host, host_names = encoded[schema.HOST]
+    client, client_names = encoded[schema.CLIENT_NAME]
+    cmid, cmids = encoded[schema.CMID]
     names = np.concatenate([host_names, client_names, cmids])
     raw = np.where(
         on_host,
@@ -253,33 +309,18 @@ def activation_attempts(
                  np.where(cmid >= 0, cmid + len(host_names) + len(client_names), -1)),
         host,
     )
-    folded, dev_names = pd.factorize(_device_names(names)) if names.size else (
-        np.zeros(0, np.int64), np.zeros(0, object))
-    dev = np.where(raw >= 0, folded[np.maximum(raw, 0)] if names.size else -1, -1)
-    t = pd.DatetimeIndex(events[S.EVENT_TIME].iloc[rows]).as_unit("ns").asi8
-    order = np.argsort(dev, kind="stable")  # records are time-ordered within a device ...
-    if rows.size > 1 and not (np.diff(t) >= 0).all():  # ... unless the input was not sorted
-        order = np.lexsort((t, dev))
-    dev_s, t_s = dev[order], t[order]
-    code = events[S.RESULT_CODE].to_numpy(dtype=np.int64, na_value=-1)[rows][order]
-    refused = events[S.IS_SUCCESS].eq(False).fillna(False).to_numpy(dtype=bool)[rows][order]
-    failed_rec = (code > 0) | refused
+    if not names.size:
+        return np.full(raw.shape, -1, dtype=np.int64), np.zeros(0, dtype=object)
+    folded, dev_names = pd.factorize(_device_names(names))
+    return np.where(raw >= 0, folded[np.maximum(raw, 0)], -1), dev_names
+
+
+def _add_dimensions(attempts: pd.DataFrame, encoded: dict, events: pd.DataFrame,
+                    rows: np.ndarray, on_host: np.ndarray, order: np.ndarray,
+                    starts: np.ndarray) -> None:
+    """Add one column per :data:`DIMENSIONS` to ``attempts``, from any record that carries it."""
     n = rows.size
-    new = np.ones(n, dtype=bool)
-    if n > 1:
-        new[1:] = (dev_s[1:] != dev_s[:-1]) | (t_s[1:] - t_s[:-1] > window_ns)
-    starts = np.flatnonzero(new)
-    attempt = np.cumsum(new) - 1
-    attempts = pd.DataFrame(
-        {
-            "attempt": np.arange(starts.size),
-            "time": _utc(t_s[starts]),
-            "device": _labels(dev_s[starts], np.asarray(dev_names, dtype=object)),
-            "failed": np.logical_or.reduceat(failed_rec, starts) if n else np.zeros(0, bool),
-            "records": np.diff(np.append(starts, n)),
-        }
-    )
-    role, roles = encoded[S.ROLE]
+    role, roles = encoded[schema.ROLE]
     by_client = np.isin(role, np.flatnonzero(roles == "client"))[order]
     for name in DIMENSIONS:
         if name == "role":  # seen in the client's own log, or only in a KMS host's log
@@ -289,6 +330,11 @@ def activation_attempts(
         codes, uniques = _dimension_codes(name, encoded, events, rows, on_host)
         per = np.maximum.reduceat(codes[order], starts) if n else np.zeros(0, np.int64)
         attempts[name] = _labels(per, uniques)
+
+
+def _errors(attempts: pd.DataFrame, attempt: np.ndarray, code: np.ndarray,
+            t_s: np.ndarray) -> pd.DataFrame:
+    """One row per (failed attempt, code): the first record with the code, and its dimensions."""
     fail_idx = np.flatnonzero(code > 0)
     key = attempt[fail_idx].astype(np.int64) * (1 << 32) + code[fail_idx]
     _, first = np.unique(key, return_index=True)
@@ -307,5 +353,4 @@ def activation_attempts(
     )
     per_attempt = attempts.drop(columns=["attempt", "time", "failed", "records"])
     per_attempt = per_attempt.iloc[errors["attempt"]]
-    errors = pd.concat([errors, per_attempt.reset_index(drop=True)], axis=1)
-    return AttemptTable(attempts=attempts, errors=errors)
+    return pd.concat([errors, per_attempt.reset_index(drop=True)], axis=1)

@@ -1,39 +1,55 @@
-"""The fleet analysis behind the report: load, count, detect, explain, and check the data.
+"""The fleet analysis, the package's front door: load, count, detect, explain, check the data.
 
 :func:`analyze_fleet` runs the whole chain on event exports (or a frame) and returns a
-:class:`FleetAnalysis` that the report notebook displays section by section;
-:func:`write_outputs` saves its machine-readable part (``incidents.json``, ``incidents.csv``,
-``run_summary.json``).
+:class:`FleetAnalysis`: what a notebook needs next (``.counts``, ``.incidents``, ``.table`` ...),
+the settings it was made with (``.lang``, ``.tz``, ``.freq``, ``.since``, ``.until``) and
+:meth:`FleetAnalysis.where` to look at part of the fleet. Every ``plot_*`` function of
+:mod:`activation_kb.views.figures` accepts a FleetAnalysis directly. :func:`write_outputs` saves
+its machine-readable part (``incidents.json``, ``incidents.csv``, ``run_summary.json``).
 """
 
 from __future__ import annotations
 
+import inspect
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .. import schema as S
-from ..errors import AnalysisError
+from .. import schema
+from ..errors import AnalysisError, ParameterError
+from ..params import (
+    MIN_DATE,
+    SpikeParams,
+    check_buckets,
+    check_choice,
+    check_freq,
+    check_lang,
+    check_period,
+    check_timezone,
+)
+from ..params import relative_span as relative_span
+from ..progress import stage
 from .attempts import AttemptTable, activation_attempts
-from .frequency import error_frequency, to_utc
+from .comparison import previous_period
+from .frequency import error_frequency
 from .incidents import explain_spikes
 from .spikes import detect_spikes
+from .summary import quality_notes, summarize, uncatalogued, unreadable
 
-__all__ = ["FleetAnalysis", "analyze_fleet", "write_outputs", "relative_span", "DETECTION_KEYS"]
+__all__ = ["FleetAnalysis", "analyze_fleet", "write_outputs", "DETECTION_KEYS"]
 
 #: Key sets spikes are looked for in: each code fleet-wide, and each code per site.
 DETECTION_KEYS: tuple[tuple[str, ...], ...] = (("code",), ("code", "site"))
-_DURATION = re.compile(r"^\d+(\.\d+)?\s*(d|day|days|h|hour|hours|min|w|W|D|H)$")
-_SILENT = pd.Timedelta(days=10)  # a client silent this long stopped reporting (renewals: 7 days)
+#: The engines :func:`analyze_fleet` runs on.
+ENGINES = ("pandas", "dask")
 
 
 @dataclass
 class FleetAnalysis:
-    """Everything the report shows, computed once.
+    """Everything the report shows, computed once, with the settings it was computed with.
 
     Attributes
     ----------
@@ -52,8 +68,8 @@ class FleetAnalysis:
     summary : dict
         Fleet size, attempts, failure rate, period, records loaded and rejected.
     quality : dict
-        Data-quality notes: rejected records by reason, duplicates, silent machines, empty
-        buckets.
+        Data-quality notes: rejected records by reason, duplicates, records whose result code
+        could not be read, silent machines, empty buckets.
     uncatalogued : pandas.DataFrame
         Codes seen that the article does not document, with their description.
     rejected : pandas.DataFrame
@@ -61,7 +77,20 @@ class FleetAnalysis:
     files : list of dict
         Per input file: path, format, records, loaded, rejected, duplicates.
     parameters : dict
-        The parameters of the analysis.
+        The parameters of the analysis as given (for ``run_summary.json``).
+    lang : str
+        Language of the catalogue text; figures and report sections use it by default.
+    tz : str or None
+        Time zone of the buckets and of displayed times (None: UTC).
+    freq : str
+        Bucket size of the counts.
+    since, until : pandas.Timestamp or None
+        The period ``[since, until)`` in UTC; None where it is open (from the first event, up
+        to the last one). A relative ``since`` ("7D") is resolved here.
+    spike_params : SpikeParams
+        The spike-detection parameters.
+    filters : dict
+        What :meth:`where` kept (empty for the whole fleet): name -> tuple of values.
     """
 
     events: pd.DataFrame
@@ -76,80 +105,155 @@ class FleetAnalysis:
     rejected: pd.DataFrame
     files: list[dict[str, Any]] = field(default_factory=list)
     parameters: dict[str, Any] = field(default_factory=dict)
+    lang: str = "en"
+    tz: str | None = None
+    freq: str = "h"
+    since: pd.Timestamp | None = None
+    until: pd.Timestamp | None = None
+    spike_params: SpikeParams = field(default_factory=SpikeParams)
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def measure(self) -> str:
+        """What ``counts`` and ``code_counts`` count: failed attempts ("events")."""
+        return "events"
+
+    def where(
+        self,
+        *,
+        site: str | list[str] | None = None,
+        kms_host: str | list[str] | None = None,
+        category: str | list[str] | None = None,
+        code: str | list[str] | None = None,
+        since: object = None,
+        until: object = None,
+    ) -> FleetAnalysis:
+        """Return the analysis of part of the fleet: attempts kept by site, KMS host, time ...
+
+        Parameters
+        ----------
+        site, kms_host : str or list of str, optional
+            Keep the attempts at these sites, or served by these KMS hosts (names compared
+            without case).
+        category, code : str or list of str, optional
+            Keep the failures of these categories, or of these codes (any spelling); the
+            attempts stay (they are the denominator of failure rates).
+        since, until : str or timestamp, optional
+            Keep the attempts that started in ``[since, until)``, within the analysed period;
+            naive times are in :attr:`tz`.
+
+        Returns
+        -------
+        FleetAnalysis
+            A view: ``table``, ``counts``, ``code_counts``, ``summary`` and ``uncatalogued``
+            are computed again from the attempts kept (with the same buckets), ``spikes`` and
+            ``incidents`` are those that hold failures of the view, ``events`` are the
+            period's records (not filtered by dimension); ``quality``, ``rejected`` and
+            ``files`` describe the input and stay as they are. Every ``plot_*`` function
+            accepts it. Filters of a view of a view add up.
+
+        Raises
+        ------
+        ParameterError
+            For an unknown category or code, or a bad date.
+        """
+        from .subset import where
+
+        return where(self, site=site, kms_host=kms_host, category=category, code=code,
+                     since=since, until=until)
 
 
-def relative_span(value: object) -> pd.Timedelta | None:
-    """Return the duration that a ``since`` such as "7D" or "36h" names, else None.
-
-    Raises
-    ------
-    AnalysisError
-        For a duration that is not positive.
-    """
-    if not isinstance(value, str) or not _DURATION.match(value.strip()):
-        return None
-    span = pd.Timedelta(value.strip())
-    if span <= pd.Timedelta(0):
-        raise AnalysisError(f"since={value!r} must be a positive duration such as 7D")
-    return span
-
-
-def _load(events: Any, tz: str | None):
-    """Events from a frame or from paths; returns (frame, rejected, files, records, duplicates)."""
+def _load(events: Any, tz: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Events from a frame or from paths, and how the input was read."""
     if isinstance(events, pd.DataFrame):
-        frame = S.coerce_events(events) if set(S.EVENT_COLUMNS) - set(events.columns) else events
-        return frame, S.empty_rejected(), [], len(frame), 0
+        frame = events
+        if set(schema.EVENT_COLUMNS) - set(events.columns):
+            frame = schema.coerce_events(events)
+        return frame, {"rejected": schema.empty_rejected(), "files": [], "records": len(frame),
+                       "duplicates": 0}
     from ..telemetry import load_events
 
     result = load_events(events, tz=tz)
-    return result.events, result.rejected, result.files, result.records, result.duplicates
+    return result.events, {"rejected": result.rejected, "files": result.files,
+                           "records": result.records, "duplicates": result.duplicates}
 
 
-def _uncatalogued(table: AttemptTable) -> pd.DataFrame:
-    from ..catalogue.hresult import describe_code
-
-    errors = table.errors[table.errors["category"] == "other"]
-    columns = ["code", "failures", "devices", "symbol", "message", "facility", "notes"]
-    if errors.empty:
-        return pd.DataFrame(columns=columns)
-    rows = []
-    for code, group in errors.groupby("code", observed=True):
-        info = describe_code(str(code))
-        rows.append({
-            "code": str(code), "failures": int(group["attempt"].nunique()),
-            "devices": int(group["device"].nunique()), "symbol": info.symbol or "",
-            "message": info.message or "", "facility": info.facility_name or str(info.facility),
-            "notes": "; ".join(info.notes),
-        })
-    return pd.DataFrame(rows, columns=columns).sort_values("failures", ascending=False,
-                                                            ignore_index=True)
+def _period(start: pd.Timestamp | pd.Timedelta | None, end: pd.Timestamp | None,
+            frame: pd.DataFrame) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """Resolve a relative ``since`` ("7D": before ``until``, or before the last event)."""
+    if not isinstance(start, pd.Timedelta):
+        return start, end
+    last = end if end is not None else (frame[schema.EVENT_TIME].max() if len(frame) else None)
+    return (None if last is None else _before(last, start)), end
 
 
-def _quality(table, rejected, duplicates, counts, end) -> dict[str, Any]:
-    reasons = rejected["reason"].astype(str).str.split(":").str[0].value_counts()
-    last = table.attempts.groupby("device", observed=True)["time"].max()
-    silent = last[last < end - _SILENT]
-    busy = counts.groupby("time")["attempts"].first() if not counts.empty else pd.Series(dtype=int)
-    empty = busy[busy == 0]
-    return {
-        "rejected": int(len(rejected)),
-        "rejected_by_reason": {str(k): int(v) for k, v in reasons.items()},
-        "duplicates": int(duplicates),
-        "silent_devices": int(len(silent)),
-        "silent_examples": [str(d) for d in silent.sort_values().index[:10]],
-        "silent_after": str(_SILENT),
-        "buckets": int(len(busy)),
-        "empty_buckets": int(len(empty)),
-        "longest_gap_buckets": int(_longest_run(busy.to_numpy() == 0)) if len(busy) else 0,
-    }
+def _load_store(store: Any, since: object, until: object, tz: str | None,
+                history: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read the records of a store the analysis needs (period and baseline), if memory allows."""
+    from ..store._layout import open_store
+    from ..store._read import BYTES_PER_RECORD, available_memory, count_rows, read_range
+    from .engine_dask import store_period
+
+    root = open_store(store)
+    first, _, hi = store_period(root, since, until, tz, history)
+    rows = count_rows(root, first, hi)
+    need, have = rows * BYTES_PER_RECORD, available_memory()
+    if need > have:
+        raise AnalysisError(
+            f"the pandas engine needs about {need / 1e9:.1f} GB to analyse the {rows:,} records "
+            f"of {root} in this period, and {have / 1e9:.1f} GB is available; use the Dask "
+            "engine, which reads a few days at a time (engine='dask'; CLI: --engine dask), or a "
+            "shorter period")
+    frame = read_range(root, first, hi)
+    return frame, {"rejected": schema.empty_rejected(), "files": [], "records": len(frame),
+                   "duplicates": 0}
 
 
-def _longest_run(flags) -> int:
-    best = run = 0
-    for flag in flags:
-        run = run + 1 if flag else 0
-        best = max(best, run)
-    return best
+def _before(moment: pd.Timestamp, span: pd.Timedelta) -> pd.Timestamp:
+    """Return ``moment - span``, or :data:`~activation_kb.params.MIN_DATE` if that is earlier."""
+    return MIN_DATE if moment < MIN_DATE + span else moment - span
+
+
+def _window(frame: pd.DataFrame, first: pd.Timestamp | None,
+            end: pd.Timestamp | None) -> pd.DataFrame:
+    """Return the records in ``[first, end)`` (None: open)."""
+    times = frame[schema.EVENT_TIME]
+    keep = pd.Series(True, index=frame.index)
+    if first is not None:
+        keep &= times >= first
+    if end is not None:
+        keep &= times < end
+    return frame if keep.all() else frame[keep.to_numpy(bool)].reset_index(drop=True)
+
+
+def _detect(table: AttemptTable, freq: str, tz: str | None, first: pd.Timestamp | None,
+            end: pd.Timestamp | None, params: SpikeParams) -> pd.DataFrame:
+    """Spikes of every key set of :data:`DETECTION_KEYS` over ``[first, end)``."""
+    kwargs = params.detect_kwargs()
+    if "direction" in kwargs and "direction" not in inspect.signature(detect_spikes).parameters:
+        raise ParameterError(f"direction={params.direction!r}: this version detects rises only; "
+                             "expected direction='up'", "direction", params.direction)
+    found = [
+        detect_spikes(
+            error_frequency(table, freq=freq, by=list(keys), since=first, until=end, tz=tz),
+            fleet_size=table.devices if len(table.attempts) else 0, **kwargs,
+        )
+        for keys in DETECTION_KEYS
+    ]
+    return pd.concat(found, ignore_index=True)
+
+
+def _spike_params(spike_params: SpikeParams | None, sensitivity: float,
+                  history: str) -> SpikeParams:
+    if spike_params is None:
+        return SpikeParams(sensitivity, history)
+    if not isinstance(spike_params, SpikeParams):
+        raise ParameterError(f"spike_params must be a SpikeParams, not "
+                             f"{type(spike_params).__name__}", "spike_params", spike_params)
+    if (sensitivity, history) != (0.5, "28D"):
+        raise ParameterError("pass either spike_params or sensitivity/history, not both",
+                             "spike_params", spike_params)
+    return spike_params
 
 
 def analyze_fleet(
@@ -159,11 +263,14 @@ def analyze_fleet(
     until: object = None,
     freq: str = "h",
     lang: str = "en",
-    sensitivity: float = 0.5,
     tz: str | None = None,
+    sensitivity: float = 0.5,
     history: str = "28D",
+    spike_params: SpikeParams | None = None,
+    engine: str = "pandas",
+    scheduler: Any = None,
 ) -> FleetAnalysis:
-    """Run the report's analysis on event exports or an events frame.
+    """Analyse a fleet's activation events: counts, spikes, incidents and data quality.
 
     Parameters
     ----------
@@ -174,18 +281,28 @@ def analyze_fleet(
         also be a duration ("7D", "36h", "2W"): that long before ``until``, or before the last
         event when ``until`` is not given (what a scheduled job wants).
     freq : str
-        Bucket size of the counts ("h", "D" ...).
+        Bucket size of the counts ("h", "D" ...), at least one minute.
     lang : {"en", "fr"}
-        Language of the catalogue text in the incidents.
-    sensitivity : float
-        Passed to :func:`~activation_kb.detect_spikes`.
+        Language of the catalogue text in the incidents; kept for figures and the report.
     tz : str, optional
         Time zone of local times in CSV exports, of naive ``since``/``until`` and of the
         buckets (a day starts at local midnight).
+    sensitivity : float
+        Spike detection sensitivity in (0, 1] (see :func:`~activation_kb.detect_spikes`).
     history : str
         How far back the spike baseline looks. Events up to this long before ``since`` are
         read for the baseline only: the report shows the period, compared with the weeks
         before it.
+    spike_params : SpikeParams, optional
+        The spike parameters as one object (instead of ``sensitivity`` and ``history``).
+    engine : {"pandas", "dask"}
+        ``"dask"`` analyses an event store (see :func:`~activation_kb.ingest`) on a Dask
+        cluster: one task per run of days, only small results come back (see
+        :mod:`activation_kb.analysis.distributed`). The pandas engine reads a store's period
+        into memory, after checking that it fits.
+    scheduler : str or distributed.Client, optional
+        With ``engine="dask"``: the scheduler's address ("tcp://host:8786") or a client;
+        default a local cluster of one worker process per core, started and closed here.
 
     Returns
     -------
@@ -193,79 +310,89 @@ def analyze_fleet(
 
     Raises
     ------
-    AnalysisError
-        For a bad period or parameter; :class:`~activation_kb.TelemetryError` for unreadable
-        inputs.
-    """
-    from ..catalogue.article import check_language
+    ParameterError
+        For a bad parameter (its subclass names the kind: DateError, FrequencyError ...),
+        before any file is read.
+    TelemetryError
+        For unreadable inputs.
 
-    check_language(lang)
-    span = relative_span(since)
-    lo, hi = (None if span else to_utc(since, "since", tz)), to_utc(until, "until", tz)
-    if lo is not None and hi is not None and hi <= lo:
-        raise AnalysisError(f"until ({until}) must be after since ({since})")
-    try:
-        lookback = pd.Timedelta(history)
-    except (ValueError, TypeError):
-        raise AnalysisError(f"history={history!r} is not a duration such as '28D'") from None
-    frame, rejected, files, records, duplicates = _load(events, tz)
-    if span is not None:  # "7D": the last 7 days before `until`, or before the last event
-        end = hi if hi is not None else (frame[S.EVENT_TIME].max() if len(frame) else None)
-        lo = None if end is None else end - span
+    Examples
+    --------
+    >>> from activation_kb import analyze_fleet, simulate_fleet, plot_frequency
+    >>> fleet = simulate_fleet(devices=60, days=10, seed=1)
+    >>> analysis = analyze_fleet(fleet.events, freq="D", lang="fr")
+    >>> analysis.lang, analysis.freq, len(analysis.counts) > 0
+    ('fr', 'D', True)
+    >>> paris = analysis.where(site="paris")
+    >>> paris.filters, paris.summary["sites"]
+    ({'site': ('paris',)}, ['paris'])
+    >>> fig = plot_frequency(paris)  # in French, like the analysis
+    """
+    lang, tz, freq = check_lang(lang), check_timezone(tz), check_freq(freq)
+    params = _spike_params(spike_params, sensitivity, history)
+    start, end = check_period(since, until, tz=tz)
+    if isinstance(start, pd.Timestamp) and end is not None:
+        check_buckets(start - params.lookback, end, freq)
+    engine = check_choice(engine, "engine", ENGINES)
+    if scheduler is not None and engine != "dask":
+        raise ParameterError(f"scheduler={scheduler!r}: a Dask scheduler needs engine='dask'",
+                             "scheduler", scheduler)
+    from ..store._layout import is_store
+
+    store = isinstance(events, (str, Path)) and is_store(events)
+    if engine == "dask":
+        if not store:
+            raise AnalysisError(
+                "engine='dask' analyses an event store; ingest the exports into one first "
+                "(activation-kb events ingest EXPORTS... --store DIR) and pass DIR")
+        from .engine_dask import analyze_store_dask
+
+        return analyze_store_dask(events, since=since, until=until, freq=freq, lang=lang,
+                                  tz=tz, spike_params=params, scheduler=scheduler)
+    if store:
+        frame, loaded = _load_store(events, since, until, tz, params.history)
+    else:
+        frame, loaded = _load(events, tz)
+    unread = unreadable(frame)
+    lo, hi = _period(start, end, frame)
     # the baseline learns from up to `history` before the period: a short period (a week) is
     # compared with the weeks before it, not with itself
-    first = None if lo is None else lo - lookback
-    if first is not None:
-        frame = frame[(frame[S.EVENT_TIME] >= first).to_numpy(bool)]
-    if hi is not None:
-        frame = frame[(frame[S.EVENT_TIME] < hi).to_numpy(bool)]
-    frame = frame.reset_index(drop=True)
-    table_all = activation_attempts(frame)
-    spikes = pd.concat(
-        [
-            detect_spikes(error_frequency(table_all, freq, list(keys), start=first, end=hi, tz=tz),
-                          sensitivity, history=history)
-            for keys in DETECTION_KEYS
-        ],
-        ignore_index=True,
-    )
+    first = None if lo is None else _before(lo, params.lookback)
+    frame = _window(frame, first, hi)
+    with stage("grouping attempts"):
+        table_all = activation_attempts(frame)
+    with stage("detecting spikes"):
+        spikes = _detect(table_all, freq, tz, first, hi, params)
     if lo is not None:  # report the period only
         spikes = spikes[spikes["end"] > lo].reset_index(drop=True)
-        frame = frame[(frame[S.EVENT_TIME] >= lo).to_numpy(bool)].reset_index(drop=True)
-    incidents = explain_spikes(spikes, table_all, lang=lang)
-    table = table_all.between(lo, None) if lo is not None else table_all
-    counts = error_frequency(table, freq, "category", start=lo, end=hi, tz=tz)
-    code_counts = error_frequency(table, freq, "code", start=lo, end=hi, tz=tz)
-    attempts = table.attempts
-    start = lo if lo is not None else (frame[S.EVENT_TIME].min() if len(frame) else None)
-    end = hi if hi is not None else (frame[S.EVENT_TIME].max() if len(frame) else None)
-    failed = int(attempts["failed"].sum())
-    failing_devices = int(attempts.loc[attempts["failed"], "device"].nunique())
-    summary = {
-        "period_start": None if start is None else pd.Timestamp(start).isoformat(),
-        "period_end": None if end is None else pd.Timestamp(end).isoformat(),
-        "devices": int(attempts["device"].nunique()),
-        "kms_hosts": int(frame.loc[frame[S.ROLE] == "kms_host", S.HOST].nunique()),
-        "sites": sorted(s for s in attempts["site"].astype(str).unique() if s),
-        "attempts": int(len(attempts)),
-        "failed_attempts": failed,
-        "failure_rate": round(failed / len(attempts), 4) if len(attempts) else 0.0,
-        "failing_devices": failing_devices,
-        "events": int(len(frame)),
-        "records": int(records),
-        "rejected": int(len(rejected)),
-        "duplicates": int(duplicates),
-        "incidents": int(len(incidents)),
-        "codes": int(table.errors["code"].nunique()),
-    }
-    quality = _quality(table, rejected, duplicates, counts,
-                       pd.Timestamp(end) if end is not None else pd.Timestamp.now(tz="UTC"))
+        frame = _window(frame, lo, None)
+    with stage("explaining incidents"):
+        incidents = explain_spikes(spikes, table_all, lang=lang)
+    with stage("counting errors"):
+        table = table_all.between(lo, None) if lo is not None else table_all
+        counts = error_frequency(table, freq=freq, by="category", since=lo, until=hi, tz=tz)
+        code_counts = error_frequency(table, freq=freq, by="code", since=lo, until=hi, tz=tz)
+    times = frame[schema.EVENT_TIME]
+    period = (lo if lo is not None else (times.min() if len(frame) else None),
+              hi if hi is not None else (times.max() if len(frame) else None))
+    summary = summarize(
+        table, *period, events=len(frame), records=loaded["records"],
+        rejected=len(loaded["rejected"]), duplicates=loaded["duplicates"],
+        incidents=len(incidents),
+        kms_hosts=frame.loc[frame[schema.ROLE] == "kms_host", schema.HOST].nunique(),
+    )
+    summary["previous"] = previous_period(table_all, lo, period[1])
+    quality = quality_notes(table, loaded, counts,
+                            period[1] if period[1] is not None else pd.Timestamp.now(tz="UTC"))
+    quality.update(unread,
+                   single_machine_spikes=int(incidents.attrs.get("single_machine_spikes", 0)))
     return FleetAnalysis(
         events=frame, table=table, counts=counts, code_counts=code_counts, spikes=spikes,
-        incidents=incidents, summary=summary, quality=quality, uncatalogued=_uncatalogued(table),
-        rejected=rejected, files=files,
+        incidents=incidents, summary=summary, quality=quality, uncatalogued=uncatalogued(table),
+        rejected=loaded["rejected"], files=loaded["files"],
         parameters={"since": since, "until": until, "freq": freq, "lang": lang,
-                    "sensitivity": sensitivity, "tz": tz, "history": history},
+                    "sensitivity": params.sensitivity, "tz": tz, "history": params.history},
+        lang=lang, tz=tz, freq=freq, since=lo, until=hi, spike_params=params,
     )
 
 
@@ -276,7 +403,7 @@ def _jsonable(value: Any) -> Any:
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
-    if value is pd.NaT or (isinstance(value, float) and value != value):
+    if value is pd.NaT or value is pd.NA or (isinstance(value, float) and value != value):
         return None
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
@@ -296,7 +423,9 @@ def write_outputs(analysis: FleetAnalysis, directory: str | Path) -> dict[str, P
     Returns
     -------
     dict
-        ``{"incidents.json": path, "incidents.csv": path, "run_summary.json": path}``.
+        ``{"incidents.json": path, "incidents.csv": path, "run_summary.json": path}``. In the
+        CSV, list and dict columns (``codes``, ``affected_devices``, ``dimensions`` ...) are
+        JSON text.
     """
     out = Path(directory)
     incidents = analysis.incidents
@@ -305,10 +434,12 @@ def write_outputs(analysis: FleetAnalysis, directory: str | Path) -> dict[str, P
     paths["incidents.json"].write_text(
         json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    flat = incidents.drop(columns=["dimensions", "codes_detail"], errors="ignore").copy()
-    for column in ("codes", "categories", "uncatalogued_codes"):
-        if column in flat.columns:
-            flat[column] = flat[column].map(lambda v: " ".join(v) if isinstance(v, list) else v)
+    flat = incidents.copy()
+    for column in flat.columns:  # lists and dicts as JSON, never Python reprs
+        if flat[column].map(lambda v: isinstance(v, (list, tuple, dict))).any():
+            flat[column] = flat[column].map(
+                lambda v: json.dumps(_jsonable(v), ensure_ascii=False)
+                if isinstance(v, (list, tuple, dict)) else v)
     flat.to_csv(paths["incidents.csv"], index=False)
     summary = {
         "summary": analysis.summary,

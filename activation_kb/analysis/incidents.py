@@ -15,10 +15,14 @@ from typing import Any
 import pandas as pd
 
 from ..catalogue.categories import category_label
-from ..errors import AnalysisError
+from ..deprecation import old_forms
+from ..errors import AnalysisError, SchemaError
+from ..l10n import dimension_label, format_percent, value_label
+from ..params import check_duration, check_lang, check_number, check_top_n
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 
-__all__ = ["explain_spikes", "catalogue_rows", "code_text", "INCIDENT_COLUMNS", "UMBRELLA_CODES"]
+__all__ = ["explain_spikes", "catalogue_rows", "code_text", "incident_id", "INCIDENT_COLUMNS",
+           "UMBRELLA_CODES", "STATUSES"]
 
 #: Codes that name a symptom whose cause another code of the same attempts names:
 #: 0xC004F074 ("no KMS could be contacted") comes with the 12288 error of each host tried.
@@ -26,6 +30,7 @@ UMBRELLA_CODES = frozenset({"0xC004F074"})
 #: Columns of the incidents frame, in order.
 INCIDENT_COLUMNS = (
     "incident_id",
+    "status",
     "start",
     "end",
     "detected",
@@ -52,6 +57,8 @@ INCIDENT_COLUMNS = (
     "codes_detail",
     "spikes",
 )
+#: An incident is ``ongoing`` when its window reaches the end of the data, else ``ended``.
+STATUSES = ("ongoing", "ended")
 _DEVICES_LISTED = 20
 _TOUCH = "12h"  # spikes of one code this close are one incident, wherever they are
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -86,18 +93,38 @@ def _spike_errors(errors: pd.DataFrame, spike: pd.Series, keys: list[str]) -> pd
 def catalogue_rows(lang: str = "en", catalogue: pd.DataFrame | None = None) -> dict[str, dict]:
     """Return catalogue rows by code: ``catalogue``'s, or the shipped one in ``lang``.
 
+    Parameters
+    ----------
+    lang : {"en", "fr"}
+        Language of the shipped catalogue, used when ``catalogue`` is None.
+    catalogue : pandas.DataFrame, optional
+        A frame from :func:`~activation_kb.load_catalogue` or
+        :func:`~activation_kb.parse_catalogue`.
+
+    Returns
+    -------
+    dict
+        Code (``"0xC004F074"``) -> row as a dict.
+
     Raises
     ------
-    AnalysisError
-        When ``catalogue`` lacks the text columns.
+    SchemaError
+        When ``catalogue`` is not a catalogue frame (naming what it is, or the columns it lacks).
     """
     if catalogue is None:
         from ..catalogue.article import cached_catalogue
 
-        catalogue = cached_catalogue(lang)
+        catalogue = cached_catalogue(check_lang(lang))
+    if not isinstance(catalogue, pd.DataFrame):
+        hint = (f"; to choose the language pass lang={catalogue!r}"
+                if isinstance(catalogue, str) and len(catalogue) <= 5 else "")
+        raise SchemaError(f"catalogue must be a catalogue DataFrame (load_catalogue(), "
+                          f"parse_catalogue()), not the {type(catalogue).__name__} "
+                          f"{catalogue!r}{hint}")
     missing = {"code", "message", "cause", "resolution"} - set(catalogue.columns)
     if missing:
-        raise AnalysisError(f"catalogue lacks column(s) {sorted(missing)}; pass load_catalogue()")
+        raise SchemaError(f"catalogue lacks column(s) {sorted(missing)}; expected a frame from "
+                          "load_catalogue() or parse_catalogue()")
     return {str(r["code"]): r for r in catalogue.to_dict(orient="records")}
 
 
@@ -157,7 +184,7 @@ def _profile(attempts: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
 
 
 def _dimensions(
-    failing_devices: set, profile: pd.DataFrame, dims: Sequence[str], top: int
+    failing_devices: set, profile: pd.DataFrame, dims: Sequence[str], top_n: int
 ) -> list[dict[str, Any]]:
     """Rank dimension values by the failing devices they hold beyond their share of the fleet."""
     total = len(failing_devices)
@@ -183,13 +210,12 @@ def _dimensions(
                 }
             )
     rows.sort(key=lambda r: (-r["excess_share"], -r["devices"], r["dimension"], r["value"]))
-    return rows[:top] if top else rows
+    return rows[:top_n] if top_n else rows
 
 
 _SCOPE_WORDS = {
-    "en": ("{dim}={value} ({share:.0%} of failing devices, {fleet:.0%} of the fleet)",
-           "fleet-wide"),
-    "fr": ("{dim}={value} ({share:.0%} des appareils en échec, {fleet:.0%} du parc)",
+    "en": ("{dim}={value} ({share} of failing devices, {fleet} of the fleet)", "fleet-wide"),
+    "fr": ("{dim}\u00a0: {value} ({share} des appareils en échec, {fleet} du parc)",
            "tout le parc"),
 }
 
@@ -204,21 +230,25 @@ def _scope(dimensions: list[dict[str, Any]], lang: str = "en") -> str:
                 or row["excess_share"] < 0.2):
             continue
         seen.add(row["dimension"])
-        parts.append(template.format(dim=row["dimension"], value=row["value"],
-                                     share=row["share"], fleet=row["fleet_share"]))
-    return "; ".join(parts) or everywhere
+        parts.append(template.format(
+            dim=dimension_label(row["dimension"], lang),
+            value=value_label(row["dimension"], row["value"], lang),
+            share=format_percent(row["share"], lang, 0),
+            fleet=format_percent(row["fleet_share"], lang, 0)))
+    return (" ; " if lang == "fr" else "; ").join(parts) or everywhere
 
 
+@old_forms(positional=("catalogue", "lang"), renamed={"top": "top_n"})
 def explain_spikes(
     spikes: pd.DataFrame,
     events: pd.DataFrame | AttemptTable,
+    *,
     catalogue: pd.DataFrame | None = None,
     lang: str = "en",
-    *,
     gap: str = "3D",
     overlap: float = 0.3,
     dimensions: Sequence[str] = ("site", "kms_host", "edition", "sku_id", "role"),
-    top: int = 10,
+    top_n: int = 10,
     min_devices: int = 3,
 ) -> pd.DataFrame:
     """Group co-occurring spikes into incidents and explain each with the article.
@@ -233,7 +263,7 @@ def explain_spikes(
     events : pandas.DataFrame or AttemptTable
         The events the counts came from (or their attempt table).
     catalogue : pandas.DataFrame, optional
-        Catalogue to take the text from; default ``load_catalogue(lang)``.
+        Catalogue to take the text from; default the shipped catalogue in ``lang``.
     lang : {"en", "fr"}
         Language of the message, cause, resolution and category label.
     gap : str
@@ -246,8 +276,9 @@ def explain_spikes(
         rising at two sites, or counted both fleet-wide and per site, is one incident.
     dimensions : sequence of str
         Dimensions to rank; any of :data:`activation_kb.analysis.attempts.DIMENSIONS`.
-    top : int
-        Number of ranked dimension values kept per incident (0 keeps all).
+    top_n : int
+        Number of ranked dimension values kept per incident (0 keeps all). (``top`` is the
+        former name.)
     min_devices : int
         Spikes whose failures come from fewer machines are left out: one laptop retrying every
         2 hours at a site where its code is rare is a machine's problem, not an incident. Their
@@ -256,7 +287,9 @@ def explain_spikes(
     Returns
     -------
     pandas.DataFrame
-        One row per incident (:data:`INCIDENT_COLUMNS`), largest excess first: the window
+        One row per incident (:data:`INCIDENT_COLUMNS`), largest excess first: its stable
+        ``incident_id`` (:func:`incident_id`), its ``status`` ("ongoing" when its window reaches
+        the last attempt of the data, else "ended"), the window
         (``start``, ``end``), when it was ``detected`` (the earliest alarm of its spikes) and the
         first and last failure seen in it; ``top_code`` (the code
         of most failures, an umbrella code such as 0xC004F074 after the specific code of the same
@@ -275,10 +308,111 @@ def explain_spikes(
     ------
     AnalysisError
         When ``spikes`` lacks the columns of ``detect_spikes`` output or names unknown keys.
+    SchemaError
+        When ``catalogue`` is not a catalogue frame (``explain_spikes(spikes, table, "fr")``
+        says to pass ``lang="fr"``).
+    ParameterError
+        For a bad ``lang``, ``gap``, ``overlap``, ``top_n`` or ``min_devices``.
     """
-    from ..catalogue.article import check_language
+    lang = check_lang(lang)
+    tolerance = check_duration(gap, "gap")
+    check_number(overlap, "overlap", minimum=0, maximum=1)
+    top_n = 0 if top_n == 0 else check_top_n(top_n)
+    min_devices = int(check_number(min_devices, "min_devices", minimum=0, integer=True))
+    keys = _check_spikes(spikes, dimensions)
+    table = events if isinstance(events, AttemptTable) else activation_attempts(events)
+    rows = catalogue_rows(lang, catalogue)
+    spikes = spikes.reset_index(drop=True)
+    per_spike = [_spike_errors(table.errors, s, keys) for _, s in spikes.iterrows()]
+    devices = [set(e["device"]) for e in per_spike]
+    wide = [i for i, d in enumerate(devices) if len(d) >= min_devices]
+    dropped = len(spikes) - len(wide)
+    if not wide:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
+        out.attrs["single_machine_spikes"] = dropped
+        return out
+    spikes = spikes.iloc[wide].reset_index(drop=True)
+    per_spike = [per_spike[i] for i in wide]
+    groups = _group(spikes, [devices[i] for i in wide], keys, tolerance, overlap)
+    profile = _profile(table.attempts, dimensions)
+    incidents = [
+        _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, rows, lang, top_n)
+        for ids in groups
+    ]
+    out = pd.DataFrame(incidents)
+    out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
+    out["incident_id"] = _unique([incident_id(c, s, d) for c, s, d in
+                                  zip(out["top_code"], out["start"], out["dimensions"])])
+    data_end = table.attempts["time"].max() if len(table.attempts) else None
+    out["status"] = ["ongoing" if data_end is not None and end > data_end else "ended"
+                     for end in out["end"]]
+    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+    out.attrs["single_machine_spikes"] = dropped
+    return out
 
-    check_language(lang)
+
+def _scope_key(dimensions: Sequence[dict[str, Any]] | None) -> str:
+    """Return the language-free scope of an incident: its explaining site or KMS host, or all."""
+    for row in dimensions or []:
+        if (row["dimension"] in ("site", "kms_host") and row["value"] and row["share"] >= 0.5
+                and row["excess_share"] >= 0.2):
+            return f"{row['dimension']}={row['value']}".casefold()
+    return "*"
+
+
+def incident_id(top_code: str, start: object, dimensions: Sequence[dict] | None = None) -> str:
+    """Return the stable id of an incident: what it is, not its rank.
+
+    The id is made of the incident's start (UTC, to the minute), its leading code and a short
+    digest of code, start and scope (the site or KMS host that explains it), so a run over 7
+    days and a run over the whole quarter give the same incident the same id, one that can go
+    in a ticket.
+
+    Parameters
+    ----------
+    top_code : str
+        The incident's leading code (``"0x8007232B"``).
+    start : timestamp
+        Start of its window (tz-aware, or naive UTC).
+    dimensions : list of dict, optional
+        Its ranked dimensions (``explain_spikes`` column ``dimensions``).
+
+    Returns
+    -------
+    str
+        ``"INC-20260111-0900-232B-7f3a"``: date, time, the last four digits of the code and a
+        four-character digest.
+
+    Examples
+    --------
+    >>> incident_id("0x8007232B", "2026-01-11 09:00")
+    'INC-20260111-0900-232B-aa1a'
+    """
+    import hashlib
+
+    stamp = pd.Timestamp(start)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    code = str(top_code)
+    scope = _scope_key(dimensions)
+    digest = hashlib.sha1(f"{code}|{stamp:%Y-%m-%dT%H:%M}|{scope}".encode()).hexdigest()[:4]
+    return f"INC-{stamp:%Y%m%d-%H%M}-{code[-4:].upper()}-{digest}"
+
+
+def _unique(ids: list[str]) -> list[str]:
+    """Suffix repeated ids (``-2``, ``-3`` ...) in order."""
+    seen: dict[str, int] = {}
+    out = []
+    for value in ids:
+        seen[value] = seen.get(value, 0) + 1
+        out.append(value if seen[value] == 1 else f"{value}-{seen[value]}")
+    return out
+
+
+def _check_spikes(spikes: pd.DataFrame, dimensions: Sequence[str]) -> list[str]:
+    """Check the spikes frame and the dimensions; return the spikes' key columns."""
+    if not isinstance(spikes, pd.DataFrame):
+        raise AnalysisError(f"spikes must be the DataFrame of detect_spikes, not "
+                            f"{type(spikes).__name__}")
     missing = [c for c in _SPIKE_COLUMNS if c not in spikes.columns]
     if missing:
         raise AnalysisError(
@@ -287,26 +421,14 @@ def explain_spikes(
     unknown = [d for d in dimensions if d not in DIMENSIONS]
     if unknown:
         raise AnalysisError(f"unknown dimension(s) {unknown}; expected some of {DIMENSIONS}")
-    keys = [c for c in spikes.columns if c in ("code", "category", *DIMENSIONS)]
-    table = events if isinstance(events, AttemptTable) else activation_attempts(events)
-    rows = catalogue_rows(lang, catalogue)
-    spikes = spikes.reset_index(drop=True)
-    if spikes.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
-    errors, attempts = table.errors, table.attempts
-    per_spike = [_spike_errors(errors, s, keys) for _, s in spikes.iterrows()]
-    devices = [set(e["device"]) for e in per_spike]
-    wide = [i for i, d in enumerate(devices) if len(d) >= min_devices]
-    dropped = len(spikes) - len(wide)
-    spikes = spikes.iloc[wide].reset_index(drop=True)
-    per_spike = [per_spike[i] for i in wide]
-    devices = [devices[i] for i in wide]
-    if spikes.empty:
-        out = pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
-        out.attrs["single_machine_spikes"] = dropped
-        return out
+    return [c for c in spikes.columns if c in ("code", "category", *DIMENSIONS)]
+
+
+def _group(spikes: pd.DataFrame, devices: list[set], keys: list[str], tolerance: pd.Timedelta,
+           overlap: float) -> list[list[int]]:
+    """Return the spikes grouped into incidents (lists of row numbers, in order)."""
     groups = _Groups(len(spikes))
-    tolerance, touch = pd.Timedelta(gap), pd.Timedelta(_TOUCH)
+    touch = pd.Timedelta(_TOUCH)
     error_keys = [k for k in keys if k in ("code", "category")]
     for i in range(len(spikes)):
         for j in range(i + 1, len(spikes)):
@@ -324,17 +446,7 @@ def explain_spikes(
     members: dict[int, list[int]] = {}
     for i in range(len(spikes)):
         members.setdefault(groups.find(i), []).append(i)
-    profile = _profile(attempts, dimensions)
-    incidents = [
-        _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, rows, lang, top)
-        for ids in members.values()
-    ]
-    out = pd.DataFrame(incidents)
-    out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
-    out["incident_id"] = [f"INC-{i:03d}" for i in range(1, len(out) + 1)]
-    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
-    out.attrs["single_machine_spikes"] = dropped
-    return out
+    return list(members.values())
 
 
 def _most_failing(failing: pd.DataFrame, limit: int = _DEVICES_LISTED) -> list[str]:
@@ -345,7 +457,7 @@ def _most_failing(failing: pd.DataFrame, limit: int = _DEVICES_LISTED) -> list[s
     return counts["device"].head(limit).tolist()
 
 
-def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
+def _incident(group, errors_list, profile, rows, lang, top_n) -> dict[str, Any]:
     start, end = group["start"].min(), group["end"].max()
     failing = pd.concat(errors_list, ignore_index=True).drop_duplicates(["attempt", "code"])
     per_code = (
@@ -370,7 +482,7 @@ def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
                 **text,
             }
         )
-    ranked = _dimensions(set(failing["device"]), profile, list(profile.columns), top)
+    ranked = _dimensions(set(failing["device"]), profile, list(profile.columns), top_n)
     worst = max(group["severity"], key=lambda s: _SEVERITY_RANK.get(str(s), -1))
     lead = detail[0]
     categories = list(dict.fromkeys(d["category"] for d in detail))
@@ -382,7 +494,7 @@ def _incident(group, errors_list, profile, rows, lang, top) -> dict[str, Any]:
         "last_seen": failing["time"].max(),
         "top_code": top_code,
         "category": lead["category"],
-        "category_label": category_label(lead["category"], lang),
+        "category_label": category_label(lead["category"], lang=lang),
         "codes": codes,
         "categories": categories,
         "message": lead["message"],

@@ -1,6 +1,8 @@
 """Catalogue stage: Microsoft's activation error-code article as a frame, and every code named.
 
-Modules: :mod:`.markdown` (the article's markdown structure), :mod:`.article` (one row per code:
+Modules: :mod:`.markdown` (the article's markdown structure), :mod:`.entries` (rows of its tables
+of codes), :mod:`.activation_types` and :mod:`.vocabulary` (its words in every language it is
+published in), :mod:`.problems` (what could not be read), :mod:`.article` (one row per code:
 ``parse_catalogue``, ``load_catalogue``), :mod:`.codes` (any spelling of a code), :mod:`.hresult`
 (codes the article does not cover), :mod:`.search` (``lookup``), :mod:`.categories` (what an
 admin has to fix).
@@ -17,10 +19,19 @@ from .article import (
     check_language,
     load_catalogue,
     parse_catalogue,
+    read_catalogue_file,
+    use_catalogue,
 )
 from .categories import CATEGORY_NAMES, OTHER, category_label, category_of, load_categories
 from .codes import code_value, find_codes, normalize_code
 from .hresult import CodeDescription, describe_code
+from .problems import (
+    PROBLEM_COLUMNS,
+    PROBLEM_KINDS,
+    CatalogueFrame,
+    CatalogueResult,
+    CatalogueWarning,
+)
 from .search import lookup, query_code
 
 __all__ = [
@@ -29,7 +40,12 @@ __all__ = [
     "CATEGORY_NAMES",
     "LANGUAGES",
     "OTHER",
+    "PROBLEM_COLUMNS",
+    "PROBLEM_KINDS",
     "SHIPPED_FILES",
+    "CatalogueFrame",
+    "CatalogueResult",
+    "CatalogueWarning",
     "CodeDescription",
     "cached_catalogue",
     "category_label",
@@ -44,4 +60,6 @@ __all__ = [
     "normalize_code",
     "parse_catalogue",
     "query_code",
+    "read_catalogue_file",
+    "use_catalogue",
 ]

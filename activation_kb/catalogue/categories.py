@@ -7,7 +7,9 @@ from functools import lru_cache
 
 import pandas as pd
 
-from ..errors import UnsupportedLanguageError
+from ..deprecation import old_forms
+from ..errors import ChoiceError
+from ..params import check_lang
 from ..resources import package_data_path
 from .codes import normalize_code
 
@@ -57,7 +59,8 @@ def category_of(code: object) -> str:
     return _code_to_category().get(normalize_code(code), OTHER)
 
 
-def category_label(category: str, lang: str = "en") -> str:
+@old_forms(positional=("lang",))
+def category_label(category: str, *, lang: str = "en") -> str:
     """Return the human label of a category in English or French.
 
     Parameters
@@ -75,15 +78,15 @@ def category_label(category: str, lang: str = "en") -> str:
     ------
     UnsupportedLanguageError
         When ``lang`` is not "en" or "fr".
-    KeyError
+    ChoiceError
         When ``category`` is not a known category.
     """
-    if lang not in ("en", "fr"):
-        raise UnsupportedLanguageError(f"no category labels in {lang!r}; expected one of: en, fr")
+    check_lang(lang)
     for row in _rows():
         if row["category"] == category:
             return row[f"label_{lang}"]
-    raise KeyError(f"unknown category {category!r}; expected one of {', '.join(CATEGORY_NAMES)}")
+    raise ChoiceError(f"category={category!r}: unknown category; expected one of: "
+                      f"{', '.join(CATEGORY_NAMES)}", "category", category)
 
 
 def load_categories() -> pd.DataFrame:

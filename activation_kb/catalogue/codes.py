@@ -19,10 +19,10 @@ CODE_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])0\s?[xX]\s?([0-9A-Fa-f]{8})(?![0-9A-
 
 # "hr=0x...", "Reason:0x...", "Error code: 0x...", "HRESULT 0x..." : a short label before the code.
 _LABELS = (
-    re.compile(r"^[A-Za-z][A-Za-z _-]{0,30}?\s*[=:#]\s*(.+)$"),  # hr=..., Reason:..., Code #...
-    re.compile(r"^[A-Za-z][A-Za-z_-]{0,30}\s+(.+)$"),  # HRESULT 0x..., Error 0x...
+    re.compile(r"^[A-Za-z][A-Za-z _-]{0,30}+[ \t]*+[=:#]\s*+(.+)$"),  # hr=..., Reason:..., Code #
+    re.compile(r"^[A-Za-z][A-Za-z_-]{0,30}+\s++(.+)$"),  # HRESULT 0x..., Error 0x...
 )
-_HEX_PREFIXED = re.compile(r"^0\s*[xX]\s*([0-9A-Fa-f]{1,8})$")
+_HEX_PREFIXED = re.compile(r"^0\s*+[xX]\s*+([0-9A-Fa-f]{1,8})$")
 _HEX_BARE = re.compile(r"^[0-9A-Fa-f]{8}$")
 _DECIMAL = re.compile(r"^[-+]?[0-9]{1,10}$")
 

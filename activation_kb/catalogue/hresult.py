@@ -116,13 +116,25 @@ class CodeDescription:
     notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the fields as a JSON-ready dict (``notes`` as a list)."""
+        """Return the fields as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            Every field, ``notes`` as a list.
+        """
         data = asdict(self)
         data["notes"] = list(self.notes)
         return data
 
     def summary(self) -> str:
-        """Return a few readable lines describing the code."""
+        """Return a few readable lines describing the code.
+
+        Returns
+        -------
+        str
+            The code, its severity, facility and number, and what names it.
+        """
         facility = f"{self.facility} ({self.facility_name or 'unknown'})"
         lines = [
             f"{self.code} ({self.value})",

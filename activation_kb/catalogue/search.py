@@ -11,7 +11,8 @@ from functools import cache, lru_cache
 
 import pandas as pd
 
-from ..errors import InvalidCodeError
+from ..deprecation import old_forms
+from ..errors import InvalidCodeError, SchemaError
 from .article import cached_catalogue, check_language
 from .categories import load_categories
 from .codes import code_value
@@ -31,7 +32,10 @@ _PREFIX_FACTOR = 0.8  # a query word that only starts a text word ("activ" in "a
 _MIN_PREFIX = 3
 _K1 = 1.2  # BM25 saturation: the tenth "KMS" of a text adds little
 _WORD = re.compile(r"\w+")
-_LOOKS_HEX = re.compile(r"^\s*(?:[A-Za-z][\w -]{0,30}?\s*[=:#]\s*)?0\s*[xX]|^\s*[0-9A-Fa-f]{8}\s*$")
+_INDEXED = ("code", "value", "message", "category", "cause", "resolution")
+_LOOKS_HEX = re.compile(
+    r"^\s*+(?:[A-Za-z][\w -]{0,30}+[ \t]*+[=:#]\s*+)?0\s*+[xX]|^\s*+[0-9A-Fa-f]{8}\s*+$"
+)
 
 
 def normalize_words(text: str) -> list[str]:
@@ -59,7 +63,9 @@ class _Index:
     idf: dict[str, float]
 
 
-def lookup(query: object, lang: str = "en", catalogue: pd.DataFrame | None = None) -> pd.DataFrame:
+@old_forms(positional=("lang", "catalogue"))
+def lookup(query: object, *, lang: str = "en", catalogue: pd.DataFrame | None = None,
+           ) -> pd.DataFrame:
     """Find catalogue rows by error code or by words.
 
     A query that is a code in any spelling (``0xC004F074``, ``c004f074``, ``hr=0xC004F074``,
@@ -98,6 +104,8 @@ def lookup(query: object, lang: str = "en", catalogue: pd.DataFrame | None = Non
         When ``lang`` is not "en" or "fr".
     InvalidCodeError
         When ``query`` looks like a hexadecimal code (``0x...``) but is not a valid one.
+    SchemaError
+        When ``catalogue`` is not a catalogue frame (naming what it is, or its missing columns).
 
     Examples
     --------
@@ -107,7 +115,7 @@ def lookup(query: object, lang: str = "en", catalogue: pd.DataFrame | None = Non
     ['0xC004F06C']
     """
     check_language(lang)
-    index = _shipped_index(lang) if catalogue is None else _build_index(catalogue)
+    index = _shipped_index(lang) if catalogue is None else _build_index(_checked(catalogue))
     value = _query_value(query, index)
     if value is None:
         return _search_words(index, str(query))
@@ -115,15 +123,34 @@ def lookup(query: object, lang: str = "en", catalogue: pd.DataFrame | None = Non
     return _fresh(index.empty if row is None else row)
 
 
-def query_code(query: object, lang: str = "en") -> str | None:
+def _checked(catalogue: object) -> pd.DataFrame:
+    """Return ``catalogue`` when it is a catalogue frame, else raise SchemaError saying why."""
+    if not isinstance(catalogue, pd.DataFrame):
+        raise SchemaError(f"catalogue must be a catalogue DataFrame (load_catalogue(), "
+                          f"parse_catalogue()), not the {type(catalogue).__name__} {catalogue!r}")
+    missing = [c for c in _INDEXED if c not in catalogue.columns]
+    if missing:
+        raise SchemaError(f"catalogue lacks column(s) {missing}; expected a frame from "
+                          "load_catalogue() or parse_catalogue()")
+    return catalogue
+
+
+def query_code(
+    query: object, lang: str = "en", catalogue: pd.DataFrame | None = None
+) -> str | None:
     """Return the canonical code that :func:`lookup` reads ``query`` as, or None for words.
+
+    ``catalogue`` is the frame :func:`lookup` would search (default: the shipped one in
+    ``lang``): a plain decimal number is a code only when it documents it.
 
     Raises
     ------
     InvalidCodeError
         As :func:`lookup`, for a malformed hexadecimal code.
     """
-    value = _query_value(query, _shipped_index(check_language(lang)))
+    check_language(lang)
+    index = _shipped_index(lang) if catalogue is None else _build_index(catalogue)
+    value = _query_value(query, index)
     return None if value is None else f"0x{value:08X}"
 
 

@@ -15,6 +15,7 @@ import click
 import pandas as pd
 
 from ._common import fail
+from ._words import type_text, words
 
 __all__ = ["register"]
 
@@ -42,15 +43,24 @@ def _dumps(data: Any) -> str:
 @click.argument("query")
 @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
               help="Language of the catalogue.")
+@click.option("--catalogue", "catalogue_file", metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A copy of the article (markdown, any revision or language) to search "
+                   "instead of the shipped one.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def lookup_command(query: str, lang: str, as_json: bool) -> None:
+def lookup_command(query: str, lang: str, catalogue_file: Path | None, as_json: bool) -> None:
     """Look up an error code (any spelling) or words in the error catalogue.
 
     A code prints its entry; a valid code the article does not document prints what its bits
     and the SDK tables say (exit 0). Words print the matching codes, best first (exit 1 when
     none matches). JSON keys: query, lang, kind ("code" or "words"), code, in_article,
-    description, results.
+    description, results. With --catalogue FILE, the entries come from that copy of the article
+    (problems met while reading it are warned about on standard error).
     """
+    import dataclasses
+    import warnings
+
+    from ..catalogue.article import load_catalogue
     from ..catalogue.codes import normalize_code
     from ..catalogue.hresult import describe_code
     from ..catalogue.search import lookup, query_code
@@ -58,8 +68,15 @@ def lookup_command(query: str, lang: str, as_json: bool) -> None:
 
     if not query.strip():
         raise fail("the query is empty; give an error code such as 0xC004F074 or words", 2)
-    code = query_code(query, lang)
-    results = lookup(query, lang=lang)
+    catalogue = None
+    if catalogue_file is not None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            catalogue = load_catalogue(lang, source=catalogue_file)
+        for warning in caught:
+            click.echo(f"Warning: {warning.message}", err=True)
+    code = query_code(query, lang, catalogue=catalogue)
+    results = lookup(query, lang=lang, catalogue=catalogue)
     if code is None and results.empty:
         # A decimal number that no entry mentions: still a valid code to describe.
         try:
@@ -67,6 +84,10 @@ def lookup_command(query: str, lang: str, as_json: bool) -> None:
         except InvalidCodeError:
             code = None
     description = describe_code(code) if code is not None else None
+    w = words(lang)
+    if description is not None and catalogue is not None:
+        in_article = bool((catalogue["value"] == description.value).any())
+        description = dataclasses.replace(description, in_article=in_article)
     if as_json:
         click.echo(_dumps({
             "query": query,
@@ -78,48 +99,56 @@ def lookup_command(query: str, lang: str, as_json: bool) -> None:
             "results": records(results),
         }))
     elif not results.empty and code is not None:
-        click.echo(_entry(results.iloc[0]))
-        click.echo(f"\nDecoded:\n{description.summary()}")
+        click.echo(_entry(results.iloc[0], lang))
+        click.echo(f"\n{w['decoded']}:\n{description.summary()}")
     elif not results.empty:
-        click.echo(_ranking(query, results))
+        click.echo(_ranking(query, results, lang))
     elif description is not None:
         click.echo(description.summary())
-        click.echo(f"\n{code} is not in the article \"Troubleshoot activation error codes\".")
+        click.echo("\n" + w["not_in_article"].format(code=code))
         short = _SHORT_HEX.match(query)
         if short:
-            click.echo(f"Note: {query.strip()!r} has {len(short.group(1))} hexadecimal digits, "
-                       f"not 8; it was read as {code}.")
+            click.echo(w["short_hex"].format(query=query.strip(), digits=len(short.group(1)),
+                                             code=code))
     else:
-        click.echo(f"No catalogue entry matches {query!r}.", err=True)
+        click.echo(w["no_match"].format(query=query), err=True)
     if results.empty and description is None:
         raise click.exceptions.Exit(1)
 
 
-def _entry(row: pd.Series) -> str:
+def _entry(row: pd.Series, lang: str = "en") -> str:
+    w = words(lang)
+    colon = "\u00a0:" if lang == "fr" else ":"
     lines = [
         f"{row['code']}  {row['message']}",
-        f"Category: {row['category_label']} ({row['category']})",
-        f"Activation type: {', '.join(row['activation_types'])}",
+        f"{w['category']}{colon} {row['category_label']} ({row['category']})",
+        f"{w['type']}{colon} {', '.join(type_text(t, lang) for t in row['activation_types'])}"
+        + (f" ({w['from_english']})"
+           if row.get("activation_types_from") == "en" and row["lang"] != "en" else ""),
         "",
-        "Cause:",
+        f"{w['cause']}{colon}",
         _indent(row["cause"]),
         "",
-        "Resolution:",
+        f"{w['resolution']}{colon}",
         _indent(row["resolution"]),
     ]
     if row["links"]:
-        lines += ["", "Links:"] + [f"  - {link['text']}: {link['url']}" for link in row["links"]]
-    lines += ["", f"Source: {row['source']} ({row['lang']})"]
+        lines += ["", f"{w['links']}{colon}"] + [f"  - {link['text']}: {link['url']}"
+                                                 for link in row["links"]]
+    lines += ["", f"{w['source']}{colon} {row['source']} ({row['lang']})"]
     return "\n".join(lines)
 
 
-def _ranking(query: str, results: pd.DataFrame) -> str:
-    count = "1 code matches" if len(results) == 1 else f"{len(results)} codes match"
-    lines = [f"{count} {query!r}, best first:"]
+def _ranking(query: str, results: pd.DataFrame, lang: str = "en") -> str:
+    w = words(lang)
+    count = w["one_match"] if len(results) == 1 else w["matches"].format(n=len(results))
+    colon = "\u00a0:" if lang == "fr" else ":"
+    lines = [f"{count} {query!r}, {w['best']}{colon}"]
     for row in results.itertuples(index=False):
         message = row.message if len(row.message) <= 90 else row.message[:87] + "..."
-        lines.append(f"  {row.code}  {row.score:4.2f}  {row.category:<16}  {message}")
-    lines.append("Run `activation-kb lookup CODE` for the cause and resolution.")
+        score = f"{row.score:4.2f}" if lang != "fr" else f"{row.score:4.2f}".replace(".", ",")
+        lines.append(f"  {row.code}  {score}  {row.category:<16}  {message}")
+    lines.append(w["run_lookup"])
     return "\n".join(lines)
 
 
@@ -174,23 +203,48 @@ def _csv(frame: pd.DataFrame) -> str:
 
 @catalogue_group.command("parse")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: source, lang, codes, problems and rows.")
 def parse_command(file: Path, as_json: bool) -> None:
-    """Parse a copy of the article (any revision or translation) and print its codes."""
-    from ..catalogue.article import parse_catalogue
-    from ..errors import CatalogueParseError
+    """Parse a copy of the article (any revision or translation): its codes and its problems.
 
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CatalogueParseError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})")
-    frame = parse_catalogue(text, source=file.name)
+    Every code that can be read is printed, then the problems met (line, code, what was wrong,
+    what was done). Exit 0 when codes were read, even with problems; 1 when none could be read;
+    2 when the file cannot be read as text. JSON keys: source, lang, codes (the codes read, in
+    order), problems (line, code, kind, problem, action), rows (the catalogue rows).
+    """
+    from ..catalogue.article import read_catalogue_file
+
+    result = read_catalogue_file(file)
+    frame = result.frame
+    problems = [
+        {key: value for key, value in record.items() if key != "source"}
+        for record in result.problem_records()
+    ]
+    langs = sorted(set(frame["lang"]))
     if as_json:
-        click.echo(_dumps(records(frame)))
-        return
-    lang = ", ".join(sorted(set(frame["lang"])))
-    click.echo(f"{len(frame)} codes in {file.name} (lang {lang}):")
-    for row in frame.itertuples(index=False):
-        types = ", ".join(row.activation_types)
-        message = row.message if len(row.message) <= 70 else row.message[:67] + "..."
-        click.echo(f"  {row.code}  {row.category:<16}  {types:<27}  {message}")
+        click.echo(_dumps({
+            "source": file.name,
+            "lang": langs[0] if len(langs) == 1 else langs or None,
+            "codes": frame["code"].tolist(),
+            "problems": problems,
+            "rows": records(frame),
+        }))
+    else:
+        if not frame.empty:
+            click.echo(f"{len(frame)} codes in {file.name} (lang {', '.join(langs)}):")
+        for row in frame.itertuples(index=False):
+            types = ", ".join(row.activation_types) or "?"
+            if row.activation_types_from == "en" and row.lang != "en":
+                types += " (en)"
+            message = row.message if len(row.message) <= 70 else row.message[:67] + "..."
+            click.echo(f"  {row.code}  {row.category:<16}  {types:<27}  {message}")
+        if problems:
+            click.echo(f"{len(problems)} problem(s) in {file.name}:")
+            for problem in problems:
+                where = f"line {problem['line']}" if problem["line"] is not None else "text"
+                code = problem["code"] or "-"
+                click.echo(f"  {where:<10} {code:<10}  {problem['kind']}: {problem['problem']}; "
+                           f"{problem['action']}")
+    if frame.empty:
+        raise fail(f"{file.name}: no error code could be read; see the problems above", 1)

@@ -1,8 +1,10 @@
 """CLI commands for the scheduled report: ``activation-kb report run`` and ``report list``.
 
 Exit codes: 0 report written, 1 a cell or the export failed (the executed notebook is kept in
-``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 incidents found and
-``--fail-on-spike`` given.
+``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 report written,
+incidents found and ``--fail-on-spike`` given (a success: no "Error:" line), 4 a machine expired
+or a KMS host short of clients (now or forecast within 14 days) and ``--fail-on-risk`` given (4
+wins when both apply).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from ._common import fail
+from ._common import fail, progress_options
+from ._words import report_line
 
 __all__ = ["register"]
 
@@ -28,6 +31,8 @@ def report_group() -> None:
 
 
 @report_group.command("run")
+@click.option("--report", "name", default="fleet_report", show_default=True, metavar="NAME",
+              help="Report to run: a key of activation_kb.report.REPORTS.")
 @click.option("--events", "events", multiple=True, metavar="PATH",
               help="Event export: file, directory or glob; repeat for several. "
                    "Default: the bundled sample.")
@@ -43,26 +48,49 @@ def report_group() -> None:
               help="Language of the report.")
 @click.option("--sensitivity", type=float, default=0.5, show_default=True,
               help="Spike detection sensitivity in (0, 1]; higher finds smaller rises.")
+@click.option("--history", default="28D", show_default=True,
+              help="How far back the spike baseline looks before the period, e.g. 28D.")
 @click.option("--top-n", "top_n", type=int, default=10, show_default=True,
               help="Codes in the top-codes chart and incidents shown in detail.")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--tz", default=None, help="Time zone of CSV local times and of the report.")
+@click.option("--catalogue", "catalogue", metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A copy of the error-code article (markdown, e.g. a newer revision) to "
+                   "explain incidents with, instead of the shipped one.")
 @click.option("--fail-on-spike", is_flag=True,
               help="Exit with 3 when incidents were found (for alerting from cron).")
+@click.option("--fail-on-risk", is_flag=True,
+              help="Exit with 4 when a machine is expired (or in notification) or a KMS host "
+                   "is, or is forecast within 14 days to be, below its threshold.")
+@click.option("--store", "store", default=None, type=click.Path(file_okay=False),
+              help="Report on an event store (activation-kb events ingest) instead of "
+                   "--events; only the days of the period and its baseline are read.")
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas",
+              show_default=True, help="dask: analyse the store on a Dask cluster.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
-def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title, tz,
-                fail_on_spike, as_json) -> None:
-    """Run the fleet report and write HTML, the executed notebook, incidents and a manifest."""
+@progress_options
+def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
+                tz, catalogue, fail_on_spike, fail_on_risk, store, engine, scheduler,
+                as_json) -> None:
+    """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.
+
+    Every parameter is checked before a kernel starts (exit 2 for a bad one).
+    """
     from ..errors import ReportError, ReportParameterError
-    from ..report.runner import run_report
+    from ..report.runner import report_params, run_report
 
     try:
-        result = run_report(
-            list(events) or None, out, since=since, until=until, freq=freq, lang=lang,
-            sensitivity=sensitivity, top_n=top_n, title=title, tz=tz,
+        params = report_params(
+            list(events) or None, since=since, until=until, freq=freq, lang=lang,
+            sensitivity=sensitivity, history=history, top_n=top_n, title=title, tz=tz,
+            catalogue=catalogue, store=store, engine=engine, scheduler=scheduler,
         )
+        result = run_report(out=out, params=params, name=name)
     except ReportParameterError as exc:
-        raise fail(str(exc), 2) from exc
+        raise fail(_option_names(exc), 2) from exc
     except ReportError as exc:
         raise fail(" ".join(str(exc).split()), 1) from exc
     manifest = result.manifest
@@ -70,15 +98,24 @@ def run_command(events, out, since, until, freq, lang, sensitivity, top_n, title
         click.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
     else:
         summary = manifest.get("summary", {})
-        click.echo(
-            f"report written to {result.out_dir} in {manifest['seconds']:.1f} s: "
-            f"{manifest['incidents']} incident(s), {summary.get('devices', 0)} devices, "
-            f"{manifest.get('records', 0)} records ({manifest.get('rejected', 0)} rejected)"
-        )
+        click.echo(report_line(lang, result.out_dir, manifest["seconds"], manifest["incidents"],
+                               summary.get("devices", 0), manifest.get("records", 0),
+                               manifest.get("rejected", 0)))
         click.echo(f"  {result.html}")
+    if fail_on_risk and result.risks:
+        raise fail(f"at risk: {'; '.join(result.risks)}; see {result.out_dir / 'health.json'}", 4)
     if fail_on_spike and result.incidents:
-        raise fail(f"{result.incidents} incident(s) found; see {result.out_dir / 'incidents.json'}",
-                   3)
+        click.echo(f"{result.incidents} incident(s) found (exit status 3, --fail-on-spike); "
+                   f"see {result.out_dir / 'summary.txt'}", err=True)
+        raise click.exceptions.Exit(3)
+
+
+def _option_names(exc: Exception) -> str:
+    """Return the error's message naming its parameter as the command line does (``--top-n``)."""
+    text, name = str(exc), getattr(exc, "parameter", None)
+    if name and text.startswith(f"{name}="):
+        text = f"--{name.replace('_', '-')} " + text[len(name) + 1:]
+    return text
 
 
 @report_group.command("list")

@@ -7,15 +7,11 @@ from pathlib import Path
 
 import click
 
-from ._common import fail
+from ._common import fail, progress_options
 
 __all__ = ["register"]
 
 _SUFFIX = {"parquet": ".parquet", "csv": ".csv", "xml": ".xml"}
-
-
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in name)
 
 
 @click.command("simulate")
@@ -28,10 +24,10 @@ def _safe(name: str) -> str:
 )
 @click.option(
     "--days",
-    type=click.FloatRange(min=0, min_open=True),
+    type=float,
     default=60,
     show_default=True,
-    help="Simulated span in days.",
+    help="Simulated span in days (more than 0, at most 3660).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option(
@@ -56,22 +52,27 @@ def _safe(name: str) -> str:
     help="Events format; xml writes one file per machine and KMS host.",
 )
 @click.option("--start", default=None, help="UTC start date, e.g. 2026-01-05.")
+@progress_options
 def simulate_command(
     devices: int, days: float, seed: int, incidents: str, out: Path, fmt: str, start: str | None
 ) -> None:
     """Simulate a fleet's activation telemetry with ground-truth incidents."""
-    import pandas as pd
-
+    from ..errors import ParameterError
+    from ..params import MAX_SPAN, check_date, check_number
     from ..simulate import simulate_fleet
 
-    if start is not None:
-        try:
-            pd.Timestamp(start)
-        except ValueError as exc:
-            raise fail(f"--start {start!r} is not a date; expected e.g. 2026-01-05", 2) from exc
-    events, truth = simulate_fleet(
-        devices=devices, days=days, seed=seed, incidents=incidents, start=start
-    )
+    try:  # checked before anything is simulated or written
+        days = check_number(days, "--days", minimum=0, maximum=MAX_SPAN.days, above_minimum=True)
+        if start is not None:
+            check_date(start, "--start")
+    except ParameterError as exc:
+        raise fail(str(exc), 2) from exc
+    from ..progress import stage
+
+    with stage("simulating fleet"):
+        events, truth = simulate_fleet(
+            devices=devices, days=days, seed=seed, incidents=incidents, start=start
+        )
     try:
         from ..telemetry import write_events
     except ImportError as exc:
@@ -80,16 +81,16 @@ def simulate_command(
         ) from exc
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "xml":
-        folder = out / "events"
-        folder.mkdir(exist_ok=True)
-        for host, frame in events.groupby("host", sort=True, observed=True):
-            write_events(
-                frame.reset_index(drop=True), folder / f"{_safe(str(host))}.xml", format="xml"
-            )
-        target = folder
+        from ..telemetry._write import write_events_by_host
+
+        target = out / "events"
+        with stage("writing XML files", total=events["host"].nunique(), unit="files") as s:
+            write_events_by_host(events, target, on_file=lambda path, n: s.advance())
+            s.detail(f"{len(events):,} events")
     else:
         target = out / f"events{_SUFFIX[fmt]}"
-        write_events(events, target, format=fmt)
+        with stage(f"writing {fmt.upper()}"):
+            write_events(events, target, format=fmt)
     rows = truth.assign(
         start=truth["start"].map(lambda t: t.isoformat()),
         end=truth["end"].map(lambda t: t.isoformat()),

@@ -1,24 +1,27 @@
 """Run the parameterised report notebooks with papermill and publish self-contained HTML.
 
 :func:`run_report` checks the parameters before any kernel starts, executes the notebook with
-papermill in a staging folder beside the output, exports code-free offline HTML with nbconvert,
-writes ``manifest.json``, and only then replaces the output folder, so that a failed or
-interrupted run never replaces the last good report with a half one. :func:`list_reports`
-reads the manifests back without a kernel.
+papermill in a staging folder beside the output (in a kernel that dies with this process,
+``_kernel``), exports code-free offline HTML with nbconvert (``export``), writes
+``manifest.json`` and ``summary.txt``, and only then publishes the run in one atomic step
+(``_publish``): a failed, interrupted or terminated run never replaces the last good report with
+a half one and leaves no staging folder behind. :func:`list_reports` reads the manifests back
+without a kernel.
 """
 
 from __future__ import annotations
 
-import glob
+import contextlib
+import dataclasses
 import hashlib
 import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
+import threading
 import time
-import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -26,41 +29,78 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import MissingDependencyError, ReportError, ReportParameterError
+from ..errors import MissingDependencyError, ParameterError, ReportError, ReportParameterError
+from ..params import ReportParams
+from ..progress import RELAY_ENV, replay
+from ..progress import stage as progress_stage
 from ..resources import data_path, notebook_path
+from ._kernel import KERNEL_NAME, kernel_dir
+from ._publish import keep_failed, new_staging, publish, terminate_as_exception
+from .export import export_html
+from .summary import summary_text
 
 __all__ = [
+    "DEFAULT_REPORT",
     "REPORTS",
+    "ReportParams",
     "ReportSpec",
     "ReportResult",
     "check_parameters",
+    "report_params",
     "run_report",
     "list_reports",
     "export_html",
     "default_events",
 ]
 
-_KERNEL = "activation-kb"
 _VERSIONED = ("activation-kb", "pandas", "pyarrow", "numpy", "scipy", "plotly", "papermill",
               "nbconvert", "nbformat", "ipykernel", "click")
 
 
 @dataclass(frozen=True)
 class ReportSpec:
-    """A report: its notebook, what it is for, and the files a run produces."""
+    """A report: its notebook, what it is for, and the files a run publishes.
+
+    The notebook has a cell tagged ``parameters`` declaring every :class:`ReportParams` field
+    and ``output_dir``, and calls ``write_outputs(analysis, output_dir)``; the run adds the
+    code-free HTML page (``html``), the executed notebook and ``manifest.json``.
+
+    Attributes
+    ----------
+    notebook : str
+        File name under ``notebooks/``.
+    description : str
+        One line for the documentation.
+    outputs : tuple of str
+        Files of a published run; default the HTML page, the notebook, ``incidents.json``,
+        ``incidents.csv``, ``health.json``, ``health.csv``, ``manifest.json`` and ``summary.txt``.
+    """
 
     notebook: str
     description: str
-    outputs: tuple[str, ...]
+    outputs: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        if not self.outputs:
+            object.__setattr__(self, "outputs", (self.html, Path(self.notebook).name,
+                                                 "incidents.json", "incidents.csv",
+                                                 "health.json", "health.csv",
+                                                 "manifest.json", "summary.txt"))
+
+    @property
+    def html(self) -> str:
+        """File name of the code-free HTML page: the notebook's name with ``.html``."""
+        return f"{Path(self.notebook).stem}.html"
+
+
+#: The report :func:`run_report` runs unless told otherwise.
+DEFAULT_REPORT = "fleet_report"
 
 #: Report name -> notebook and outputs. A new report is one notebook plus one line here.
 REPORTS: dict[str, ReportSpec] = {
     "fleet_report": ReportSpec(
-        notebook="fleet_report.ipynb",
-        description="Activation errors of a fleet: frequency, incidents, causes and fixes",
-        outputs=("fleet_report.html", "fleet_report.ipynb", "incidents.json", "incidents.csv",
-                 "manifest.json"),
+        "fleet_report.ipynb",
+        "Activation errors of a fleet: health, frequency, incidents, causes and fixes",
     ),
 }
 
@@ -75,82 +115,100 @@ class ReportResult:
         The published folder.
     manifest : dict
         The content of ``manifest.json``.
+    report : str
+        The name of the report (a key of :data:`REPORTS`).
     """
 
     out_dir: Path
     manifest: dict[str, Any] = field(default_factory=dict)
+    report: str = DEFAULT_REPORT
+
+    def _spec(self) -> ReportSpec:
+        return REPORTS.get(self.report) or ReportSpec(f"{self.report}.ipynb", "")
 
     @property
     def html(self) -> Path:
         """The code-free HTML report."""
-        return self.out_dir / "fleet_report.html"
+        return self.out_dir / self._spec().html
 
     @property
     def notebook(self) -> Path:
         """The executed notebook, kept as the run's log."""
-        return self.out_dir / "fleet_report.ipynb"
+        return self.out_dir / Path(self._spec().notebook).name
 
     @property
     def incidents(self) -> int:
         """Number of incidents found."""
         return int(self.manifest.get("incidents", 0))
 
+    @property
+    def risks(self) -> list[str]:
+        """Why the fleet is at risk (expired machines, KMS hosts short of clients); [] if not."""
+        return list(self.manifest.get("health", {}).get("alerts", []))
+
 
 def default_events() -> Path:
-    """Return the bundled sample (``data/sample/events.parquet``), the default report input."""
+    """Return the bundled sample, the default report input.
+
+    Returns
+    -------
+    pathlib.Path
+        ``data/sample/events.parquet`` (inside the installed package when installed).
+    """
     return data_path("sample/events.parquet")
 
 
-def _expand(events: Any) -> list[str]:
-    """Check that every path, directory or glob names at least one file; return them as text."""
-    items = [events] if isinstance(events, (str, os.PathLike)) else list(events)
-    if not items:
-        raise ReportParameterError("events: no input given; pass a file, directory or glob")
-    out = []
-    for item in items:
-        text = os.fspath(item)
-        if glob.has_magic(text):
-            if not [p for p in glob.glob(text, recursive=True) if Path(p).is_file()]:
-                raise ReportParameterError(f"events: the pattern {text!r} matches no file")
-        elif Path(text).is_dir():
-            if not any(p.is_file() for p in Path(text).iterdir()):
-                raise ReportParameterError(f"events: the directory {text} holds no file")
-        elif not Path(text).is_file():
-            raise ReportParameterError(f"events: {text}: no such file or directory")
-        out.append(str(Path(text).resolve()) if not glob.has_magic(text) else text)
-    return out
+def report_params(events: Any = None, params: ReportParams | None = None,
+                  **fields: Any) -> ReportParams:
+    """Return checked report parameters: ``params``, or one built from ``events`` and ``fields``.
 
+    Parameters
+    ----------
+    events : path, list of paths, glob or directory, optional
+        Event exports; None: the bundled sample.
+    params : ReportParams, optional
+        Parameters already built; then ``events`` and ``fields`` must not be given.
+    **fields
+        Any other :class:`ReportParams` field (``since``, ``until``, ``freq``, ``lang`` ...).
 
-def _date(value: Any, name: str) -> str | None:
-    if value is None or value == "":
-        return None
+    Returns
+    -------
+    ReportParams
+
+    Raises
+    ------
+    ReportParameterError
+        Naming the parameter, the value and what is expected (its ``kind`` is the
+        :class:`~activation_kb.errors.ParameterError` subclass of the mistake).
+    """
+    if params is not None:
+        if events is not None or fields:
+            raise ReportParameterError("pass either params=ReportParams(...) or the parameters "
+                                       "one by one, not both", "params", params)
+        if not isinstance(params, ReportParams):
+            raise ReportParameterError(f"params must be a ReportParams, not "
+                                       f"{type(params).__name__}", "params", params)
+        return params
+    known = {f.name for f in dataclasses.fields(ReportParams)} - {"events"}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ReportParameterError(f"unknown report parameter(s) {unknown}; expected some of "
+                                   f"{sorted(known)}", unknown[0], fields[unknown[0]])
     try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        stamp = None
-    if stamp is None or stamp is pd.NaT:
-        raise ReportParameterError(
-            f"{name}={value!r} is not a date or time; expected e.g. 2026-03-01, "
-            "2026-03-01T08:00 or, for since, a duration such as 7D"
-        )
-    return stamp.isoformat()
+        return ReportParams(events=events, **fields)
+    except ParameterError as exc:
+        raise ReportParameterError(str(exc), exc.parameter, exc.value, type(exc)) from exc
 
 
-def check_parameters(
-    events: Any = None,
-    *,
-    since: Any = None,
-    until: Any = None,
-    freq: str = "h",
-    lang: str = "en",
-    sensitivity: float = 0.5,
-    top_n: int = 10,
-    title: str | None = None,
-    tz: str | None = None,
-) -> dict[str, Any]:
+def check_parameters(events: Any = None, **fields: Any) -> dict[str, Any]:
     """Check and type the report parameters, without starting a kernel.
 
-    Parameters are those of :func:`run_report`.
+    Parameters
+    ----------
+    events : path, list of paths, glob or directory, optional
+        Event exports; None: the bundled sample.
+    **fields
+        The other :class:`ReportParams` fields.
 
     Returns
     -------
@@ -162,34 +220,8 @@ def check_parameters(
     ReportParameterError
         Naming the parameter, the value and what is expected.
     """
-    from ..analysis.fleet import relative_span
-    from ..analysis.frequency import _check_freq, check_timezone
-    from ..analysis.spikes import score_threshold
-
-    paths = _expand(default_events() if events is None else events)
-    try:
-        span = relative_span(since)
-    except ValueError as exc:
-        raise ReportParameterError(str(exc)) from None
-    since_s = str(since).strip() if span is not None else _date(since, "since")
-    until_s = _date(until, "until")
-    if span is None and since_s and until_s and pd.Timestamp(until_s) <= pd.Timestamp(since_s):
-        raise ReportParameterError(f"until={until!r} must be after since={since!r}")
-    try:
-        _check_freq(str(freq))
-        score_threshold(sensitivity)
-        check_timezone(tz)
-    except ValueError as exc:
-        raise ReportParameterError(str(exc)) from None
-    if lang not in ("en", "fr"):
-        raise ReportParameterError(f"lang={lang!r}; expected 'en' or 'fr'")
-    if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
-        raise ReportParameterError(f"top_n={top_n!r}; expected a whole number >= 1")
-    return {
-        "events": paths, "since": since_s, "until": until_s, "freq": str(freq), "lang": lang,
-        "sensitivity": float(sensitivity), "top_n": int(top_n),
-        "title": title if title else None, "tz": tz,
-    }
+    params = report_params(events, **fields)
+    return params.notebook_parameters(default_events=[str(default_events())])
 
 
 def _sha256(path: Path) -> str:
@@ -200,16 +232,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _input_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for text in paths:
-        if glob.has_magic(text):
-            files += sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
-        elif Path(text).is_dir():
-            files += sorted(p for p in Path(text).rglob("*") if p.is_file())
-        else:
-            files.append(Path(text))
-    return files
+def _inputs(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """List the files the loader read, with their size and sha256 (hashed now, after the run).
+
+    Only what the loader read is listed, so that a hidden ``.sync.lock`` or a file that
+    disappeared since cannot fail a run whose notebook finished: a file that cannot be hashed
+    any more is listed with the reason instead of its digest.
+    """
+    out = []
+    for counts in files:
+        path = Path(counts["path"])
+        entry: dict[str, Any] = {"path": str(path)}
+        try:
+            entry.update(sha256=_sha256(path), bytes=path.stat().st_size)
+        except OSError as exc:
+            entry.update(sha256=None, error=f"not hashed: {exc.strerror or exc}")
+        entry.update({k: counts[k] for k in ("format", "records", "loaded", "rejected",
+                                              "duplicates") if k in counts})
+        out.append(entry)
+    return out
 
 
 def _versions() -> dict[str, str]:
@@ -220,71 +261,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def _kernel_dir() -> Path:
-    """Return a Jupyter path holding a kernelspec that runs this interpreter.
-
-    The report never depends on a 'python3' kernel found elsewhere on the machine (papermill#251,
-    #856).
-    """
-    # one folder per interpreter: two environments (or checkouts) running reports at the same
-    # time must not overwrite each other's kernelspec
-    tag = hashlib.sha256(sys.executable.encode()).hexdigest()[:12]
-    root = Path(tempfile.gettempdir()) / f"activation-kb-kernels-{os.getuid()}-{tag}"
-    spec = root / "kernels" / _KERNEL
-    spec.mkdir(parents=True, exist_ok=True)
-    wanted = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.log_level=CRITICAL"],
-        "display_name": "Python (activation_kb)",
-        "language": "python",
-        "env": {"PLOTLY_RENDERER": "notebook"},
-    }
-    path = spec / "kernel.json"
-    if not path.exists() or json.loads(path.read_text()) != wanted:
-        path.write_text(json.dumps(wanted), encoding="utf-8")
-    return root
-
-
-def export_html(notebook: Path, html: Path, title: str | None = None) -> Path:
-    """Export an executed notebook to code-free, self-contained, offline HTML.
-
-    The template drops require.js, MathJax and mermaid loaders (CDN scripts), and a
-    Content-Security-Policy forbids the page any request: charts come from the plotly.js that the
-    notebook carries inline.
-
-    Parameters
-    ----------
-    notebook : pathlib.Path
-        Executed notebook.
-    html : pathlib.Path
-        Where to write the page.
-    title : str, optional
-        The page title.
-
-    Returns
-    -------
-    pathlib.Path
-        ``html``.
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_template_paths=[str(Path(__file__).parent / "templates")],
-        template_file="offline.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    node = nbformat.read(notebook, as_version=4)
-    if title:
-        node.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(node)
-    html.write_text(body, encoding="utf-8")
-    return html
 
 
 def _error_text(exc: BaseException) -> str:
@@ -299,17 +275,11 @@ def run_report(
     events: Any = None,
     out: str | os.PathLike = "reports/latest",
     *,
-    since: Any = None,
-    until: Any = None,
-    freq: str = "h",
-    lang: str = "en",
-    sensitivity: float = 0.5,
-    top_n: int = 10,
-    title: str | None = None,
-    tz: str | None = None,
-    name: str = "fleet_report",
+    params: ReportParams | None = None,
+    name: str = DEFAULT_REPORT,
     progress: bool | None = None,
     timeout: float | None = None,
+    **fields: Any,
 ) -> ReportResult:
     """Execute a report notebook with papermill and publish its outputs atomically.
 
@@ -319,29 +289,27 @@ def run_report(
         Event exports (any format :func:`~activation_kb.load_events` reads); default the
         bundled sample.
     out : str or path
-        Folder to publish into: ``fleet_report.html`` (code-free, offline), the executed
-        ``fleet_report.ipynb``, ``incidents.json``, ``incidents.csv`` and ``manifest.json``.
-    since, until : str, optional
-        Period of the report; naive times are in ``tz``. ``since`` may be a duration ("7D"):
-        that long before ``until``, or before the last event (for scheduled runs).
-    freq : str
-        Bucket size ("h", "D" ...).
-    lang : {"en", "fr"}
-        Language of the report.
-    sensitivity : float
-        Spike detection sensitivity, in (0, 1].
-    top_n : int
-        Number of codes in the top-codes chart and of incidents shown in detail.
-    title : str, optional
-        Report title.
-    tz : str, optional
-        Time zone of CSV exports' local times and of the displayed times.
+        Folder to publish into: the code-free offline HTML page (``fleet_report.html``), the
+        executed notebook, ``incidents.json``, ``incidents.csv``, ``health.json`` and
+        ``health.csv`` (:func:`~activation_kb.write_health`) and ``manifest.json`` (with the
+        health summary: counts by status, ``at_risk``, ``alerts``).
+    params : ReportParams, optional
+        All the report parameters at once (then give neither ``events`` nor ``fields``).
     name : str
         A key of :data:`REPORTS`.
     progress : bool, optional
-        Show papermill's progress bar; default only when stderr is a terminal.
+        False: show no stage (loading exports, detecting spikes, writing HTML ...). By default
+        stages show on a terminal only (:mod:`activation_kb.progress`).
     timeout : float, optional
         Seconds a cell may run.
+    **fields
+        The report parameters one by one, as in :class:`ReportParams`: ``since``, ``until``
+        (period; ``since`` may be a duration such as "7D"), ``freq``, ``lang``,
+        ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``, ``catalogue``, ``store``
+        (an event store, :func:`~activation_kb.ingest`, to report on instead of ``events``:
+        only the days of the period and its baseline are read), ``engine`` ("dask" runs the
+        heavy part on a Dask cluster; needs ``store``) and ``scheduler`` (the Dask scheduler's
+        address, "tcp://host:8786"; default a local cluster).
 
     Returns
     -------
@@ -355,107 +323,175 @@ def run_report(
         When a cell fails (its error in the message; the executed notebook is kept in
         ``<out>.failed/``) or the export fails. The previous report in ``out`` is untouched.
     """
+    if name not in REPORTS:
+        raise ReportParameterError(f"report {name!r} is unknown; expected one of {list(REPORTS)}",
+                                   "name", name)
+    spec = REPORTS[name]
+    checked = report_params(events, params, **fields)
     try:
         import papermill as pm
     except ImportError as exc:  # pragma: no cover - papermill is a dependency
-        raise MissingDependencyError("papermill", "report", "Running a report") from exc
-    if name not in REPORTS:
-        raise ReportParameterError(f"report {name!r} is unknown; expected one of {list(REPORTS)}")
-    spec = REPORTS[name]
-    params = check_parameters(events, since=since, until=until, freq=freq, lang=lang,
-                              sensitivity=sensitivity, top_n=top_n, title=title, tz=tz)
-    out = Path(out).resolve()
+        raise MissingDependencyError("papermill", None, "Running a report") from exc
+    notebook_params = checked.notebook_parameters(default_events=[str(default_events())])
+    out = Path(os.path.abspath(out))  # not resolve(): ``out`` itself is the published link
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
-    started = pd.Timestamp.now(tz="UTC")
-    clock = time.perf_counter()
-    executed = staging / Path(spec.notebook).name
-    manifest: dict[str, Any] = {
-        "report": name, "parameters": params, "started": started.isoformat(),
-        "versions": _versions(), "catalogue": {"lang": lang}, "status": "running",
-    }
-    try:
-        env = {"JUPYTER_PATH": os.pathsep.join(
-            [str(_kernel_dir()), os.environ.get("JUPYTER_PATH", "")]).strip(os.pathsep)}
-        previous = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
+    with terminate_as_exception():
+        staging = new_staging(out)
         try:
-            pm.execute_notebook(
-                str(notebook_path(spec.notebook)), str(executed),
-                parameters={**params, "output_dir": str(staging)},
-                kernel_name=_KERNEL, cwd=str(staging), request_save_on_cell_execute=False,
-                progress_bar=sys.stderr.isatty() if progress is None else progress,
-                execution_timeout=timeout,
-            )
+            manifest = _run(pm, name, spec, checked, notebook_params, staging, out, progress,
+                            timeout)
         finally:
-            for key, value in previous.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        export_html(executed, staging / "fleet_report.html", title=params["title"])
-    except (Exception, KeyboardInterrupt) as exc:
-        failed = out.parent / f"{out.name}.failed"
-        shutil.rmtree(failed, ignore_errors=True)
-        staging.rename(failed)
-        manifest.update(status="failed", error=_error_text(exc),
+            if staging.exists():  # an error while keeping the failed run: nothing stays behind
+                shutil.rmtree(staging, ignore_errors=True)
+    return ReportResult(out_dir=out, manifest=manifest, report=name)
+
+
+def _run(pm: Any, name: str, spec: ReportSpec, checked: ReportParams,
+         notebook_params: dict[str, Any], staging: Path, out: Path, progress: bool | None,
+         timeout: float | None) -> dict[str, Any]:
+    """Execute, export, describe and publish one run; a failure keeps it in ``<out>.failed``."""
+    clock = time.perf_counter()
+    manifest: dict[str, Any] = {
+        "report": name, "parameters": notebook_params,
+        "started": pd.Timestamp.now(tz="UTC").isoformat(), "versions": _versions(),
+        "catalogue": {"lang": checked.lang}, "status": "running",
+    }
+    stage = "execute"
+    try:
+        _execute(pm, spec, notebook_params, staging, progress, timeout)
+        stage = "export"
+        with progress_stage("writing HTML"):
+            export_html(staging / Path(spec.notebook).name, staging / spec.html,
+                        title=checked.title)
+        stage = "manifest"
+        manifest.update(_run_facts(staging, checked.store),
+                        seconds=round(time.perf_counter() - clock, 2),
+                        catalogue=_catalogue_manifest(checked.lang, checked.catalogue),
+                        outputs=list(spec.outputs))
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
+        (staging / "summary.txt").write_text(
+            summary_text(manifest, incidents, str(out), html=spec.html), encoding="utf-8")
+        stage = "publish"
+        with progress_stage("publishing"):
+            publish(staging, out)
+    except BaseException as exc:
+        if not staging.exists():  # published already: nothing to keep
+            raise
+        failed = keep_failed(staging, out)
+        manifest.update(status="failed", error=_error_text(exc), failed_at=stage,
                         finished=pd.Timestamp.now(tz="UTC").isoformat())
         (failed / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise ReportError(
             f"report {name} failed: {_error_text(exc)}; the executed notebook is kept in "
-            f"{failed / executed.name}"
+            f"{failed / Path(spec.notebook).name}"
         ) from exc
+    return manifest
+
+
+def _execute(pm: Any, spec: ReportSpec, parameters: dict[str, Any], staging: Path,
+             progress: bool | None, timeout: float | None) -> None:
+    """Run the report's notebook into ``staging`` with this interpreter's kernel.
+
+    The kernel relays its named stages ("loading exports", "detecting spikes" ...) through a
+    file that a thread here shows as they come (:mod:`activation_kb.progress`); papermill's
+    own cell counter is never shown.
+    """
+    env = {"JUPYTER_PATH": os.pathsep.join(
+        [str(kernel_dir()), os.environ.get("JUPYTER_PATH", "")]).strip(os.pathsep)}
+    previous = {k: os.environ.get(k) for k in (*env, RELAY_ENV)}
+    os.environ.update(env)
+    try:
+        with _relayed_stages(progress is not False) as relay:
+            if relay:
+                os.environ[RELAY_ENV] = relay
+            pm.execute_notebook(
+                str(notebook_path(spec.notebook)), str(staging / Path(spec.notebook).name),
+                parameters={**parameters, "output_dir": str(staging)},
+                kernel_name=KERNEL_NAME, cwd=str(staging), request_save_on_cell_execute=False,
+                progress_bar=False, execution_timeout=timeout,
+            )
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _relayed_stages(enabled: bool) -> Iterator[str | None]:
+    """Yield a file for the kernel's stage events, shown here by a thread while it runs."""
+    if not enabled:
+        yield None
+        return
+    handle, path = tempfile.mkstemp(prefix="activation-kb-progress-", suffix=".jsonl")
+    os.close(handle)
+    stop = threading.Event()
+
+    def follow() -> None:
+        with open(path, encoding="utf-8") as fh:
+            pending = ""
+            while True:
+                ended = stop.is_set()
+                pending += fh.read()
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    replay(line)
+                if ended:
+                    return
+                stop.wait(0.1)
+
+    thread = threading.Thread(target=follow, name="report-progress", daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _run_facts(staging: Path, store: str | None = None) -> dict[str, Any]:
+    """Read what the notebook wrote (summary, incidents, health) and describe the inputs."""
     summary = json.loads((staging / "run_summary.json").read_text(encoding="utf-8"))
     (staging / "run_summary.json").unlink()
-    files = {Path(f["path"]).resolve(): f for f in summary.get("files", [])}
-    inputs = []
-    for path in _input_files(params["events"]):
-        counts = files.get(path.resolve(), {})
-        inputs.append({
-            "path": str(path), "sha256": _sha256(path), "bytes": path.stat().st_size,
-            **{k: counts[k] for k in ("format", "records", "loaded", "rejected", "duplicates")
-               if k in counts},
-        })
+    inputs = _inputs(summary.get("files", []))
+    if store is not None:
+        from ..store import store_info
+
+        info = store_info(store)
+        inputs.insert(0, {"path": store, "store": True,
+                          **{k: info[k] for k in ("records", "days", "first_day", "last_day",
+                                                  "size_bytes")}})
     incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
-    manifest.update(
-        status="ok",
-        finished=pd.Timestamp.now(tz="UTC").isoformat(),
-        seconds=round(time.perf_counter() - clock, 2),
-        inputs=inputs,
-        records=summary["summary"].get("records"),
-        rejected=summary["summary"].get("rejected"),
-        duplicates=summary["summary"].get("duplicates"),
-        summary=summary["summary"],
-        quality=summary["quality"],
-        incidents=len(incidents),
-        catalogue={"lang": lang, "source": _catalogue_source(lang)},
-        outputs=list(spec.outputs),
-    )
-    (staging / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    _publish(staging, out)
-    return ReportResult(out_dir=out, manifest=manifest)
+    facts = {
+        "status": "ok", "finished": pd.Timestamp.now(tz="UTC").isoformat(),
+        "inputs": inputs,
+        "skipped": summary.get("skipped", []),
+        "records": summary["summary"].get("records"),
+        "rejected": summary["summary"].get("rejected"),
+        "duplicates": summary["summary"].get("duplicates"),
+        "summary": summary["summary"], "quality": summary["quality"],
+        "incidents": len(incidents),
+    }
+    if (staging / "health.json").is_file():  # the fleet report's health section wrote it
+        health = json.loads((staging / "health.json").read_text(encoding="utf-8"))
+        facts["health"] = {k: health[k] for k in ("at", "devices", "by_status", "at_risk",
+                                                  "alerts")}
+    return facts
 
 
-def _catalogue_source(lang: str) -> str:
+def _catalogue_manifest(lang: str, catalogue: str | None) -> dict[str, Any]:
     from ..catalogue.article import SHIPPED_FILES
 
-    return SHIPPED_FILES[lang]
-
-
-def _publish(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` with renames on one file system."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if catalogue is None:
+        return {"lang": lang, "source": SHIPPED_FILES[lang]}
+    return {"lang": lang, "source": catalogue, "sha256": _sha256(Path(catalogue))}
 
 
 def list_reports(root: str | os.PathLike = "reports") -> pd.DataFrame:

@@ -1,6 +1,8 @@
 """Load Windows activation event exports into one canonical events frame.
 
-Public API: :func:`load_events`, :func:`write_events`, :class:`LoadResult`, :class:`Format`.
+Public API: :func:`load_events`, :func:`write_events` (and :func:`output_format`, which checks
+an output name before anything is read), :class:`LoadResult`, :class:`Format`, and
+:func:`unreadable_codes` (records whose result code is written but unreadable).
 
 Readers (one per :class:`Format`, listed in ``_formats.READERS``) turn each file into raw
 records; ``_build.build_events`` parses batches of them column-wise into the canonical schema of
@@ -14,10 +16,11 @@ and sorts.
 from __future__ import annotations
 
 from ._build import EVENT_KIND_BY_ID, KMS_CHANNEL, PROVIDERS
+from ._codes import UNREADABLE_COLUMNS, unreadable_codes
 from ._formats import Format
 from ._load import load_events
 from ._result import LoadResult
-from ._write import write_events
+from ._write import output_format, write_events
 
-__all__ = ["load_events", "write_events", "LoadResult", "Format", "EVENT_KIND_BY_ID",
-           "KMS_CHANNEL", "PROVIDERS"]
+__all__ = ["load_events", "write_events", "output_format", "unreadable_codes", "UNREADABLE_COLUMNS",
+           "LoadResult", "Format", "EVENT_KIND_BY_ID", "KMS_CHANNEL", "PROVIDERS"]

@@ -30,9 +30,9 @@ from .. import schema as S
 from ..catalogue.categories import category_of
 from ._fields import BOUND, HR, KIND_PARSERS, TIME_RANGE, UNREADABLE, parse_times
 
-__all__ = ["RAW_FIELDS", "Reject", "TimeParser", "EVENT_KIND_BY_ID", "KMS_CHANNEL", "PROVIDERS",
-           "build_events", "batched", "level_name", "RAW_LIMIT", "clip_raw", "shown",
-           "TIME_RANGE", "Unreadable"]
+__all__ = ["RAW_FIELDS", "Reject", "Skipped", "TimeParser", "EVENT_KIND_BY_ID", "KMS_CHANNEL",
+           "PROVIDERS", "PROVIDER_PATTERN", "build_events", "batched", "level_name", "RAW_LIMIT",
+           "clip_raw", "shown", "TIME_RANGE", "Unreadable"]
 
 #: Order of the fields in a raw record tuple.
 RAW_FIELDS = ("record", "event_id", "time", "record_id", "level", "channel", "host", "provider",
@@ -53,7 +53,7 @@ EVENT_KIND_BY_ID: dict[int, str] = {
 KMS_CHANNEL = "Key Management Service"
 PROVIDERS = ("Microsoft-Windows-Security-SPP", "Microsoft-Windows-Security-Licensing-SLC")
 #: Names the SPP/SLC providers go by: XML/EVTX, Event Viewer (short) and classic source names.
-_PROVIDER_RE = (r"(?i)^((microsoft-windows-)?security-(spp|licensing-slc)"
+PROVIDER_PATTERN = (r"(?i)^((microsoft-windows-)?security-(spp|licensing-slc)"
                 r"|software (protection platform|licensing) service)$")
 
 _KINDS = list(S.EVENT_KINDS)
@@ -84,6 +84,12 @@ class Reject(NamedTuple):
     record: int
     reason: str
     raw: str
+
+
+class Skipped(NamedTuple):
+    """Records read and left out because they are not activation events (another provider)."""
+
+    count: int
 
 
 #: Characters of a rejected record's text kept in ``rejected.raw``; longer texts are cut (and
@@ -341,7 +347,7 @@ def build_events(rows: list[tuple], source: str, fmt: str, times: TimeParser,
     eid = (ids & 0xFFFF).astype(np.int32)
     channel = pc.fill_null(pc.utf8_trim_whitespace(_text(cols[5])), "")
     provider = pc.fill_null(pc.utf8_trim_whitespace(_text(cols[7])), "")
-    spp = pc.or_(pc.equal(provider, ""), pc.match_substring_regex(provider, _PROVIDER_RE))
+    spp = pc.or_(pc.equal(provider, ""), pc.match_substring_regex(provider, PROVIDER_PATTERN))
     in_kms = pc.equal(pc.utf8_lower(channel), KMS_CHANNEL.lower())
     kind = _KIND_OF_ID[eid]
     kind[~spp.to_numpy(zero_copy_only=False)] = _OTHER

@@ -4,20 +4,25 @@ One JSON object per line, ``{"Event": {"System": {...}, "EventData": {...}}}``; 
 under ``#attributes`` and text under ``#text``. ``EventData.Data`` is one string, a list of
 strings (unnamed insertion strings), or a list of ``{"#attributes": {"Name": ...}, "#text": ...}``
 (named data). A line that is not such an object is rejected with its line number.
+
+As for binary EVTX, only records that matter become rows: a record whose provider (``Name``,
+else ``EventSourceName``) is not the Software Protection provider is counted as skipped.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
-from ._build import Reject, batched
+from ._build import PROVIDER_PATTERN, Reject, Skipped, batched
 from ._fields import SEP
 from ._source import Source, undecodable
 
 __all__ = ["read_evtx_json", "event_from_json"]
 
+_PROVIDER = re.compile(PROVIDER_PATTERN)
 
 
 def _text(value: Any) -> str | None:
@@ -77,14 +82,23 @@ def event_from_json(obj: Any, record: int) -> tuple | str:
     )
 
 
-def read_evtx_json(src: Source) -> Iterator[list[tuple] | Reject]:
-    """Yield lists of raw records and :class:`Reject` s from an evtx-rs JSON-lines file."""
+def read_evtx_json(src: Source) -> Iterator[list[tuple] | Reject | Skipped]:
+    """Yield lists of raw records, :class:`Reject` s and the :class:`Skipped` count."""
+    skipped = [0]
     with src.open_text() as fh:
-        yield from batched(_records(fh))
+        yield from batched(_records(fh, skipped))
+    if skipped[0]:
+        yield Skipped(skipped[0])
 
 
-def _records(fh) -> Iterator[tuple | Reject]:
-    """One raw record (or reject) per non-blank line, numbered by line."""
+def _other_provider(got: tuple) -> bool:
+    """Tell whether a raw record names a provider that is not the Software Protection one."""
+    name = (got[7] or "").strip()
+    return bool(name) and _PROVIDER.search(name) is None
+
+
+def _records(fh, skipped: list[int]) -> Iterator[tuple | Reject]:
+    """One raw record (or reject) per non-blank line, numbered by line; count the others."""
     line_no = 0
     while True:
         try:
@@ -106,4 +120,9 @@ def _records(fh) -> Iterator[tuple | Reject]:
             got = event_from_json(json.loads(line), line_no)
         except (ValueError, RecursionError) as exc:
             got = f"not a JSON object ({exc})"
-        yield Reject(line_no, got, line[:2000]) if isinstance(got, str) else got
+        if isinstance(got, str):
+            yield Reject(line_no, got, line[:2000])
+        elif _other_provider(got):
+            skipped[0] += 1
+        else:
+            yield got

@@ -13,9 +13,11 @@ megabytes, not gigabytes.
 from __future__ import annotations
 
 import csv
+import gc
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,11 +29,29 @@ from lxml import etree
 
 from .. import schema as S
 from ..errors import ActivationKBError, TelemetryError
-from ._build import CUT_MARK, RAW_LIMIT, Reject, TimeParser, Unreadable, build_events, clip_raw
-from ._formats import READERS, Format, FormatSpec, check_not_empty, detect, not_export_reason, sniff
-from ._source import Skipped, Source
+from ._build import (
+    CUT_MARK,
+    RAW_LIMIT,
+    Reject,
+    Skipped,
+    TimeParser,
+    Unreadable,
+    build_events,
+    clip_raw,
+)
+from ._formats import (
+    READERS,
+    Format,
+    FormatSpec,
+    check_not_empty,
+    detect,
+    not_export_reason,
+    sniff,
+)
+from ._source import SkippedFile, Source
 
-__all__ = ["read_file", "FileResult", "UNREADABLE_DTYPES", "empty_unreadable", "BATCH"]
+__all__ = ["read_file", "open_reader", "reading", "Reader", "FileResult", "BATCH",
+           "UNREADABLE_VALUE_DTYPES", "empty_unreadable_values", "gc_paused"]
 
 #: Raw records parsed together (bounded memory: the batch, not the file, is held as text).
 BATCH = 50_000
@@ -43,16 +63,32 @@ _FOREIGN = (Format.EVTX,)
 _STR = S.EVENT_DTYPES[S.HOST]
 _REASON_LIMIT = 1000
 
-#: Values present in loaded records but unreadable (``LoadResult.unreadable``).
-UNREADABLE_DTYPES: dict[str, object] = {
+#: Values present in loaded records but unreadable (``LoadResult.unreadable_values``).
+UNREADABLE_VALUE_DTYPES: dict[str, object] = {
     S.SOURCE_FILE: _STR, S.SOURCE_RECORD: "Int64", S.SOURCE_FORMAT: _STR, "column": _STR,
     "value": _STR, "reason": _STR,
 }
 
 
-def empty_unreadable() -> pd.DataFrame:
+def empty_unreadable_values() -> pd.DataFrame:
     """Return an unreadable-values frame with no rows."""
-    return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in UNREADABLE_DTYPES.items()})
+    return pd.DataFrame({c: pd.Series([], dtype=d) for c, d in UNREADABLE_VALUE_DTYPES.items()})
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while records are read.
+
+    A batch holds tens of thousands of freshly made tuples; without the pause, CPython scans them
+    again and again (about a tenth of the load time). Nothing read here forms reference cycles.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _text(value: str) -> str:
@@ -133,7 +169,7 @@ class FileResult:
     rejected : pandas.DataFrame
         Rejected records (``REJECTED_COLUMNS``).
     unreadable : pandas.DataFrame
-        Values present in loaded records but unreadable (:data:`UNREADABLE_DTYPES`).
+        Values present in loaded records but unreadable (:data:`UNREADABLE_VALUE_DTYPES`).
     raw_cut : int
         Rejected records whose raw text was cut at ``RAW_LIMIT`` characters.
     """
@@ -141,28 +177,35 @@ class FileResult:
     stats: dict[str, Any]
     frames: list[pd.DataFrame] = field(default_factory=list)
     rejected: pd.DataFrame = field(default_factory=S.empty_rejected)
-    unreadable: pd.DataFrame = field(default_factory=empty_unreadable)
+    unreadable: pd.DataFrame = field(default_factory=empty_unreadable_values)
     raw_cut: int = 0
 
 
-class _Reader:
-    """Reads one file: batches raw records through the builder, counts, rejects."""
+class Reader:
+    """Reads one file: batches raw records through the builder, counts, rejects.
+
+    ``stats`` holds the file's counts (path, format, records, loaded, rejected, duplicates,
+    skipped); ``frames`` its events; ``rejects`` and ``unreadable`` what could not be loaded or
+    read. :mod:`._parallel` drives several readers at once through the same methods.
+    """
 
     def __init__(self, src: Source, fmt: Format, spec: FormatSpec, tz: str | None,
                  on_error: str) -> None:
-        self.src, self.spec, self.on_error = src, spec, on_error
+        self.src, self.fmt, self.spec, self.on_error = src, fmt, spec, on_error
         self.source_format = spec.source_format or fmt.value
         self.times = TimeParser(spec.time_formats, tz if spec.local_times else None)
         self.rejects = _Rejects()
         self.unreadable: list[Unreadable] = []
         self.frames: list[pd.DataFrame] = []
-        self.records = 0
+        self.stats: dict[str, Any] = {"path": src.name, "format": fmt.value, "records": 0,
+                                      "loaded": 0, "rejected": 0, "duplicates": 0, "skipped": 0}
         self._pending: list[tuple] = []
 
     def reject(self, item: Reject) -> None:
         if self.on_error == "raise":
             raise TelemetryError(f"{self.src.name}: record {item.record}: {item.reason}")
         self.rejects.add(item)
+        self.stats["rejected"] = self.rejects.count
 
     def flush(self) -> None:
         if not self._pending:
@@ -178,39 +221,49 @@ class _Reader:
         pa.default_memory_pool().release_unused()  # the batch's scratch memory, back to the OS
 
     def read(self) -> None:
-        for item in self.spec.read(self.src):
-            if isinstance(item, list):
-                self.records += len(item)
-                self._pending.extend(item)
-                if len(self._pending) >= BATCH:
+        """Read every record of the file (errors of damaged input become TelemetryError)."""
+        with reading(self):
+            for item in self.spec.read(self.src):
+                if isinstance(item, list):
+                    self.stats["records"] += len(item)
+                    self._pending.extend(item)
+                    if len(self._pending) >= BATCH:
+                        self.flush()
+                elif isinstance(item, Skipped):  # read, not an activation event: not a row
+                    self.stats["skipped"] += item.count
+                elif isinstance(item, pd.DataFrame):
                     self.flush()
-            elif isinstance(item, pd.DataFrame):
-                self.flush()
-                self.records += len(item)
-                self.frames.append(item)
-            else:
-                if self.on_error == "raise":
-                    self.flush()  # an earlier bad record in the batch is named first
-                self.records += 1
-                self.reject(item)
-        self.flush()
+                    self.stats["records"] += len(item)
+                    self.frames.append(item)
+                else:
+                    if self.on_error == "raise":
+                        self.flush()  # an earlier bad record in the batch is named first
+                    self.stats["records"] += 1
+                    self.reject(item)
+            self.flush()
+        self.finish()
+
+    def finish(self) -> None:
+        """Reject the lost end of a damaged gzip file as one truncated record."""
         if self.src.problem and not self.rejects.last_reason.startswith("truncated"):
-            self.records += 1
-            self.reject(Reject(self.records, f"truncated: {self.src.problem}; records after the "
-                               "last one read are lost", ""))
+            self.stats["records"] += 1
+            self.reject(Reject(self.stats["records"], f"truncated: {self.src.problem}; records "
+                               "after the last one read are lost", ""))
 
-    def result(self, fmt: Format) -> FileResult:
-        loaded = sum(len(f) for f in self.frames)
-        stats = {"path": self.src.name, "format": fmt.value, "records": self.records,
-                 "loaded": loaded, "rejected": self.rejects.count, "duplicates": 0}
-        rejected = self.rejects.frame(self.src.name, self.source_format)
-        return FileResult(stats, self.frames, rejected, self._unreadable_frame(),
-                          self.rejects.cut)
+    def result(self) -> FileResult:
+        self.stats["loaded"] = sum(len(f) for f in self.frames)
+        return FileResult(self.stats, self.frames, self.rejected_frame(),
+                          self.unreadable_frame(), self.rejects.cut)
 
-    def _unreadable_frame(self) -> pd.DataFrame:
+    def rejected_frame(self) -> pd.DataFrame:
+        """Return the file's rejected records (``REJECTED_COLUMNS``)."""
+        return self.rejects.frame(self.src.name, self.source_format)
+
+    def unreadable_frame(self) -> pd.DataFrame:
+        """Return the values present in the file's loaded records but unreadable."""
         items = self.unreadable
         if not items:
-            return empty_unreadable()
+            return empty_unreadable_values()
         n = len(items)
         return pd.DataFrame({
             S.SOURCE_FILE: _constant(self.src.name, n),
@@ -223,7 +276,27 @@ class _Reader:
         })
 
 
-def _format_of(src: Source, forced: Format | None) -> Format | Skipped:
+@contextmanager
+def reading(reader: Reader) -> Iterator[None]:
+    """Turn the errors of a damaged or unreadable file into one TelemetryError naming it."""
+    name, label = reader.src.name, reader.spec.label
+    try:
+        yield
+    except ActivationKBError:
+        raise
+    except PermissionError as exc:
+        raise TelemetryError(f"{name}: cannot read the file ({exc.strerror or exc})") from exc
+    except _DATA_ERRORS as exc:
+        raise TelemetryError(f"{name}: not readable as {label} ({type(exc).__name__}: {exc})") \
+            from exc
+    except Exception as exc:
+        if reader.fmt not in _FOREIGN:
+            raise
+        raise TelemetryError(f"{name}: not readable as {label} ({type(exc).__name__}: {exc})") \
+            from exc
+
+
+def _format_of(src: Source, forced: Format | None) -> Format | SkippedFile:
     """Return the file's format (forced, else sniffed), or why it is skipped (not an export)."""
     if forced is not None:
         return forced
@@ -234,12 +307,36 @@ def _format_of(src: Source, forced: Format | None) -> Format | Skipped:
     why = not_export_reason(src, head)
     if why is None:
         sniff(src)  # raises the error that names the file and the formats read
-    return Skipped(src.name, why)
+    return SkippedFile(src.name, why)
+
+
+def open_reader(path: str | Path, format: Format | None = None, tz: str | None = None,
+                on_error: str = "quarantine", tick: Callable[[int], None] | None = None,
+                ) -> Reader | SkippedFile:
+    """Tell a file's format and check it can be read; return its reader (nothing read yet).
+
+    Returns :class:`~._source.SkippedFile` when, without ``format``, the file is not an export.
+    """
+    src = Source(Path(path), tick or _no_tick)
+    fmt = _format_of(src, format)
+    if isinstance(fmt, SkippedFile):
+        return fmt
+    spec = READERS[fmt]
+    check_not_empty(src, expected=spec.label)
+    if spec.local_times and tz is None:
+        raise TelemetryError(
+            f"{src.name}: {spec.label} writes local times without an offset; pass tz= (CLI: "
+            "--tz) with the time zone of the machine that exported it, e.g. tz='Europe/Paris'")
+    return Reader(src, fmt, spec, tz, on_error)
+
+
+def _no_tick(n: int) -> None:
+    """Progress callback that shows nothing."""
 
 
 def read_file(path: str | Path, format: Format | None = None, tz: str | None = None,
               on_error: str = "quarantine", tick: Callable[[int], None] | None = None,
-              ) -> FileResult | Skipped:
+              ) -> FileResult | SkippedFile:
     """Read one export file into canonical events, rejects and unreadable values.
 
     Parameters
@@ -257,39 +354,17 @@ def read_file(path: str | Path, format: Format | None = None, tz: str | None = N
 
     Returns
     -------
-    FileResult or Skipped
-        ``Skipped`` when, without ``format``, the file is not an export (a README, notes, an
-        archive): its content is none of the formats and its suffix is not an export's.
+    FileResult or SkippedFile
+        ``SkippedFile`` when, without ``format``, the file is not an export (a README, notes,
+        an archive): its content is none of the formats and its suffix is not an export's.
 
     Raises
     ------
     TelemetryError
         For an unreadable, empty, unrecognised or damaged file, naming it.
     """
-    src = Source(Path(path), tick or (lambda n: None))
-    fmt = _format_of(src, format)
-    if isinstance(fmt, Skipped):
-        return fmt
-    spec = READERS[fmt]
-    check_not_empty(src, expected=spec.label)
-    if spec.local_times and tz is None:
-        raise TelemetryError(
-            f"{src.name}: {spec.label} writes local times without an offset; pass tz= (CLI: "
-            "--tz) with the time zone of the machine that exported it, e.g. tz='Europe/Paris'")
-    reader = _Reader(src, fmt, spec, tz, on_error)
-    try:
-        reader.read()
-    except ActivationKBError:
-        raise
-    except PermissionError as exc:
-        raise TelemetryError(f"{src.name}: cannot read the file ({exc.strerror or exc})") \
-            from exc
-    except _DATA_ERRORS as exc:
-        raise TelemetryError(f"{src.name}: not readable as {spec.label} "
-                             f"({type(exc).__name__}: {exc})") from exc
-    except Exception as exc:
-        if fmt not in _FOREIGN:
-            raise
-        raise TelemetryError(f"{src.name}: not readable as {spec.label} "
-                             f"({type(exc).__name__}: {exc})") from exc
-    return reader.result(fmt)
+    reader = open_reader(path, format, tz, on_error, tick)
+    if isinstance(reader, SkippedFile):
+        return reader
+    reader.read()
+    return reader.result()

@@ -1,9 +1,12 @@
-"""``load_events``: read many exports into one canonical events frame; account for every record."""
+"""``load_events``: read many exports into one canonical events frame; account for every record.
+
+One file is read here (:func:`~._file.read_file`); several are read in groups, on all cores when
+they are big enough (:mod:`._parallel`). Either way :func:`combine_parts` puts the files' rows
+together, de-duplicates overlapping exports, sorts, and accounts per file.
+"""
 
 from __future__ import annotations
 
-import gc
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,43 +20,33 @@ import pyarrow.compute as pc
 
 from .. import schema as S
 from ..errors import SchemaError, TelemetryError
-from ._file import FileResult, empty_unreadable, read_file
+from ._file import (
+    _DATA_ERRORS,
+    BATCH,
+    empty_unreadable_values,
+    gc_paused,
+    read_file,
+)
 from ._formats import Format, allowed_formats, resolve_format
 from ._result import LoadResult
-from ._source import Skipped, expand_paths
+from ._source import SkippedFile, expand_paths
 
-__all__ = ["load_events"]
+__all__ = ["load_events", "combine_parts", "BATCH", "_DATA_ERRORS"]
 
 _KEY = [S.HOST, S.CHANNEL, S.RECORD_ID]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while records are read.
-
-    A batch holds tens of thousands of freshly made tuples; without the pause, CPython scans them
-    again and again (about a tenth of the load time). Nothing read here forms reference cycles.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+#: The ``stats`` key that marks a file found not to be an export (a placeholder keeping the
+#: file indexes of a group aligned): its value is the reason.
+NOT_EXPORT = "not_export"
+_gc_paused = gc_paused
 
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[int], None]]:
-    """Show a byte-count progress bar on stderr, only when stderr is a terminal."""
-    from tqdm import tqdm
+    """Mark the "loading exports" stage, counted in bytes (:mod:`activation_kb.progress`)."""
+    from ..progress import stage
 
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="loading events",
-               disable=not sys.stderr.isatty(), leave=False, file=sys.stderr)
-    try:
-        yield bar.update
-    finally:
-        bar.close()
+    with stage("loading exports", total=total, unit="B") as current:
+        yield current.advance
 
 
 def _size(path: Path) -> int:
@@ -144,7 +137,7 @@ def _check_tz(tz: str | None) -> None:
                              "Europe/Paris, America/New_York or UTC") from None
 
 
-def _refuse_skipped(skipped: list[Skipped]) -> None:
+def _refuse_skipped(skipped: list[SkippedFile]) -> None:
     """``strict=True``: files that are not exports are an error."""
     shown = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:5])
     more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
@@ -152,7 +145,7 @@ def _refuse_skipped(skipped: list[Skipped]) -> None:
                          "move them out of the export folder or load without strict")
 
 
-def _nothing_read(skipped: list[Skipped]) -> TelemetryError:
+def _nothing_read(skipped: list[SkippedFile]) -> TelemetryError:
     """Return the error for paths where every file found was skipped (none is an export)."""
     expected = ("expected an event export: wevtutil XML, EVTX, evtx_dump JSON lines, "
                 "Get-WinEvent/Get-EventLog/Event Viewer CSV, Log Analytics Event/WindowsEvent "
@@ -170,7 +163,10 @@ def load_events(
     format: str | Format | None = None,
     tz: str | None = None,
     on_error: str = "quarantine",
+    *,
     strict: bool = False,
+    since: object = None,
+    until: object = None,
 ) -> LoadResult:
     """Load Windows activation event exports into one canonical events frame.
 
@@ -189,22 +185,30 @@ def load_events(
         ``"quarantine"`` keeps going and lists unusable records in ``result.rejected`` with
         file, record number and reason; ``"raise"`` raises at the first one.
     strict : bool
-        Files that are not exports are normally skipped and listed in ``result.skipped`` with
-        the reason: hidden files and folders, folder metadata (``desktop.ini``, ``Thumbs.db``,
-        ``.DS_Store``), Office lock files, and, when ``format`` is not given, files whose
-        content is none of the formats and whose suffix is not an export's (``README.md``,
-        ``notes.txt``, a ``.zip``). ``strict=True`` makes any of them an error. A ``.xml``,
-        ``.csv``, ``.json`` (...) file that is not an export is always an error.
+        Files that are not exports are normally skipped and listed in ``result.skipped_files``
+        with the reason: hidden files and folders, folder metadata (``desktop.ini``,
+        ``Thumbs.db``, ``.DS_Store``), Office lock files, and, when ``format`` is not given,
+        files whose content is none of the formats and whose suffix is not an export's
+        (``README.md``, ``notes.txt``, a ``.zip``). ``strict=True`` makes any of them an
+        error. A ``.xml``, ``.csv``, ``.json`` (...) file that is not an export is always an
+        error.
+    since, until : str or timestamp, optional
+        With an event store (``activation_kb.ingest``) as ``paths``: read only the events of
+        ``[since, until)`` (naive times are UTC); only the days of that period are opened.
 
     Returns
     -------
     LoadResult
-        ``events`` (canonical, sorted by event_time then host), ``rejected``, ``unreadable``
-        (values present in loaded records but unreadable, e.g. a result code that is not a
-        32-bit HRESULT), ``skipped``, ``files`` and the counts, with ``records == loaded +
-        n_rejected + duplicates``. Records repeated in overlapping exports (same host, channel
-        and record_id) are loaded once, from the first file given; the others are counted as
-        duplicates of the file they came from.
+        ``events`` (canonical, sorted by event_time then host), ``rejected``,
+        ``unreadable_values`` (values present in loaded records but unreadable, e.g. a result
+        code that is not a 32-bit HRESULT), ``skipped_files``, ``files`` and the counts, with
+        ``records == loaded + n_rejected + duplicates``. Records repeated in overlapping
+        exports (same host, channel and record_id) are loaded once, from the first file given;
+        the others are counted as duplicates of the file they came from. EVTX logs (and their
+        evtx_dump JSON) hold every provider's records: those of other providers than Software
+        Protection are counted in ``skipped`` and are not in ``records``. From an event store,
+        ``events`` holds the stored events of the period (nothing to account: they were
+        accounted for at ingest, see ``activation-kb events store``).
 
     Raises
     ------
@@ -213,8 +217,6 @@ def load_events(
         missing ``tz`` for a local-time format, a bad ``format``/``tz``/``on_error``, paths
         holding no export at all, with ``strict=True`` a file that is not an export, and, with
         ``on_error="raise"``, the first unusable record (its file and number).
-    MissingDependencyError
-        For an ``.evtx`` file when the EVTX reader is not installed.
 
     Examples
     --------
@@ -224,14 +226,44 @@ def load_events(
     """
     if on_error not in ("quarantine", "raise"):
         raise TelemetryError(f"on_error={on_error!r}; expected 'quarantine' or 'raise'")
+    from ..store._layout import is_store
+
+    if isinstance(paths, (str, Path)) and is_store(paths):
+        from ..store._read import read_store
+
+        events = read_store(paths, since=since, until=until)
+        return LoadResult(events=events, records=len(events), loaded=len(events))
+    if since is not None or until is not None:
+        raise TelemetryError("since/until select the days read from an event store "
+                             f"(activation_kb.ingest); {paths} is not one: filter "
+                             "result.events instead")
     forced = resolve_format(format) if format is not None else None
     _check_tz(tz)
-    skipped: list[Skipped] = []
+    skipped: list[SkippedFile] = []
     files = expand_paths(paths, skipped)
     if strict and skipped:
         _refuse_skipped(skipped)
-    results: list[FileResult] = []
-    with _progress(sum(_size(p) for p in files)) as tick, _gc_paused():
+    if len(files) > 1:  # many files: read in groups, on all cores when they are big enough
+        result = _load_many(files, forced, tz, on_error, skipped)
+    else:
+        result = _load_each(files, forced, tz, on_error, skipped)
+    if strict and result.skipped_files:
+        _refuse_skipped([SkippedFile(**s) for s in result.skipped_files])
+    if not result.files and result.skipped_files:
+        raise _nothing_read([SkippedFile(**s) for s in result.skipped_files])
+    return result
+
+
+def _load_each(files: list[Path], forced: Format | None, tz: str | None, on_error: str,
+               skipped: list[SkippedFile] | None = None) -> LoadResult:
+    """Read files one after the other in this process (one file, or the reference in tests)."""
+    stats: list[dict[str, Any]] = []
+    frames: list[pd.DataFrame] = []
+    owners: list[np.ndarray] = []
+    rejected: list[pd.DataFrame] = []
+    unreadable: list[pd.DataFrame] = []
+    raw_cut = 0
+    with _progress(sum(_size(p) for p in files)) as tick, gc_paused():
         for path in files:
             counted = [0]
 
@@ -241,64 +273,111 @@ def load_events(
 
             got = read_file(path, forced, tz, on_error, count)
             tick(max(_size(path) - counted[0], 0))
-            if isinstance(got, Skipped):
-                skipped.append(got)
-                if strict:
-                    _refuse_skipped([got])
-            else:
-                results.append(got)
-    if not results and skipped:
-        raise _nothing_read(skipped)
-    return combine(results, skipped)
+            if isinstance(got, SkippedFile):
+                stats.append(_placeholder(got))
+                continue
+            index = len(stats)
+            stats.append(got.stats)
+            frames.extend(got.frames)
+            owners.extend(np.full(len(f), index, np.int64) for f in got.frames)
+            rejected.append(got.rejected)
+            unreadable.append(got.unreadable)
+            raw_cut += got.raw_cut
+            got.frames = []
+    owner = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+    return combine_parts(frames, owner, stats, rejected, unreadable=unreadable,
+                         skipped_files=skipped, raw_cut=raw_cut)
 
 
-def combine(results: list[FileResult], skipped: list[Skipped] | None = None) -> LoadResult:
-    """Concatenate files read apart, de-duplicate, sort, and account per file.
+def _placeholder(skipped: SkippedFile) -> dict[str, Any]:
+    """Per-file counts of a file that is not an export (it keeps the files' indexes aligned)."""
+    return {"path": skipped.path, "format": "", "records": 0, "loaded": 0, "rejected": 0,
+            "duplicates": 0, "skipped": 0, NOT_EXPORT: skipped.reason}
+
+
+def _load_many(files: list[Path], forced: Format | None, tz: str | None, on_error: str,
+               skipped: list[SkippedFile] | None = None) -> LoadResult:
+    """Read several files with :func:`._parallel.read_files` and account for them."""
+    from ._parallel import PARALLEL_MIN_BYTES, read_files
+
+    total = sum(_size(p) for p in files)
+    with _progress(total) as tick:
+        parts = read_files(files, forced, tz, on_error, tick=tick,
+                           workers=None if total >= PARALLEL_MIN_BYTES else 1)
+    frames = [p.frame for p in parts if len(p.frame)]
+    owner = (np.concatenate([p.owner for p in parts if len(p.frame)]) if frames
+             else np.zeros(0, np.int64))
+    return combine_parts(frames, owner, [s for p in parts for s in p.stats],
+                         [r for p in parts for r in p.rejected],
+                         unreadable=[u for p in parts for u in p.unreadable],
+                         skipped_files=skipped, raw_cut=sum(p.raw_cut for p in parts))
+
+
+def _rejected_frame(rejected: list) -> pd.DataFrame:
+    """Rejected records given as frames (or, from older callers, dicts) -> one frame."""
+    parts = [r for r in rejected if isinstance(r, pd.DataFrame) and len(r)]
+    rows = [r for r in rejected if isinstance(r, dict)]
+    if rows:
+        parts.append(pd.DataFrame(rows, columns=list(S.REJECTED_COLUMNS))
+                     .astype(dict(S.REJECTED_DTYPES)))
+    return pd.concat(parts, ignore_index=True) if parts else S.empty_rejected()
+
+
+def combine_parts(frames: list[pd.DataFrame], owner: np.ndarray, stats: list[dict[str, Any]],
+                  rejected: list, *, unreadable: Iterable[pd.DataFrame] = (),
+                  skipped_files: Iterable[SkippedFile] | None = None,
+                  raw_cut: int = 0) -> LoadResult:
+    """Concatenate frames (``owner``: the file index of each row), de-duplicate, sort, account.
 
     Parameters
     ----------
-    results : list of FileResult
-        What :func:`~._file.read_file` returned for each file, in the order given (duplicates
-        are kept from the first file).
-    skipped : list of Skipped, optional
-        Files that were not exports.
+    frames : list of pandas.DataFrame
+        The files' events, in file order.
+    owner : numpy.ndarray
+        The index in ``stats`` of the file each row came from.
+    stats : list of dict
+        One dict per file (path, format, records, loaded, rejected, duplicates, skipped);
+        ``loaded`` and ``duplicates`` are filled in here. An entry with a ``not_export`` reason
+        stands for a file that is not an export: it goes to ``skipped_files``, not ``files``.
+    rejected : list of pandas.DataFrame (or of dict)
+        The files' rejected records. ``frames`` is emptied: the result holds the rows.
+    unreadable : iterable of pandas.DataFrame
+        The files' unreadable values.
+    skipped_files : iterable of SkippedFile, optional
+        Files found that are not exports (by name, before reading).
+    raw_cut : int
+        Rejected records whose raw text was cut.
     """
-    frames = [f for r in results for f in r.frames]
-    owner = np.concatenate([np.full(len(f), i, np.int32) for i, r in enumerate(results)
-                            for f in r.frames]) if frames else np.zeros(0, np.int32)
-    for r in results:
-        r.frames = []  # the concatenated frame is now the only holder of the events
     if not frames:
         events = S.empty_events()
     elif len(frames) == 1:
         events = frames[0]
     else:
         events = pd.concat(frames, ignore_index=True)
-    del frames
+    frames.clear()  # the concatenated frame is now the only holder of the events
     dup = _duplicates(events)
-    for r in results:
-        r.stats["duplicates"] = 0
     if dup.any():
-        for i, count in enumerate(np.bincount(owner[dup], minlength=len(results))):
-            results[i].stats["duplicates"] = int(count)
+        for i, count in enumerate(np.bincount(owner[dup], minlength=len(stats))):
+            stats[i]["duplicates"] = int(count)
         owner = owner[~dup]
         holder = [events]
         del events
         events = _take(holder, np.flatnonzero(~dup))
-    for i, count in enumerate(np.bincount(owner, minlength=len(results))):
-        results[i].stats["loaded"] = int(count)
+    for i, count in enumerate(np.bincount(owner, minlength=len(stats))):
+        stats[i]["loaded"] = int(count)
     order = _order(events)
     if order is not None:
         holder = [events]
         del events
         events = _take(holder, order)
     events = _conform(events.reset_index(drop=True))
-    rejected = [r.rejected for r in results if len(r.rejected)]
-    rej = pd.concat(rejected, ignore_index=True) if rejected else S.empty_rejected()
-    unreadable = [r.unreadable for r in results if len(r.unreadable)]
-    unr = pd.concat(unreadable, ignore_index=True) if unreadable else empty_unreadable()
-    files = [r.stats for r in results]
+    rej = _rejected_frame(rejected)
+    unreadable = [u for u in unreadable if len(u)]
+    unr = pd.concat(unreadable, ignore_index=True) if unreadable else empty_unreadable_values()
+    files = [s for s in stats if NOT_EXPORT not in s]
+    skipped = [s.as_dict() for s in skipped_files or []]
+    skipped += [{"path": s["path"], "reason": s[NOT_EXPORT]} for s in stats if NOT_EXPORT in s]
     return LoadResult(events=events, rejected=rej, records=sum(f["records"] for f in files),
                       loaded=len(events), duplicates=int(dup.sum()), files=files,
-                      skipped=[s.as_dict() for s in skipped or []], unreadable=unr,
-                      rejected_raw_cut=sum(r.raw_cut for r in results))
+                      skipped=sum(f.get("skipped", 0) for f in files), skipped_files=skipped,
+                      unreadable_values=unr, rejected_raw_cut=raw_cut)

@@ -28,7 +28,7 @@ from typing import BinaryIO, TextIO
 
 from ..errors import TelemetryError
 
-__all__ = ["Source", "Skipped", "expand_paths", "detect_encoding", "undecodable", "GZIP_MAGIC",
+__all__ = ["Source", "SkippedFile", "expand_paths", "detect_encoding", "undecodable", "GZIP_MAGIC",
            "ESCAPE", "not_export_by_name"]
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -57,7 +57,7 @@ _SYSTEM_DIRS = {"$recycle.bin": "Windows recycle bin", "system volume informatio
 
 
 @dataclass(frozen=True)
-class Skipped:
+class SkippedFile:
     """A file (or folder) found beside the exports that is not an export, and why."""
 
     path: str
@@ -82,7 +82,7 @@ def not_export_by_name(name: str, folder: bool = False) -> str | None:
     return None
 
 
-def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
+def _walk(root: Path, skipped: list[SkippedFile]) -> list[Path]:
     """Every file below ``root`` (sorted), skipping hidden and system entries into ``skipped``."""
     found: list[Path] = []
     problems: list[OSError] = []
@@ -100,7 +100,7 @@ def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
         for d in sorted(dirs):
             why = not_export_by_name(d, folder=True)
             if why:
-                skipped.append(Skipped(str(here / d), why))
+                skipped.append(SkippedFile(str(here / d), why))
             else:
                 keep.append(d)
         dirs[:] = keep
@@ -108,11 +108,11 @@ def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
             path = here / f
             why = not_export_by_name(f)
             if why:
-                skipped.append(Skipped(str(path), why))
+                skipped.append(SkippedFile(str(path), why))
             elif path.is_file():
                 found.append(path)
             elif not path.exists():
-                skipped.append(Skipped(str(path), "broken link (its target does not exist)"))
+                skipped.append(SkippedFile(str(path), "broken link (its target does not exist)"))
     if problems:
         exc = problems[0]
         where = exc.filename or root
@@ -123,7 +123,7 @@ def _walk(root: Path, skipped: list[Skipped]) -> list[Path]:
 
 
 def expand_paths(paths: str | Path | Iterable[str | Path],
-                 skipped: list[Skipped] | None = None) -> list[Path]:
+                 skipped: list[SkippedFile] | None = None) -> list[Path]:
     """Return the files named by ``paths``: files, directories (all files below), globs or a list.
 
     Inside directories and globs, hidden files and folders (names starting with ``.``), folder
@@ -148,7 +148,7 @@ def expand_paths(paths: str | Path | Iterable[str | Path],
         if path.is_file():
             why = not_export_by_name(path.name)
             if why and not path.name.startswith("."):
-                skipped.append(Skipped(text, why))
+                skipped.append(SkippedFile(text, why))
                 continue
             found = [path]
         elif path.is_dir():
@@ -164,7 +164,7 @@ def expand_paths(paths: str | Path | Iterable[str | Path],
                     continue
                 why = not_export_by_name(p.name)
                 if why:
-                    skipped.append(Skipped(str(p), why))
+                    skipped.append(SkippedFile(str(p), why))
                 elif p.is_file():
                     found.append(p)
             if not found and not matched:

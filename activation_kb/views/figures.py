@@ -5,6 +5,10 @@ package template ``"activation_kb"`` (:data:`TEMPLATE`), one colour per category
 (:data:`CATEGORY_COLORS`, the same in every figure), and titles and axis labels in English or
 French. Text from data (codes, host names, sites, catalogue text) is escaped wherever plotly would
 read it as markup, so it always shows as itself. Empty input gives a figure that says so.
+
+Every function also takes a :class:`~activation_kb.FleetAnalysis` (or a view of it from
+``analysis.where(...)``) in place of its frame: the counts, spikes, incidents, attempt table,
+language and bucket size then come from the analysis, and keywords still override them.
 """
 
 from __future__ import annotations
@@ -18,11 +22,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from ..analysis.attempts import AttemptTable, activation_attempts
-from ..analysis.frequency import error_frequency
+from ..analysis.fleet import FleetAnalysis
+from ..analysis.frequency import MEASURES, error_frequency
 from ..analysis.incidents import catalogue_rows, code_text
 from ..analysis.spikes import SEVERITIES
 from ..catalogue.categories import category_of
 from ..errors import AnalysisError
+from ..l10n import dimension_label, format_percent, value_label
+from ..params import check_choice, check_freq, check_top_n
 from .spike_marks import add_spike_marks, incident_records, text_lines
 from .style import (
     CATEGORY_COLORS,
@@ -33,7 +40,7 @@ from .style import (
     escape,
     format_number,
     format_time,
-    hover_paragraph,
+    hover_date,
     label,
     new_figure,
     no_data,
@@ -65,12 +72,22 @@ _INCIDENT_FIELDS = ("incident_id", "start", "end", "top_code", "codes", "scope",
 # --- counts -----------------------------------------------------------------------------------
 
 
-def _measure(counts: pd.DataFrame) -> str:
-    measure = counts.attrs.get("measure", "events")
-    return measure if measure in ("events", "devices", "rate") else "events"
+def _measure(counts: pd.DataFrame, measure: str | None) -> str:
+    """Return what ``counts`` count: ``measure`` when given, else what error_frequency noted."""
+    if measure is not None:
+        return check_choice(measure, "measure", MEASURES)
+    noted = counts.attrs.get("measure", "events")
+    return noted if noted in MEASURES else "events"
 
 
-def _counts_by(counts: object, key: str, function: str) -> pd.DataFrame:
+def _lang(lang: str | None, analysis: FleetAnalysis | None) -> str:
+    """Return ``lang`` checked; None means the analysis' language, else English."""
+    if lang is None:
+        lang = analysis.lang if analysis is not None else "en"
+    return check_lang(lang)
+
+
+def _counts_by(counts: object, key: str, function: str, measure: str) -> pd.DataFrame:
     """Check ``error_frequency`` output and sum it over any dimension keys besides ``key``."""
     hint = f"expected the output of error_frequency(events, by={key!r})"
     if not isinstance(counts, pd.DataFrame):
@@ -88,15 +105,15 @@ def _counts_by(counts: object, key: str, function: str) -> pd.DataFrame:
         extra.remove("category")
     if not extra:
         return counts[["time", key, "value"]]
-    if (key == "category" and "code" in extra) or _measure(counts) == "rate":
+    if (key == "category" and "code" in extra) or measure == "rate":
         raise AnalysisError(
-            f"{function}: cannot add up {_measure(counts)!r} counts over {extra}; {hint} alone"
+            f"{function}: cannot add up {measure!r} counts over {extra}; {hint} alone"
         )
     return counts.groupby(["time", key], as_index=False, observed=True)["value"].sum()
 
 
-def _axis_titles(fig: go.Figure, counts: pd.DataFrame, lang: str, **extra: Any) -> None:
-    measure = _measure(counts)
+def _axis_titles(fig: go.Figure, counts: pd.DataFrame, lang: str, measure: str,
+                 **extra: Any) -> None:
     fig.update_layout(
         xaxis_title=label(lang, "time").replace("{tz}", escape(time_zone(counts["time"]))),
         yaxis_title=label(lang, measure),
@@ -106,28 +123,30 @@ def _axis_titles(fig: go.Figure, counts: pd.DataFrame, lang: str, **extra: Any) 
         fig.update_yaxes(tickformat=".0%")
 
 
-def _value_format(counts: pd.DataFrame) -> str:
-    return {"rate": ":.1%", "devices": ":,.0f"}.get(_measure(counts), ":,.0f")
+def _value_format(measure: str) -> str:
+    return {"rate": ":.1%", "devices": ":,.0f"}.get(measure, ":,.0f")
 
 
 # --- frequency by category -----------------------------------------------------------------
 
 
 def plot_frequency(
-    counts: pd.DataFrame,
+    counts: pd.DataFrame | FleetAnalysis,
     spikes: pd.DataFrame | None = None,
     *,
     incidents: pd.DataFrame | None = None,
-    lang: str = "en",
+    lang: str | None = None,
+    measure: str | None = None,
     title: str | None = None,
 ) -> go.Figure:
     """Stacked error frequency over time by category, with spikes marked.
 
     Parameters
     ----------
-    counts : pandas.DataFrame
+    counts : pandas.DataFrame or FleetAnalysis
         ``error_frequency(events, by="category")`` in any measure (the y axis names it);
-        counts also keyed by dimensions (site ...) are added up over them, except rates.
+        counts also keyed by dimensions (site ...) are added up over them, except rates. A
+        FleetAnalysis gives its ``counts``, and its ``spikes`` and ``incidents`` unless passed.
     spikes : pandas.DataFrame, optional
         ``detect_spikes`` output on counts keyed by ``code`` or ``category``. Each spike gets a
         marker at its peak, on top of its category's band, and a shaded window; hovering the
@@ -135,8 +154,12 @@ def plot_frequency(
     incidents : pandas.DataFrame, optional
         ``explain_spikes`` output: its text is used for the spikes it grouped (and it names the
         incident). Without ``spikes``, each incident is marked at its category's highest bucket.
-    lang : {"en", "fr"}
-        Language of titles, labels and catalogue text.
+    lang : {"en", "fr"}, optional
+        Language of titles, labels and catalogue text; default the analysis' language, else
+        English.
+    measure : {"events", "devices", "rate"}, optional
+        What ``counts`` count; default what ``error_frequency`` noted (failed attempts for an
+        analysis).
     title : str, optional
         Plain-text title (escaped); default "Activation errors over time, by category".
 
@@ -156,29 +179,36 @@ def plot_frequency(
     --------
     >>> from activation_kb import simulate_fleet, error_frequency, detect_spikes
     >>> events, _ = simulate_fleet(200, 14, seed=1)
-    >>> counts = error_frequency(events, "h", by="category")
-    >>> fig = plot_frequency(counts, detect_spikes(error_frequency(events, "h", by="code")))
+    >>> counts = error_frequency(events, freq="h", by="category")
+    >>> fig = plot_frequency(counts, detect_spikes(error_frequency(events, freq="h", by="code")))
     >>> [t.name for t in fig.data if t.name.startswith("Spike")][:2]
     ['Spike peaks', 'Spike peaks: KMS host not activated or not usable']
     """
-    lang = check_lang(lang)
-    frame = _counts_by(counts, "category", "plot_frequency")
+    analysis = counts if isinstance(counts, FleetAnalysis) else None
+    if analysis is not None:
+        counts = analysis.counts
+        spikes = analysis.spikes if spikes is None else spikes
+        incidents = analysis.incidents if incidents is None else incidents
+        measure = measure or analysis.measure
+    lang = _lang(lang, analysis)
+    measure = _measure(counts, measure) if isinstance(counts, pd.DataFrame) else "events"
+    frame = _counts_by(counts, "category", "plot_frequency", measure)
     records = incident_records(incidents)
     fig = new_figure(None, title_text(title, "frequency_title", lang), lang)
-    _axis_titles(fig, counts, lang, legend_title_text=label(lang, "category"))
+    _axis_titles(fig, counts, lang, measure, legend_title_text=label(lang, "category"))
     if frame.empty:
         return no_data(fig, lang)
     wide = frame.pivot_table(index="time", columns="category", values="value", aggfunc="sum",
                              fill_value=0.0, observed=True).sort_index()
     wide = wide[ordered_categories(wide.columns)]
-    fmt = _value_format(counts)
+    fmt = _value_format(measure)
     for cat in wide.columns:
         name = category_text(cat, lang)
         fig.add_trace(go.Scatter(
             **x_axis(wide.index), y=wide[cat].to_numpy(), name=name, legendgroup=cat,
             mode="lines", stackgroup="counts", fillcolor=rgba(color_of(cat), 0.75),
             line={"color": color_of(cat), "width": 0, "shape": "hv"},
-            hovertemplate=f"{_NAMED}%{{x|%Y-%m-%d %H:%M}}: %{{y{fmt}}}<extra></extra>",
+            hovertemplate=f"{_NAMED}%{{x|{hover_date(lang)}}}: %{{y{fmt}}}<extra></extra>",
         ))
     add_spike_marks(fig, spikes, records, wide, time_zone(counts["time"]), lang)
     return fig
@@ -202,18 +232,26 @@ def _category_legend(fig: go.Figure, categories: list[str], lang: str, **where: 
 
 
 def plot_code_heatmap(
-    counts: pd.DataFrame, *, lang: str = "en", top_n: int = 20, title: str | None = None
+    counts: pd.DataFrame | FleetAnalysis,
+    *,
+    lang: str | None = None,
+    top_n: int = 20,
+    measure: str | None = None,
+    title: str | None = None,
 ) -> go.Figure:
     """Heatmap of error codes (rows, most failures first) over time (columns).
 
     Parameters
     ----------
-    counts : pandas.DataFrame
-        ``error_frequency(events, by="code")`` in any measure (the colour bar names it).
-    lang : {"en", "fr"}
-        Language of titles and labels.
+    counts : pandas.DataFrame or FleetAnalysis
+        ``error_frequency(events, by="code")`` in any measure (the colour bar names it); a
+        FleetAnalysis gives its ``code_counts``.
+    lang : {"en", "fr"}, optional
+        Language of titles and labels; default the analysis' language, else English.
     top_n : int
         Number of codes shown: those with the most failed attempts over the period.
+    measure : {"events", "devices", "rate"}, optional
+        What ``counts`` count; default what ``error_frequency`` noted.
     title : str, optional
         Plain-text title (escaped); default "Error codes over time".
 
@@ -228,13 +266,19 @@ def plot_code_heatmap(
     UnsupportedLanguageError
         When ``lang`` is not "en" or "fr".
     AnalysisError
-        When ``counts`` is not keyed by code, or ``top_n`` is not a positive integer.
+        When ``counts`` is not keyed by code.
+    NumberError
+        When ``top_n`` is not a positive integer.
     """
-    lang = check_lang(lang)
-    _check_top(top_n)
-    frame = _counts_by(counts, "code", "plot_code_heatmap")
+    analysis = counts if isinstance(counts, FleetAnalysis) else None
+    if analysis is not None:
+        counts, measure = analysis.code_counts, measure or analysis.measure
+    lang = _lang(lang, analysis)
+    top_n = check_top_n(top_n)
+    measure = _measure(counts, measure) if isinstance(counts, pd.DataFrame) else "events"
+    frame = _counts_by(counts, "code", "plot_code_heatmap", measure)
     fig = new_figure(None, title_text(title, "heatmap_title", lang), lang)
-    _axis_titles(fig, counts, lang, legend={"orientation": "h", "y": -0.25, "x": 0})
+    _axis_titles(fig, counts, lang, measure, legend={"orientation": "h", "y": -0.25, "x": 0})
     fig.update_layout(yaxis_title=label(lang, "code"))
     if frame.empty:
         return no_data(fig, lang)
@@ -245,14 +289,14 @@ def plot_code_heatmap(
     wide = frame.assign(code=frame["code"].astype(str)).pivot_table(
         index="code", columns="time", values="value", aggfunc="sum", fill_value=0.0
     ).reindex(codes).fillna(0.0)
-    measure = label(lang, _measure(counts))
-    fmt = _value_format(counts)
+    measure_text = label(lang, measure)
+    fmt = _value_format(measure)
     fig.add_trace(go.Heatmap(
         z=wide.to_numpy(), **x_axis(wide.columns), y=[escape(c) for c in codes], zmin=0,
         colorscale=[[0.0, "#FFFFFF"], [0.15, "#FDD49E"], [0.5, "#FC8D59"], [1.0, "#7F0000"]],
-        colorbar={"title": {"text": measure, "side": "right"},
-                  **({"tickformat": ".0%"} if _measure(counts) == "rate" else {})},
-        hovertemplate=f"<b>%{{y}}</b><br>%{{x|%Y-%m-%d %H:%M}}<br>{measure}: %{{z{fmt}}}"
+        colorbar={"title": {"text": measure_text, "side": "right"},
+                  **({"tickformat": ".0%"} if measure == "rate" else {})},
+        hovertemplate=f"<b>%{{y}}</b><br>%{{x|{hover_date(lang)}}}<br>{measure_text}: %{{z{fmt}}}"
         "<extra></extra>",
         xgap=0, ygap=1, showlegend=False,
     ))
@@ -264,25 +308,23 @@ def plot_code_heatmap(
     return fig
 
 
-def _check_top(top_n: object) -> None:
-    if isinstance(top_n, bool) or not isinstance(top_n, (int, np.integer)) or top_n < 1:
-        raise AnalysisError(f"top_n must be a positive integer, not {top_n!r}")
-
-
-def _table(events_or_table: pd.DataFrame | AttemptTable) -> AttemptTable:
+def _table(events_or_table: pd.DataFrame | AttemptTable | FleetAnalysis) -> AttemptTable:
+    if isinstance(events_or_table, FleetAnalysis):
+        return events_or_table.table
     if isinstance(events_or_table, AttemptTable):
         return events_or_table
     if not isinstance(events_or_table, pd.DataFrame):
-        raise AnalysisError(f"expected a canonical events DataFrame or an AttemptTable, not "
+        raise AnalysisError(f"expected a canonical events DataFrame, an AttemptTable or a "
+                            f"FleetAnalysis, not "
                             f"{type(events_or_table).__name__}")
     return activation_attempts(events_or_table)
 
 
 def plot_top_codes(
-    events_or_table: pd.DataFrame | AttemptTable,
+    events_or_table: pd.DataFrame | AttemptTable | FleetAnalysis,
     *,
     top_n: int = 10,
-    lang: str = "en",
+    lang: str | None = None,
     title: str | None = None,
 ) -> go.Figure:
     """Horizontal bars of the codes with the most failed activation attempts.
@@ -292,12 +334,13 @@ def plot_top_codes(
 
     Parameters
     ----------
-    events_or_table : pandas.DataFrame or AttemptTable
-        Canonical events frame, or the attempt table built from it.
+    events_or_table : pandas.DataFrame, AttemptTable or FleetAnalysis
+        Canonical events frame, the attempt table built from it, or an analysis (its table).
     top_n : int
         Number of codes shown.
-    lang : {"en", "fr"}
-        Language of titles, labels and the catalogue message in hover.
+    lang : {"en", "fr"}, optional
+        Language of titles, labels and the catalogue message in hover; default the analysis'
+        language, else English.
     title : str, optional
         Plain-text title (escaped); default "Most frequent error codes".
 
@@ -310,11 +353,13 @@ def plot_top_codes(
     ------
     UnsupportedLanguageError
         When ``lang`` is not "en" or "fr".
+    NumberError
+        When ``top_n`` is not a positive integer.
     AnalysisError
-        When ``top_n`` is not a positive integer or the events are not canonical.
+        When the events are not canonical.
     """
-    lang = check_lang(lang)
-    _check_top(top_n)
+    lang = _lang(lang, events_or_table if isinstance(events_or_table, FleetAnalysis) else None)
+    top_n = check_top_n(top_n)
     errors = _table(events_or_table).errors
     fig = new_figure(None, title_text(title, "top_title", lang), lang)
     fig.update_layout(xaxis_title=label(lang, "events"), yaxis_title=label(lang, "code"),
@@ -354,7 +399,21 @@ def plot_top_codes(
 # --- one incident --------------------------------------------------------------------------
 
 
-def _incident_fields(incident: object) -> dict[str, Any]:
+def _incident_fields(incident: object, analysis: FleetAnalysis | None) -> dict[str, Any]:
+    if analysis is not None and isinstance(incident, (int, np.integer, str)) and not isinstance(
+            incident, bool):
+        incidents = analysis.incidents
+        if isinstance(incident, str):
+            found = incidents[incidents["incident_id"] == incident]
+            if found.empty:
+                raise AnalysisError(f"no incident {incident!r}; the analysis has "
+                                    f"{list(incidents['incident_id'])}")
+            incident = found.iloc[0]
+        elif not -len(incidents) <= incident < len(incidents):
+            raise AnalysisError(f"no incident number {incident}; the analysis has "
+                                f"{len(incidents)} incident(s)")
+        else:
+            incident = incidents.iloc[int(incident)]
     if isinstance(incident, pd.DataFrame):
         if len(incident) != 1:
             raise AnalysisError(f"plot_incident takes one incident; the frame has {len(incident)} "
@@ -379,7 +438,7 @@ def _incident_counts(inc: dict[str, Any], table: AttemptTable, freq: str) -> pd.
     pad = max(end - start, 12 * step)
     first, last = table.attempts["time"].min(), table.attempts["time"].max()
     lo, hi = max(start - pad, first), min(end + pad, last + pd.Timedelta(1, "ns"))
-    counts = error_frequency(table, freq, by="code", start=lo, end=max(hi, lo + step))
+    counts = error_frequency(table, freq=freq, by="code", since=lo, until=max(hi, lo + step))
     return counts[counts["code"].isin([str(c) for c in inc["codes"]])]
 
 
@@ -389,13 +448,15 @@ def _short(text: str, width: int = 40) -> str:
 
 def _dimension_bars(fig: go.Figure, dims: list[dict[str, Any]], lang: str) -> None:
     rows = list(dims)[:8]
-    full = [f"{escape(d['dimension'])}: {escape(d['value']) or label(lang, 'none')}"
-            for d in rows]
-    names = [escape(_short(f"{d['dimension']}: {d['value']}")) if d["value"] else n
-             for d, n in zip(rows, full)]
+    texts = [(dimension_label(d["dimension"], lang),
+              value_label(d["dimension"], d["value"], lang) if d["value"] else "") for d in rows]
+    full = [f"{escape(dim)}: {escape(value) or label(lang, 'none')}" for dim, value in texts]
+    names = [escape(_short(f"{dim}: {value}")) if value else n
+             for (dim, value), n in zip(texts, full)]
     hover = [
         f"<b>{n}</b><br>{format_number(d['devices'], lang)} {label(lang, 'failed_devices')} "
-        f"({d['share']:.0%})<br>{label(lang, 'fleet_share')}: {d['fleet_share']:.0%}"
+        f"({format_percent(d['share'], lang, 0)})<br>{label(lang, 'fleet_share')}: "
+        f"{format_percent(d['fleet_share'], lang, 0)}"
         + (f"<br>{label(lang, 'lift')} ×{format_number(d['lift'], lang, 2)}"
            if d.get("lift") else "")
         for n, d in zip(full, rows)
@@ -412,24 +473,26 @@ def _dimension_bars(fig: go.Figure, dims: list[dict[str, Any]], lang: str) -> No
 
 
 def plot_incident(
-    incident: pd.Series | Mapping[str, Any] | pd.DataFrame,
-    events_or_table: pd.DataFrame | AttemptTable,
+    incident: pd.Series | Mapping[str, Any] | pd.DataFrame | int | str,
+    events_or_table: pd.DataFrame | AttemptTable | FleetAnalysis,
     *,
-    freq: str = "h",
-    lang: str = "en",
+    freq: str | None = None,
+    lang: str | None = None,
 ) -> go.Figure:
     """One incident's view: its codes over time around its (shaded) window, and its scope.
 
     Parameters
     ----------
-    incident : pandas.Series or mapping
-        One row of :func:`~activation_kb.explain_spikes` output (a one-row frame is accepted).
-    events_or_table : pandas.DataFrame or AttemptTable
-        The events the incident was found in (or their attempt table).
-    freq : str
-        Bucket size of the time series ("h", "15min", "D" ...).
-    lang : {"en", "fr"}
-        Language of the labels.
+    incident : pandas.Series, mapping, int or str
+        One row of :func:`~activation_kb.explain_spikes` output (a one-row frame is accepted);
+        with a FleetAnalysis, also the position or the ``incident_id`` of one of its incidents.
+    events_or_table : pandas.DataFrame, AttemptTable or FleetAnalysis
+        The events the incident was found in (or their attempt table, or the analysis).
+    freq : str, optional
+        Bucket size of the time series ("h", "15min", "D" ...); default the analysis' bucket
+        size, else "h".
+    lang : {"en", "fr"}, optional
+        Language of the labels; default the analysis' language, else English.
 
     Returns
     -------
@@ -443,30 +506,23 @@ def plot_incident(
     ------
     UnsupportedLanguageError
         When ``lang`` is not "en" or "fr".
+    FrequencyError
+        For a bad ``freq``.
     AnalysisError
-        When ``incident`` is not a row of explain_spikes output, or for a bad ``freq``.
+        When ``incident`` is not a row of explain_spikes output (or not an incident of the
+        analysis).
     """
-    lang = check_lang(lang)
-    inc = _incident_fields(incident)
-    table = _table(events_or_table)
-    counts = _incident_counts(inc, table, freq)
+    analysis = events_or_table if isinstance(events_or_table, FleetAnalysis) else None
+    lang = _lang(lang, analysis)
+    freq = check_freq(freq or (analysis.freq if analysis is not None else "h"))
+    inc = _incident_fields(incident, analysis)
+    counts = _incident_counts(inc, _table(events_or_table), freq)
     fig = make_subplots(
         rows=2, cols=1, row_heights=[0.58, 0.42], vertical_spacing=0.16,
         subplot_titles=(label(lang, "codes_over_time"), label(lang, "dimensions")),
     )
     category = inc.get("category") or category_of(inc["top_code"])
-    title = (f"<b>{escape(inc['incident_id'])}</b> · {escape(inc['top_code'])} · "
-             f"{category_text(category, lang)}")
-    window = f"{format_time(inc['start'])} → {format_time(inc['end'])} UTC"
-    facts = [window]
-    if inc.get("devices") is not None:
-        facts.append(f"{format_number(inc['devices'], lang)} {label(lang, 'failed_devices')}")
-    if inc.get("severity"):
-        severity = str(inc["severity"])
-        facts.append(f"{label(lang, 'severity')} "
-                     f"{label(lang, severity) if severity in SEVERITIES else escape(severity)}")
-    scope = hover_paragraph(inc["scope"], width=110, max_lines=2).replace("<br>", " ")
-    subtitle = " · ".join(facts) + f"<br>{label(lang, 'scope')}: {scope}"
+    title, subtitle = _incident_titles(inc, category, lang)
     new_figure(fig, title, lang, subtitle=subtitle)
     fig.update_layout(height=780, margin={"t": 150}, barmode="group",
                       legend={"tracegroupgap": 12})
@@ -475,20 +531,7 @@ def plot_incident(
     if counts.empty:
         no_data(fig, lang, xref="x domain", yref="y domain")
     else:
-        dashes: dict[str, int] = {}
-        for code in [str(c) for c in inc["codes"]]:
-            series = counts[counts["code"] == code]
-            if series.empty:
-                continue
-            cat = category_of(code)
-            dashes[cat] = dashes.get(cat, -1) + 1
-            dash = _DASHES[dashes[cat] % len(_DASHES)]
-            fig.add_trace(go.Scatter(
-                **x_axis(series["time"]), y=series["value"].to_numpy(), mode="lines",
-                name=escape(code), legendgroup=cat,
-                line={"color": color_of(cat), "dash": dash, "width": 2, "shape": "hv"},
-                hovertemplate=f"{_NAMED}%{{x|%Y-%m-%d %H:%M}}: %{{y:,.0f}}<extra></extra>",
-            ), row=1, col=1)
+        _code_lines(fig, inc, counts, lang)
         fig.add_vrect(
             x0=utc_wall(inc["start"]), x1=utc_wall(inc["end"]),
             fillcolor=color_of(category), opacity=0.15, line_width=0, layer="below",
@@ -502,3 +545,36 @@ def plot_incident(
         no_data(fig, lang, xref="x2 domain", yref="y2 domain")
     return fig
 
+
+def _incident_titles(inc: dict[str, Any], category: str, lang: str) -> tuple[str, str]:
+    """Return the incident figure's title (id, top code, category) and subtitle (window ...)."""
+    title = (f"<b>{escape(inc['incident_id'])}</b> · {escape(inc['top_code'])} · "
+             f"{category_text(category, lang)}")
+    facts = [f"{format_time(inc['start'], lang)} → {format_time(inc['end'], lang)} UTC"]
+    if inc.get("devices") is not None:
+        facts.append(f"{format_number(inc['devices'], lang)} {label(lang, 'failed_devices')}")
+    if inc.get("severity"):
+        severity = str(inc["severity"])
+        facts.append(f"{label(lang, 'severity')} "
+                     f"{label(lang, severity) if severity in SEVERITIES else escape(severity)}")
+    # where it happened is the lower panel (the ranked dimension values), not repeated here
+    return title, " · ".join(facts)
+
+
+def _code_lines(fig: go.Figure, inc: dict[str, Any], counts: pd.DataFrame,
+                lang: str = "en") -> None:
+    """One line per code of the incident: its category's colour, a dash per code."""
+    dashes: dict[str, int] = {}
+    for code in [str(c) for c in inc["codes"]]:
+        series = counts[counts["code"] == code]
+        if series.empty:
+            continue
+        cat = category_of(code)
+        dashes[cat] = dashes.get(cat, -1) + 1
+        dash = _DASHES[dashes[cat] % len(_DASHES)]
+        fig.add_trace(go.Scatter(
+            **x_axis(series["time"]), y=series["value"].to_numpy(), mode="lines",
+            name=escape(code), legendgroup=cat,
+            line={"color": color_of(cat), "dash": dash, "width": 2, "shape": "hv"},
+            hovertemplate=f"{_NAMED}%{{x|{hover_date(lang)}}}: %{{y:,.0f}}<extra></extra>",
+        ), row=1, col=1)

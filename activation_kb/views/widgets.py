@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from ..analysis.attempts import AttemptTable
+from ..analysis.fleet import FleetAnalysis
 from ..catalogue.article import CATALOGUE_COLUMNS, LANGUAGES, check_language
+from ..deprecation import old_forms
 from ..errors import AnalysisError, MissingDependencyError, SchemaError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +29,7 @@ def _require_ipywidgets() -> None:
         import ipywidgets  # noqa: F401
     except ImportError as exc:
         raise MissingDependencyError(
-            "ipywidgets", "widgets", "The lookup widget (activation_kb.lookup_widget)"
+            "ipywidgets", None, "The lookup widget (activation_kb.lookup_widget)"
         ) from exc
 
 
@@ -58,10 +60,12 @@ def _catalogues(catalogue: object, lang: str) -> dict[str, pd.DataFrame | None]:
     return {key: given.get(key) for key in LANGUAGES}
 
 
+@old_forms(positional=("events", "lang"))
 def lookup_widget(
     catalogue: pd.DataFrame | Mapping[str, pd.DataFrame] | None = None,
-    events: pd.DataFrame | AttemptTable | None = None,
-    lang: str = "en",
+    *,
+    events: pd.DataFrame | AttemptTable | FleetAnalysis | None = None,
+    lang: str | None = None,
 ) -> LookupWidget:
     """Build a widget to look up activation error codes; it is returned, not displayed.
 
@@ -74,7 +78,10 @@ def lookup_widget(
     a valid code that the article does not document is decoded by
     :func:`~activation_kb.describe_code` and said to be missing from the article. With
     ``events``, the shown code's failed attempts over time (an inline SVG chart that needs no
-    script or network), the number of devices affected and their host names follow.
+    script or network), the number of devices affected and their host names follow; and typing
+    a **device name** (full or short) or a **CMID** shows that machine's status, licence state,
+    projected expiry and KMS host (:func:`~activation_kb.fleet_health`) and its last attempts
+    with the resolution of each error.
 
     Everything from data (catalogue text, links, host names) is escaped: raw HTML in it shows as
     text, and only http(s) links are made into links.
@@ -85,19 +92,19 @@ def lookup_widget(
         A frame from :func:`~activation_kb.load_catalogue` or
         :func:`~activation_kb.parse_catalogue`, used for ``lang``; or ``{"en": frame, "fr":
         frame}``. Languages not given use the shipped catalogue.
-    events : pandas.DataFrame or AttemptTable, optional
-        Canonical events frame (e.g. ``load_events(...).events``), or attempts built from it
-        by :func:`~activation_kb.activation_attempts`.
-    lang : {"en", "fr"}, default "en"
-        Language shown first.
+    events : pandas.DataFrame, AttemptTable or FleetAnalysis, optional
+        Canonical events frame (e.g. ``load_events(...).events``), attempts built from it
+        by :func:`~activation_kb.activation_attempts`, or an analysis (its attempts).
+    lang : {"en", "fr"}, optional
+        Language shown first; default the analysis' language, else English.
 
     Returns
     -------
     LookupWidget
         An ``ipywidgets.VBox``. Its parts are attributes, so code can drive it: ``query``
         (Text), ``language`` (ToggleButtons), ``category`` and ``activation_type`` (Dropdown),
-        ``results`` (Select of codes), ``status``, ``detail`` and ``activity`` (HTML), and
-        ``matches`` (the listed rows) and ``shown_code``.
+        ``results`` (Select of codes), ``status``, ``detail``, ``activity`` and ``device``
+        (HTML), and ``matches`` (the listed rows), ``shown_code`` and ``shown_device``.
 
     Raises
     ------
@@ -118,18 +125,26 @@ def lookup_widget(
     '0xC004F074'
     """
     _require_ipywidgets()
-    check_language(lang)
+    records = None  # the records themselves, for the machines' licence states
+    if isinstance(events, FleetAnalysis):
+        lang = events.lang if lang is None else lang
+        records, events = events.events, events.table
+    lang = check_language("en" if lang is None else lang)
     catalogues = _catalogues(catalogue, lang)
-    activity = None
+    activity = devices = None
     if events is not None:
         if not isinstance(events, (pd.DataFrame, AttemptTable)):
             raise AnalysisError(
                 f"events must be a canonical events frame or an AttemptTable, not "
                 f"{type(events).__name__} (for files, pass load_events(paths).events)"
             )
+        from ..analysis.attempts import activation_attempts
+        from .lookup_device import device_index
         from .lookup_render import code_activity
 
-        activity = code_activity(events)
+        table = events if isinstance(events, AttemptTable) else activation_attempts(events)
+        activity = code_activity(table)
+        devices = device_index(events if records is None else records, table)
     from .lookup_view import LookupWidget
 
-    return LookupWidget(catalogues, activity, lang)
+    return LookupWidget(catalogues, activity, lang, devices)

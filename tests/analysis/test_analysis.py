@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from activation_kb.analysis.fleet import analyze_fleet, relative_span, write_outputs
-from activation_kb.errors import AnalysisError
+from activation_kb.errors import DateError, DurationError
 from activation_kb.report.runner import default_events
 
 
@@ -45,10 +45,11 @@ def test_since_as_a_duration(sample):
     analysis = analyze_fleet(sample, since="7D")
     assert pd.Timestamp(analysis.summary["period_start"]) == last - pd.Timedelta("7D")
     assert analysis.events["event_time"].min() >= last - pd.Timedelta("7D")
+    assert analysis.since == last - pd.Timedelta("7D") and analysis.until is None
     assert relative_span("36h") == pd.Timedelta(hours=36) and relative_span("2026-01-01") is None
-    with pytest.raises(AnalysisError, match="positive"):
+    with pytest.raises(DurationError, match="since='0D': expected a positive duration"):
         analyze_fleet(sample, since="0D")
-    with pytest.raises(AnalysisError, match="after"):
+    with pytest.raises(DateError, match="after"):
         analyze_fleet(sample, since="2026-02-01", until="2026-01-01")
 
 
@@ -56,9 +57,14 @@ def test_write_outputs(sample, tmp_path):
     analysis = analyze_fleet(sample, lang="fr")
     paths = write_outputs(analysis, tmp_path)
     incidents = json.loads(paths["incidents.json"].read_text())
-    assert len(incidents) == 7 and incidents[0]["incident_id"] == "INC-001"
+    assert len(incidents) == 7 and incidents[0]["incident_id"].startswith("INC-2026")
     assert isinstance(incidents[0]["dimensions"], list) and incidents[0]["start"].endswith("+00:00")
     csv = pd.read_csv(paths["incidents.csv"])
-    assert "dimensions" not in csv.columns and csv["codes"].str.match(r"^0x").all()
+    # lists and dicts are JSON text in the CSV, never Python reprs
+    for column in ("codes", "categories", "affected_devices", "dimensions", "codes_detail"):
+        assert csv[column].map(json.loads).tolist() == [i[column] for i in incidents], column
+    assert csv["codes"].map(json.loads).map(lambda c: c[0].startswith("0x")).all()
+    assert list(csv["incident_id"]) == [i["incident_id"] for i in incidents]
     summary = json.loads(paths["run_summary.json"].read_text())
     assert summary["parameters"]["lang"] == "fr" and summary["summary"]["incidents"] == 7
+    assert summary["quality"]["unreadable_codes"] == 0

@@ -7,7 +7,13 @@ import pytest
 
 from activation_kb.analysis.attempts import activation_attempts
 from activation_kb.analysis.frequency import error_frequency
-from activation_kb.errors import AnalysisError
+from activation_kb.errors import (
+    AnalysisError,
+    ChoiceError,
+    DateError,
+    FrequencyError,
+    TimeZoneError,
+)
 from activation_kb.schema import coerce_events
 
 T0 = pd.Timestamp("2026-03-02 00:00", tz="UTC")  # a Monday
@@ -41,7 +47,7 @@ def events():
 
 
 def test_counts_failed_attempts_per_hour_and_category(events):
-    f = error_frequency(events, "h", "category")
+    f = error_frequency(events, freq="h", by="category")
     assert list(f.columns) == ["time", "category", "value", "failures", "attempts"]
     assert f.attrs["measure"] == "events" and f.attrs["devices"] == 5
     # every hour from the first to the last attempt, for every category seen: 5 hours x 3
@@ -59,16 +65,18 @@ def test_counts_failed_attempts_per_hour_and_category(events):
 
 
 def test_devices_and_rate(events):
-    devices = error_frequency(events, "D", "code", "devices").set_index("code")["value"]
+    devices = error_frequency(events, freq="D", by="code", measure="devices")
+    devices = devices.set_index("code")["value"]
     assert devices["0x8007232B"] == 2  # a failed twice, b once: two devices
     assert devices["0xC004F06C"] == 1
-    rate = error_frequency(events, "h", "category", "rate").set_index(["time", "category"])
+    rate = error_frequency(events, freq="h", by="category", measure="rate")
+    rate = rate.set_index(["time", "category"])
     assert rate.loc[(T0 + pd.Timedelta(hours=1), "dns"), "value"] == pytest.approx(2 / 3)
     assert rate.loc[(T0 + pd.Timedelta(hours=2), "dns"), "value"] == 0.0  # no attempt: 0
 
 
 def test_dimensions_scale_the_attempts(events):
-    f = error_frequency(events, "D", ["category", "site"]).set_index(["category", "site"])
+    f = error_frequency(events, freq="D", by=["category", "site"]).set_index(["category", "site"])
     assert f.loc[("dns", "paris"), "failures"] == 3
     assert f.loc[("dns", "paris"), "attempts"] == 5  # paris made 5 attempts, lyon 2
     assert f.loc[("clock", "lyon"), "attempts"] == 2
@@ -76,52 +84,68 @@ def test_dimensions_scale_the_attempts(events):
 
 
 def test_time_range_and_zone(events):
-    f = error_frequency(events, "D", "category", start="2026-03-01", end="2026-03-04",
+    f = error_frequency(events, freq="D", by="category", since="2026-03-01", until="2026-03-04",
                         tz="Europe/Paris")
     days = sorted(set(f["time"]))
     assert [d.isoformat() for d in days] == [
         "2026-03-01T00:00:00+01:00", "2026-03-02T00:00:00+01:00", "2026-03-03T00:00:00+01:00"]
     assert f["value"].sum() == 7  # dns 3, kms_unreachable 3, clock 1
-    later = error_frequency(events, "h", "category", start=T0 + pd.Timedelta(hours=3))
+    later = error_frequency(events, freq="h", by="category", since=T0 + pd.Timedelta(hours=3))
     assert later["value"].sum() == 3  # hour 3: a (dns + kms_unreachable) and d (clock)
 
 
 def test_an_attempt_counts_once_per_category():
     rows = _attempt(1, "x", [0x800706BA, 0xC004F074])  # both kms_unreachable
-    f = error_frequency(coerce_events(pd.DataFrame(rows)), "h", "category")
+    f = error_frequency(coerce_events(pd.DataFrame(rows)), freq="h", by="category")
     assert f.set_index("category").loc["kms_unreachable", "value"] == 1
-    by_code = error_frequency(coerce_events(pd.DataFrame(rows)), "h", "code")
+    by_code = error_frequency(coerce_events(pd.DataFrame(rows)), freq="h", by="code")
     assert sorted(by_code["code"]) == ["0x800706BA", "0xC004F074"]
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        (dict(measure="count"), "measure"),
-        (dict(by="colour"), "by="),
-        (dict(freq="fortnightly"), "freq"),
-        (dict(tz="Mars/Olympus"), "tz"),
-        (dict(start="2026-03-05", end="2026-03-01"), "after"),
-        (dict(start="yesterday-ish"), "start"),
+        (dict(measure="count"), ChoiceError, "measure='count'"),
+        (dict(by="colour"), AnalysisError, "by="),
+        (dict(freq="fortnightly"), FrequencyError, "freq='fortnightly'"),
+        (dict(freq="30s"), FrequencyError, "at least one minute"),
+        (dict(freq="1min", since="2020-01-01"), FrequencyError, "more than 100,000"),
+        (dict(tz="Mars/Olympus"), TimeZoneError, "tz='Mars/Olympus'"),
+        (dict(since="2026-03-05", until="2026-03-01"), DateError, "after"),
+        (dict(since="yesterday-ish"), DateError, "since='yesterday-ish'"),
+        (dict(until="1601-01-01"), DateError, "outside the dates"),
     ],
 )
-def test_bad_arguments(events, kwargs, match):
-    with pytest.raises(AnalysisError, match=match):
+def test_bad_arguments(events, kwargs, error, match):
+    with pytest.raises(error, match=match):
         error_frequency(events, **kwargs)
 
 
-def test_simulated_counts_match_the_attempt_table():
-    from activation_kb.simulate import simulate_fleet
+def test_old_call_forms_still_work_with_a_warning(events):
+    new = error_frequency(events, freq="D", by="code", measure="devices", since="2026-03-01")
+    with pytest.warns(DeprecationWarning) as caught:
+        old = error_frequency(events, "D", "code", "devices", start="2026-03-01")
+    assert {str(w.message) for w in caught} == {
+        "error_frequency(): passing freq, by, measure by position is deprecated; write freq=..., "
+        "by=..., measure=...",
+        "error_frequency(): start= is deprecated; write since=",
+    }
+    pd.testing.assert_frame_equal(old, new)
+    with pytest.raises(TypeError, match="both start= .deprecated. and since="):
+        error_frequency(events, start="2026-03-01", since="2026-03-01")
+    with pytest.raises(TypeError, match="at most 4 positional"):
+        error_frequency(events, "D", "code", "devices", "extra")
 
-    events, _ = simulate_fleet(200, 14, seed=2)
-    table = activation_attempts(events)
-    counts = error_frequency(table, "h", "code")
+
+def test_simulated_counts_match_the_attempt_table(small_fleet):
+    table = activation_attempts(small_fleet.events)
+    counts = error_frequency(table, freq="h", by="code")
     per_code = counts.groupby("code", observed=True)["failures"].sum()
     assert per_code.to_dict() == table.errors["code"].value_counts().to_dict()
     hours = counts["time"].nunique()
     assert hours == len(pd.date_range(table.attempts["time"].min().floor("h"),
                                       table.attempts["time"].max().floor("h"), freq="h"))
-    weekly = error_frequency(table, "W", "category")
+    weekly = error_frequency(table, freq="W", by="category")
     assert set(weekly["time"].dt.day_of_week) == {0}  # weeks start on Monday
     by_cat = table.errors.drop_duplicates(["attempt", "category"])["category"].value_counts()
     assert weekly.groupby("category", observed=True)["failures"].sum().to_dict() == by_cat.to_dict()

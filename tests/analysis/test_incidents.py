@@ -9,7 +9,7 @@ from activation_kb.analysis.attempts import activation_attempts
 from activation_kb.analysis.frequency import error_frequency
 from activation_kb.analysis.incidents import INCIDENT_COLUMNS, explain_spikes
 from activation_kb.analysis.spikes import detect_spikes
-from activation_kb.errors import AnalysisError
+from activation_kb.errors import AnalysisError, DurationError, NumberError, SchemaError
 from activation_kb.simulate import simulate_fleet
 
 
@@ -34,7 +34,7 @@ def dns_and_rogue():
 
     events = pd.concat([events, coerce_events(pd.DataFrame(rows))], ignore_index=True)
     table = activation_attempts(events.sort_values("event_time", kind="stable"))
-    spikes = detect_spikes(error_frequency(table, "h", "code"))
+    spikes = detect_spikes(error_frequency(table, freq="h", by="code"))
     return table, spikes, truth
 
 
@@ -77,7 +77,7 @@ def test_french_text(dns_and_rogue):
     dns = inc[inc["top_code"] == "0x8007232B"].iloc[0]
     assert dns["message"] == "Le nom DNS n’existe pas."
     assert dns["category_label"] == "DNS et découverte du KMS"
-    assert dns["scope"].startswith("site=lyon (100% des appareils en échec")
+    assert dns["scope"].startswith("site\u00a0: lyon (100\u202f% des appareils en échec")
 
 
 def test_single_machine_spikes_are_left_out(dns_and_rogue):
@@ -99,3 +99,47 @@ def test_empty_and_bad_input(dns_and_rogue):
 
     with pytest.raises(UnsupportedLanguageError):
         explain_spikes(spikes, table, lang="de")
+
+
+def test_a_language_where_the_catalogue_goes_says_so(dns_and_rogue):
+    """explain_spikes(spikes, table, "fr") used to fail with an AttributeError."""
+    table, spikes, _ = dns_and_rogue
+    with pytest.warns(DeprecationWarning, match="passing catalogue by position"):
+        with pytest.raises(SchemaError, match="catalogue must be a catalogue DataFrame .* not the "
+                                              "str 'fr'; to choose the language pass lang='fr'"):
+            explain_spikes(spikes, table, "fr")
+    with pytest.raises(SchemaError, match=r"catalogue lacks column\(s\) \['cause', 'message', "
+                                          r"'resolution'\]"):
+        explain_spikes(spikes, table, catalogue=pd.DataFrame({"code": ["0x8007232B"]}))
+    with pytest.raises(SchemaError, match="not the list"):
+        explain_spikes(spikes, table, catalogue=[1, 2])
+
+
+def test_old_keywords_and_positions_still_work(dns_and_rogue):
+    from activation_kb import load_catalogue
+
+    table, spikes, _ = dns_and_rogue
+    new = explain_spikes(spikes, table, catalogue=load_catalogue("fr"), lang="fr", top_n=2)
+    with pytest.warns(DeprecationWarning) as caught:
+        old = explain_spikes(spikes, table, load_catalogue("fr"), "fr", top=2)
+    assert len(caught) == 2
+    pd.testing.assert_frame_equal(old, new)
+    assert all(len(d) <= 2 for d in new["dimensions"])
+    from activation_kb import category_label
+
+    assert new.loc[0, "category_label"] == category_label(new.loc[0, "category"], lang="fr")
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(gap="soon"), DurationError, "gap='soon'"),
+        (dict(overlap=1.5), NumberError, "overlap=1.5"),
+        (dict(top_n=-1), NumberError, "top_n=-1"),
+        (dict(min_devices=2.5), NumberError, "min_devices=2.5"),
+    ],
+)
+def test_bad_settings_are_refused(dns_and_rogue, kwargs, error, match):
+    table, spikes, _ = dns_and_rogue
+    with pytest.raises(error, match=match):
+        explain_spikes(spikes, table, **kwargs)

@@ -64,7 +64,8 @@ def _check_rows(frame, lang, codes):
             "MAK", "KMS client", "KMS host",
         }
         assert row.category == category_of(row.code) != "other"
-        assert row.category_label == category_label(row.category, "fr" if lang == "fr" else "en")
+        label_lang = "fr" if lang == "fr" else "en"
+        assert row.category_label == category_label(row.category, lang=label_lang)
         assert row.lang == lang
     assert str(frame["value"].dtype) == "uint32"
 
@@ -375,9 +376,9 @@ _TABLE = "|Code |Message |Type |Cause |Fix |\n|---|---|---|---|---|\n"
          r"line 3: HTML comment '<!--' is never closed"),
     ],
 )
-def test_bad_text_raises_a_clear_error(text, expected):
+def test_bad_text_raises_a_clear_error_when_strict(text, expected):
     with pytest.raises(CatalogueParseError, match=expected) as info:
-        parse_catalogue(text)
+        parse_catalogue(text, strict=True)
     assert isinstance(info.value, ValueError)
     assert "\n" not in str(info.value)
 
@@ -458,7 +459,7 @@ def test_load_catalogue_has_30_codes_and_the_contract_columns(lang):
     assert len(frame) == 30 and set(frame["code"]) == ARTICLE_CODES
     assert list(frame.columns) == list(CATALOGUE_COLUMNS)
     assert list(frame.columns[:12]) == CONTRACT_COLUMNS
-    assert set(frame["category_label"]) <= {category_label(c, lang) for c in frame["category"]}
+    assert set(frame["category_label"]) <= {category_label(c, lang=lang) for c in frame["category"]}
 
 
 def test_french_catalogue_falls_back_to_english_for_the_missing_code():

@@ -4,6 +4,7 @@ import pytest
 
 from activation_kb import (
     CATEGORY_NAMES,
+    ChoiceError,
     UnsupportedLanguageError,
     category_label,
     category_of,
@@ -44,12 +45,17 @@ def test_every_article_code_has_a_category_and_others_are_other():
 
 def test_labels_in_both_languages():
     assert category_label("clock") == "Clock and time stamp"
-    assert category_label("clock", "fr") == "Horloge et horodatage"
-    assert all(category_label(c, "fr") and category_label(c, "en") for c in CATEGORY_NAMES)
+    assert category_label("clock", lang="fr") == "Horloge et horodatage"
+    assert all(category_label(c, lang="fr") and category_label(c, lang="en")
+               for c in CATEGORY_NAMES)
+    with pytest.warns(DeprecationWarning, match="lang=..."):  # the 0.1 form still works
+        assert category_label("clock", "fr") == "Horloge et horodatage"
 
 
 def test_label_errors():
     with pytest.raises(UnsupportedLanguageError, match="'de'"):
-        category_label("clock", "de")
-    with pytest.raises(KeyError, match="unknown category 'weather'"):
+        category_label("clock", lang="de")
+    with pytest.raises(ChoiceError, match="category='weather': unknown category; expected one "
+                                          "of: dns, kms_unreachable") as info:
         category_label("weather")
+    assert isinstance(info.value, ValueError) and info.value.parameter == "category"

@@ -60,14 +60,25 @@ def test_lookup_code_outside_the_article_is_described():
 def test_lookup_words_ranks_codes():
     result = run("lookup", "horloge", "--lang", "fr")
     assert result.exit_code == 0
-    assert result.output.splitlines()[0] == "1 code matches 'horloge', best first:"
-    assert "0xC004F06C  1.00  clock" in result.output
+    first = result.output.splitlines()[0]
+    assert first == "1 code correspond à 'horloge', le meilleur d’abord\u00a0:"
+    assert "0xC004F06C  1,00  clock" in result.output  # French decimal comma
+    english = run("lookup", "clock")
+    assert english.output.splitlines()[0].endswith(", best first:")
+    assert "0xC004F06C  1.00  clock" in english.output
     data = json.loads(run("lookup", "DNS", "--json").output)
     assert (data["kind"], data["code"], data["in_article"], data["description"]) == (
         "words", None, None, None,
     )
     scores = [row["score"] for row in data["results"]]
     assert scores == sorted(scores, reverse=True) and scores[0] == 1.0
+
+
+def test_lookup_entry_in_french():
+    out = run("lookup", "0xC004F074", "--lang", "fr").output
+    assert "Catégorie\u00a0: Hôte KMS injoignable" in out and "Résolution\u00a0:" in out
+    assert "Type d’activation\u00a0: client KMS" in out
+    assert "Category:" not in out and "Resolution:" not in out
 
 
 def test_lookup_nothing_found_exits_1():
@@ -156,23 +167,96 @@ def test_parse_prints_the_codes():
     lines = result.output.splitlines()
     assert lines[0] == "3 codes in translated_es.md (lang es):"
     assert lines[1].split()[:2] == ["0x8007232B", "dns"]
-    rows = json.loads(run("catalogue", "parse", str(path), "--json").output)
-    assert [row["code"] for row in rows] == ["0x8007232B", "0x8007232A", "0x80070005"]
+    data = json.loads(run("catalogue", "parse", str(path), "--json").output)
+    assert list(data) == ["source", "lang", "codes", "problems", "rows"]
+    assert (data["source"], data["lang"], data["problems"]) == ("translated_es.md", "es", [])
+    rows = data["rows"]
+    assert [row["code"] for row in rows] == data["codes"] == [
+        "0x8007232B", "0x8007232A", "0x80070005"]
     assert list(rows[0]) == list(CATALOGUE_COLUMNS)
 
 
 def test_parse_the_shared_2025_revision(shared_dir):
     path = shared_dir / "catalogue-sources/en-us_troubleshoot-activation-error-codes_2025-01-15.md"
     result = run("catalogue", "parse", str(path), "--json")
-    assert result.exit_code == 0 and len(json.loads(result.output)) == 30
+    data = json.loads(result.output)
+    assert result.exit_code == 0 and len(data["rows"]) == 30 and data["problems"] == []
 
 
-def test_parse_errors_exit_2_with_one_line(tmp_path):
+def test_parse_without_any_code_exits_1_and_says_why():
     result = run("catalogue", "parse", str(TEST_DATA / "catalogue" / "not_the_article.md"))
-    assert result.exit_code == 2
-    assert result.output.startswith("Error: not_the_article.md: no table with a column of error")
-    assert len(result.output.strip().splitlines()) == 1
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert lines[0] == "1 problem(s) in not_the_article.md:"
+    assert lines[1].split()[:3] == ["text", "-", "no_codes:"]
+    assert "no table with a column of error codes" in lines[1]
+    assert lines[-1] == ("Error: not_the_article.md: no error code could be read; see the "
+                         "problems above")
+    assert "Traceback" not in result.output
+
+
+def test_unreadable_article_exits_2_with_one_line(tmp_path):
     binary = tmp_path / "latin1.md"
     binary.write_bytes("|Code |Café |\n".encode("latin-1"))
     result = run("catalogue", "parse", str(binary))
     assert result.exit_code == 2 and "latin1.md: not UTF-8 text" in result.output
+
+
+# --- issue 14: problems, exit codes, --catalogue ----------------------------------------------
+
+
+def test_parse_prints_problems_and_exits_0_when_codes_were_read():
+    path = TEST_DATA / "catalogue" / "quirk_local_activation_types_it.md"
+    result = run("catalogue", "parse", str(path))
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "4 codes in quirk_local_activation_types_it.md (lang it):"
+    assert lines[4].split()[:4] == ["0xC004F035", "product_key", "KMS", "client,"]
+    assert "KMS client, KMS host (en)" in lines[4]
+    assert lines[5] == "1 problem(s) in quirk_local_activation_types_it.md:"
+    assert lines[6].split()[:4] == ["line", "12", "0xC004F035", "activation_type:"]
+    assert lines[6].endswith("used the English article's types for 0xC004F035: KMS client, "
+                             "KMS host")
+
+
+def test_parse_json_lists_the_problems():
+    path = TEST_DATA / "catalogue" / "quirk_duplicate_code_es.md"
+    result = run("catalogue", "parse", str(path), "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.output)
+    assert data["codes"] == ["0x8007232A", "0x8007232B", "0xC004F074"]
+    keys = ["line", "code", "kind", "problem", "action"]
+    assert [list(p) for p in data["problems"]] == [keys] * 2
+    assert [(p["line"], p["code"], p["kind"]) for p in data["problems"]] == [
+        (10, "0x8007232B", "anchor_decides"), (12, "0xC004F074", "duplicate_code"),
+    ]
+    assert data["rows"][1]["activation_types_from"] == "es"
+
+
+def test_lookup_in_a_downloaded_revision():
+    path = TEST_DATA / "catalogue" / "layout_2023_en.md"
+    result = run("lookup", "0x8004FE21", "--catalogue", str(path))
+    assert result.exit_code == 0, result.output
+    assert "**Solution: reinstall the operating system**" in result.output
+    assert "Source: layout_2023_en.md (en)" in result.output
+    data = json.loads(run("lookup", "0xC004F074", "--catalogue", str(path), "--json").output)
+    # documented in the shipped article, not in this 5-code copy
+    assert (data["in_article"], data["description"]["in_article"], data["results"]) == (
+        False, False, [])
+    words = json.loads(run("lookup", "firewall", "--catalogue", str(path), "--json").output)
+    assert [row["code"] for row in words["results"]] == ["0x800706BA"]
+
+
+def test_lookup_catalogue_with_problems_warns_on_stderr():
+    path = TEST_DATA / "catalogue" / "quirk_words_after_code_de.md"
+    result = CliRunner().invoke(cli, ["lookup", "0xC004F038", "--catalogue", str(path)])
+    assert result.exit_code == 0
+    assert "Warning: quirk_words_after_code_de.md: 2 problem(s)" in result.output
+    assert "Die gemeldete Anzahl reicht nicht aus." in result.output
+
+
+def test_lookup_catalogue_without_codes_exits_2():
+    path = TEST_DATA / "catalogue" / "not_the_article.md"
+    result = run("lookup", "0xC004F074", "--catalogue", str(path))
+    assert result.exit_code == 2
+    assert result.output.startswith("Error: not_the_article.md: no table with a column")

@@ -131,7 +131,7 @@ def test_summarize_lists_skipped_files_and_strict_fails(tmp_path):
     assert f"  SKIPPED {folder / 'README.md'}: cannot tell the format" in res.output
     assert f"  SKIPPED {folder / 'desktop.ini'}: Windows folder settings" in res.output
     data = json.loads(run("summarize", folder, "--json").output)
-    assert sorted(s["path"] for s in data["skipped"]) == sorted(
+    assert sorted(s["path"] for s in data["skipped_files"]) == sorted(
         str(folder / n) for n in (".DS_Store", "README.md", "desktop.ini"))
     assert data["loaded"] == 5
     strict = run("summarize", folder, "--strict")
@@ -139,7 +139,7 @@ def test_summarize_lists_skipped_files_and_strict_fails(tmp_path):
                                                               "exports (strict)")
     out = tmp_path / "out.parquet"
     conv = run("convert", folder, "-o", out)
-    assert conv.exit_code == 0 and "3 files skipped" in conv.output and out.exists()
+    assert conv.exit_code == 0 and "3 files skipped (not exports)" in conv.output and out.exists()
 
 
 def test_unreadable_values_are_listed(tmp_path):
@@ -150,7 +150,7 @@ def test_unreadable_values_are_listed(tmp_path):
     assert res.exit_code == 0, res.output
     assert "values present but unreadable (record loaded, value left empty):" in res.output
     assert "  result_code                    1" in res.output
-    assert json.loads(run("summarize", path, "--json").output)["unreadable"] == {
+    assert json.loads(run("summarize", path, "--json").output)["unreadable_values"] == {
         "result_code": 1}
 
 

@@ -50,7 +50,7 @@ def test_notebook_parameters_match_the_runner_without_a_kernel():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(since="not a date"), "since='not a date' is not a date"),
+        (dict(since="not a date"), "since='not a date': not a date"),
         (dict(since="0D"), "positive duration"),
         (dict(since="2026-03-01", until="2026-02-01"), "must be after"),
         (dict(events="/nowhere/events.xml"), "no such file"),
@@ -83,7 +83,7 @@ def test_default_run_writes_every_output(default_run):
     out, result = default_run
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["fleet_report.html", "fleet_report.ipynb", "incidents.json", "incidents.csv",
-         "manifest.json"])
+         "health.json", "health.csv", "manifest.json", "summary.txt"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest == result.manifest and manifest["status"] == "ok"
     sample = default_events()
@@ -195,3 +195,43 @@ def test_report_list_reads_manifests(default_run, tmp_path):
     assert "latest.failed  failed" in res.output
     assert list_reports(root)["status"].tolist() == ["ok", "ok", "failed"]
     assert CliRunner().invoke(cli, ["report", "list", str(tmp_path / "none")]).exit_code == 2
+
+
+def test_a_new_report_is_one_line(tmp_path, monkeypatch):
+    """A ReportSpec line is all a new report needs: its page, notebook and manifest follow."""
+    from activation_kb.report.runner import REPORTS, ReportParams, ReportSpec
+
+    notebook = tmp_path / "weekly_digest.ipynb"
+    shutil.copy(ROOT / "notebooks" / "fleet_report.ipynb", notebook)
+    monkeypatch.setitem(REPORTS, "weekly_digest", ReportSpec(str(notebook), "A weekly digest"))
+    out = tmp_path / "weekly"
+    res = CliRunner().invoke(cli, ["report", "run", "--report", "weekly_digest", "--since", "7D",
+                                   "--freq", "D", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    manifest = json.loads(res.output)
+    assert manifest["report"] == "weekly_digest" and manifest["parameters"]["since"] == "7D"
+    expected = sorted(["weekly_digest.html", "weekly_digest.ipynb", "incidents.json",
+                       "incidents.csv", "health.json", "health.csv", "manifest.json",
+                       "summary.txt"])
+    assert sorted(p.name for p in out.iterdir()) == expected == sorted(manifest["outputs"])
+    result = run_report(out=tmp_path / "again", name="weekly_digest",
+                        params=ReportParams(since="7D", freq="D", lang="fr"))
+    assert result.html == tmp_path / "again" / "weekly_digest.html" and result.html.is_file()
+    assert result.notebook.is_file() and result.manifest["parameters"]["lang"] == "fr"
+
+
+def test_report_params_as_one_object_or_one_by_one(tmp_path):
+    from activation_kb.report.runner import ReportParams, report_params
+
+    given = ReportParams(since="2026-02-01", top_n=4)
+    assert report_params(params=given) is given
+    assert report_params(since="2026-02-01", top_n=4) == given
+    assert check_parameters(since="2026-02-01", top_n=4)["top_n"] == 4
+    with pytest.raises(ReportParameterError, match="not both"):
+        report_params("x.xml", params=given)
+    with pytest.raises(ReportParameterError, match=r"unknown report parameter\(s\) \['top'\]"):
+        run_report(out=tmp_path / "r", top=3)
+    with pytest.raises(ReportParameterError) as info:
+        run_report(out=tmp_path / "r", freq="1ns")
+    assert info.value.kind.__name__ == "FrequencyError" and info.value.parameter == "freq"
+    assert not list(tmp_path.iterdir())

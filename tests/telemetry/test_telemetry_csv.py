@@ -1,5 +1,5 @@
 """Tests for the CSV and JSON exports: Get-WinEvent/Get-EventLog/Event Viewer CSV, Log Analytics
-Event and WindowsEvent tables, evtx_dump JSON lines, and format sniffing."""
+Event and WindowsEvent tables, and format sniffing (evtx_dump JSON: test_telemetry_evtx.py)."""
 
 from __future__ import annotations
 
@@ -190,15 +190,6 @@ def test_la_json_array_cut_short(tmp_path):
     path.write_text(text[: text.index('"RenderedDescription"', text.index("8198"))])
     r = balanced(load_events(path, format="la_event"))
     assert r.loaded == 1 and r.rejected.iloc[0]["source_record"] == 2
-
-
-def test_evtx_json_lines():
-    r = balanced(load_events(D / "synthetic_evtx_rs.jsonl"))
-    assert list(r.events["event_kind"].astype(str)) == [
-        "kms_request", "kms_host_request", "activation_failure"]
-    assert list(r.events["code"]) == ["0xC004F074", "0xC004F06C", "0xC004F074"]
-    assert r.events.iloc[2]["trigger"] == "UserLogon"  # named <Data> items
-    assert list(r.rejected["source_record"]) == [4]
 
 
 # ---- sniffing --------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ def test_rules_engine_codes_in_every_spelling(tmp_path, written, code):
     path = tmp_path / "x.xml"
     path.write_text(event_xml(8198, 1, data=(written, "RuleId=x;Trigger=UserLogon")))
     r = balanced(load_events(path))
-    assert r.events.iloc[0]["code"] == code and len(r.unreadable) == 0
+    assert r.events.iloc[0]["code"] == code and len(r.unreadable_values) == 0
 
 
 @pytest.mark.parametrize("eid, data, value", [
@@ -220,10 +220,10 @@ def test_unreadable_codes_are_reported_never_dropped(tmp_path, eid, data, value)
     path.write_text(event_xml(eid, 1, data=data) + event_xml(eid, 2, data=data))
     r = balanced(load_events(path))
     assert r.loaded == 2 and r.events["code"].isna().all()  # records kept, code not guessed
-    found = r.unreadable[r.unreadable["column"] == "result_code"]
+    found = r.unreadable_values[r.unreadable_values["column"] == "result_code"]
     assert list(found["source_record"]) == [1, 2] and set(found["value"]) == {value}
     assert found.iloc[0]["reason"].startswith("not a 32-bit HRESULT")
-    assert r.summary()["unreadable"]["result_code"] == 2
+    assert r.summary()["unreadable_values"]["result_code"] == 2
 
 
 def test_decimal_and_negative_codes_in_info_fields(tmp_path):
@@ -240,7 +240,7 @@ def test_out_of_range_client_time_is_reported(tmp_path):
     path.write_text(event_xml(12288, 1, data=(info,)))
     r = balanced(load_events(path))
     assert r.loaded == 1 and pd.isna(r.events.iloc[0]["client_time"])
-    assert list(r.unreadable["column"]) == ["client_time"]
+    assert list(r.unreadable_values["column"]) == ["client_time"]
 
 
 # ---- 7. clear errors naming the file ---------------------------------------------------------

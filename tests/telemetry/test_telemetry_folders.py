@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import pickle
 
+import pandas as pd
 import pytest
 from conftest import TEST_DATA
 from test_telemetry_load import balanced, event_xml
@@ -14,7 +15,7 @@ from test_telemetry_load import balanced, event_xml
 from activation_kb.errors import TelemetryError
 from activation_kb.telemetry import load_events
 from activation_kb.telemetry._file import FileResult, read_file
-from activation_kb.telemetry._source import Skipped
+from activation_kb.telemetry._source import SkippedFile as Skipped
 
 D = TEST_DATA / "telemetry"
 
@@ -54,15 +55,15 @@ EXPECTED_SKIPS = {
 def test_folder_as_it_really_is(tmp_path):
     r = balanced(load_events(_folder(tmp_path)))
     assert sorted(r.events["host"]) == ["pc1", "pc2"] and len(r.files) == 2
-    got = {s["path"].rsplit("/", 1)[1]: s["reason"] for s in r.skipped}
+    got = {s["path"].rsplit("/", 1)[1]: s["reason"] for s in r.skipped_files}
     assert got == EXPECTED_SKIPS
-    assert r.summary()["skipped"] == r.skipped
+    assert r.summary()["skipped_files"] == r.skipped_files
 
 
 def test_strict_makes_a_skipped_file_an_error(tmp_path):
     (tmp_path / "pc1.xml").write_text(event_xml(rid=1))
     (tmp_path / "notes.txt").write_text("not an export")
-    assert len(load_events(tmp_path).skipped) == 1
+    assert len(load_events(tmp_path).skipped_files) == 1
     with pytest.raises(TelemetryError, match=r"1 file\(s\) are not event exports \(strict\): "
                                              r".*notes.txt \(cannot tell the format"):
         load_events(tmp_path, strict=True)
@@ -100,7 +101,7 @@ def test_named_files_and_globs_follow_the_same_rules(tmp_path):
     folder = _folder(tmp_path)
     shell_glob = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     r = balanced(load_events(shell_glob))
-    assert len(r.files) == 1 and {s["path"].rsplit("/", 1)[1] for s in r.skipped} == {
+    assert len(r.files) == 1 and {s["path"].rsplit("/", 1)[1] for s in r.skipped_files} == {
         "README.md", "notes.txt", "empty.txt", "desktop.ini", "~$report.docx", "old-exports.zip"}
     r = balanced(load_events(str(folder / "**" / "*"), format=None))
     assert len(r.files) == 2
@@ -128,3 +129,38 @@ def test_per_file_path_pickles(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     skipped = read_file(tmp_path / "notes.txt")
     assert isinstance(skipped, Skipped) and pickle.loads(pickle.dumps(skipped)) == skipped
+
+
+def test_grouped_and_parallel_reading_agree_with_one_by_one(tmp_path):
+    """Folders read in groups (worker processes) give what files read one by one give."""
+    import numpy as np
+
+    from activation_kb.telemetry._load import _load_each, combine_parts
+    from activation_kb.telemetry._parallel import read_files
+    from activation_kb.telemetry._source import expand_paths
+
+    folder = _folder(tmp_path)
+    (folder / "pc3.xml").write_text(event_xml(rid=3, host="pc3")
+                                    + event_xml(8198, 4, host="pc3", data=("hr=0x1C004F074",))
+                                    + event_xml(rid=5, host="pc3", time="1601-01-01T00:00:00Z"))
+    skipped = []
+    files = expand_paths(folder, skipped)
+    reference = _load_each(files, None, None, "quarantine", skipped)
+    assert reference.n_rejected == 1 and len(reference.unreadable_values) == 1
+    by_load = load_events(folder)
+    parts = read_files(files, None, None, "quarantine", workers=2)
+    frames = [p.frame for p in parts if len(p.frame)]
+    owner = np.concatenate([p.owner for p in parts if len(p.frame)])
+    by_workers = combine_parts(frames, owner, [s for p in parts for s in p.stats],
+                               [r for p in parts for r in p.rejected],
+                               unreadable=[u for p in parts for u in p.unreadable],
+                               skipped_files=skipped, raw_cut=sum(p.raw_cut for p in parts))
+    for other in (by_load, by_workers):
+        pd.testing.assert_frame_equal(other.events, reference.events)
+        pd.testing.assert_frame_equal(other.rejected, reference.rejected)
+        pd.testing.assert_frame_equal(other.unreadable_values, reference.unreadable_values)
+        assert other.files == reference.files
+        assert sorted(map(str, other.skipped_files)) == sorted(map(str,
+                                                                   reference.skipped_files))
+        assert (other.records, other.loaded, other.duplicates) == (
+            reference.records, reference.loaded, reference.duplicates)

@@ -1,4 +1,5 @@
-"""Tests for activation_kb.telemetry: XML/EVTX readers, accounting, safety, paths, round trip."""
+"""Tests for activation_kb.telemetry: XML reader, accounting, safety, paths, round trip (EVTX:
+test_telemetry_evtx.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 import pytest
 from conftest import TEST_DATA
 
-from activation_kb.errors import MissingDependencyError, TelemetryError
+from activation_kb.errors import TelemetryError
 from activation_kb.schema import EVENT_COLUMNS, empty_events, validate_events
 from activation_kb.telemetry import Format, load_events, write_events
 
@@ -364,54 +365,6 @@ def test_canonical_parquet_missing_required_value(tmp_path):
     assert r.rejected.iloc[0]["reason"] == "column host is empty (required)"
 
 
-# ---- EVTX and its renderings -----------------------------------------------------------------
-
-EVTX = "hayabusa-sample-evtx_DeepBlueCLI_many-events-application.evtx"
-
-
-def test_real_evtx_and_its_renderings(shared_dir):
-    samples = shared_dir / "activation-samples"
-    evtx = balanced(load_events(samples / EVTX))
-    spp = evtx.events[evtx.events["provider"] == "Microsoft-Windows-Security-SPP"]
-    assert len(spp) == 418 and evtx.n_rejected == 0
-    xml = balanced(load_events(samples / "many-events-application_Security-SPP_python-evtx.xml"))
-    jsonl = balanced(load_events(samples / "many-events-application_Security-SPP_evtx-rs.jsonl"))
-    assert xml.loaded == jsonl.loaded == 418 and xml.n_rejected == jsonl.n_rejected == 0
-    assert [f["format"] for f in jsonl.files] == ["evtx_json"]
-    assert set(jsonl.events["source_format"].astype(str)) == {"evtx"}  # EVTX records, other tool
-    cols = ["event_time", "host", "event_id", "record_id", "event_kind", "app_id"]
-    a = spp[cols].reset_index(drop=True)
-    for other in (xml.events, jsonl.events):
-        pd.testing.assert_frame_equal(a, other[cols].reset_index(drop=True))
-    checks = spp[spp["event_kind"] == "status_check"]
-    assert len(checks) > 0 and checks["app_id"].notna().all()
-
-
-def test_damaged_and_truncated_evtx(shared_dir, tmp_path):
-    data = (shared_dir / "activation-samples" / EVTX).read_bytes()
-    header, chunk = 0x1000, 0x10000
-    cut = tmp_path / "cut.evtx"  # the header declares more chunks than the first three kept
-    cut.write_bytes(data[: header + 3 * chunk])
-    three = balanced(load_events(cut))
-    assert three.loaded > 0
-    assert three.rejected.iloc[-1]["reason"].startswith("truncated: the header declares")
-    damaged = bytearray(data[: header + 3 * chunk])
-    damaged[header + chunk: header + chunk + 8] = b"XXXXXXXX"  # second chunk's magic
-    (tmp_path / "damaged.evtx").write_bytes(bytes(damaged))
-    r = balanced(load_events(tmp_path / "damaged.evtx"))
-    assert r.rejected.iloc[0]["reason"].startswith("damaged EVTX chunk 2")
-    assert 0 < r.loaded < three.loaded
-
-
-def test_evtx_without_python_evtx_names_the_extra(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "Evtx", None)
-    monkeypatch.setitem(sys.modules, "Evtx.Evtx", None)
-    path = tmp_path / "x.evtx"
-    path.write_bytes(b"ElfFile\x00" + bytes(4088))
-    with pytest.raises(MissingDependencyError, match=r"activation-kb\[evtx\]"):
-        load_events(path)
-
-
 # ---- progress bar ----------------------------------------------------------------------------
 
 
@@ -431,4 +384,4 @@ def test_progress_bar_only_on_a_terminal(capfd, monkeypatch):
         terminal.flush()
     shown = os.read(master, 65536).decode()
     os.close(master)
-    assert "loading events" in shown
+    assert "loading exports" in shown
