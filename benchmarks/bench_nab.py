@@ -94,7 +94,8 @@ def scores_table(files: list[NabFile], alarms: dict[str, dict[str, np.ndarray]])
                 row[name] = normalised(scores)
             standard = [score_file(f.frame["timestamp"], f.windows, per_file[f.name],
                                    PROFILES["standard"]) for f in chosen]
-            row["windows found"] = f"{sum(s.tp for s in standard)}/{sum(s.tp + s.fn for s in standard)}"
+            found, total = sum(s.tp for s in standard), sum(s.tp + s.fn for s in standard)
+            row["windows found"] = f"{found}/{total}"
             row["false alarms"] = sum(s.fp for s in standard)
             rows.append(row)
     return pd.DataFrame(rows)

@@ -246,14 +246,20 @@ def _title(names: dict[str, list[str]], words: dict) -> tuple[str, str]:
     return title, scope
 
 
-def _silence_incident(group: pd.DataFrame, words: dict) -> dict:
+def _silence_incident(group: pd.DataFrame, words: dict, data_end) -> dict:
     """One "went silent" incident from falls at the same time."""
+    from .incidents import incident_id
+
     worst = max(group["severity"], key=lambda s: _SEVERITY_RANK.get(str(s), -1))
     names = _names(group)
     title, scope = _title(names, words)
     dim = "kms_host" if names["kms_host"] else "site"
+    start, end = group["start"].min(), group["end"].max()
+    where = ";".join(f"{d}={','.join(names[d])}" for d in SILENCE_KEYS if names[d]).casefold()
     return {
-        "start": group["start"].min(), "end": group["end"].max(),
+        "incident_id": incident_id(f"{where}|SLNT", start),  # ends in SLNT: went silent
+        "status": "ongoing" if data_end is not None and end > data_end else "ended",
+        "start": start, "end": end,
         "detected": group["detected"].min(), "first_seen": group["start"].min(),
         "last_seen": group["end"].max(), "top_code": "", "category": "",
         "category_label": words["label"], "codes": [], "categories": [],
@@ -281,7 +287,8 @@ def _explained(group: pd.DataFrame, failures: pd.DataFrame | None) -> bool:
 
 
 def silence_incidents(silences: pd.DataFrame, *, lang: str = "en", gap: str = "12h",
-                      failures: pd.DataFrame | None = None) -> pd.DataFrame:
+                      failures: pd.DataFrame | None = None,
+                      data_end: pd.Timestamp | None = None) -> pd.DataFrame:
     """Turn the falls of :func:`detect_silences` into "went silent" incidents.
 
     Falls less than ``gap`` apart, whatever their site, KMS host or measure, are one incident (a
@@ -300,6 +307,8 @@ def silence_incidents(silences: pd.DataFrame, *, lang: str = "en", gap: str = "1
         Falls this close are one incident.
     failures : pandas.DataFrame, optional
         The failure incidents (:func:`~activation_kb.explain_spikes`).
+    data_end : pandas.Timestamp, optional
+        Time of the last record: an incident whose window reaches it is "ongoing".
 
     Returns
     -------
@@ -307,7 +316,8 @@ def silence_incidents(silences: pd.DataFrame, *, lang: str = "en", gap: str = "1
         The columns of :data:`~activation_kb.analysis.incidents.INCIDENT_COLUMNS`, ``kind``
         "went_silent", ``title`` such as "KMS host kms01.contoso.com went silent (sites paris,
         berlin)", ``excess`` the largest shortfall (expected - observed), no codes and no
-        devices; ``incident_id`` is left empty (numbered with the other incidents).
+        devices; a stable ``incident_id`` of its start and scope, ending in ``SLNT``
+        (:func:`~activation_kb.analysis.incidents.incident_id`), and its ``status``.
     """
     from ..params import check_duration, check_lang
     from .incidents import INCIDENT_COLUMNS
@@ -320,7 +330,5 @@ def silence_incidents(silences: pd.DataFrame, *, lang: str = "en", gap: str = "1
         run = (falls["start"] > falls["end"].cummax().shift() + touch).cumsum()
         for _, group in falls.groupby(run):
             if not _explained(group, failures):
-                rows.append(_silence_incident(group, words))
-    out = pd.DataFrame(rows, columns=[c for c in INCIDENT_COLUMNS if c != "incident_id"])
-    out.insert(0, "incident_id", "")
-    return out
+                rows.append(_silence_incident(group, words, data_end))
+    return pd.DataFrame(rows, columns=list(INCIDENT_COLUMNS))

@@ -262,8 +262,8 @@ def fleet_health(
     >>> from activation_kb import simulate_fleet
     >>> events, _ = simulate_fleet(60, 20, seed=1, incidents="none")
     >>> health = fleet_health(events)
-    >>> health["status"].isin(["ok", "at_risk"]).all()
-    True
+    >>> health["status"].value_counts()[["ok", "unknown"]].tolist()  # unknown: MAK machines
+    [56, 4]
     """
     if source is None and inventory is None:
         raise AnalysisError("fleet_health needs a source of records, an inventory, or both")
