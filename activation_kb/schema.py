@@ -23,6 +23,7 @@ __all__ = [
     "SOURCE_FORMAT", "SOURCE_FILE", "SOURCE_RECORD", "RAW",
     # vocabularies
     "ROLES", "LEVELS", "EVENT_KINDS", "ACTIVATION_METHODS", "SOURCE_FORMATS", "ERROR_CATEGORIES",
+    "LICENSE_STATES",
     "EVENT_DTYPES", "EVENT_COLUMNS", "REJECTED_COLUMNS", "REJECTED_DTYPES",
     "empty_events", "coerce_events", "validate_events", "empty_rejected",
 ]
@@ -92,6 +93,17 @@ ERROR_CATEGORIES = (
     "dns", "kms_unreachable", "kms_count", "kms_host", "clock", "product_key",
     "activation_limit", "grace_genuine", "hardware", "offline_data", "permissions", "other",
 )
+
+#: Licence states (``license_status``: 12288/12290 field 6, SoftwareLicensingProduct.LicenseStatus).
+LICENSE_STATES: Mapping[int, str] = {
+    0: "Unlicensed",
+    1: "Licensed",
+    2: "OOB grace",
+    3: "OOT grace",
+    4: "Non-genuine grace",
+    5: "Notification",
+    6: "Extended grace",
+}
 
 _STR = pd.StringDtype("pyarrow")
 _UTC = pd.DatetimeTZDtype("ns", "UTC")

@@ -214,12 +214,11 @@ def test_old_forms_warn_and_keep_working():
     assert show.__name__ == "show" and show.__doc__ == "Return what was given."
 
 
-def test_missing_dependency_names_an_extra_that_exists_or_pip(monkeypatch):
-    for extra in ("report", "widgets", "evtx", None):  # not declared (evtx is a base dependency)
+def test_missing_dependency_names_an_extra_that_exists_or_pip():
+    message = str(MissingDependencyError("distributed", "dask", "The Dask engine"))
+    assert "pip install 'activation-kb[dask]'" in message and "pip install distributed" in message
+    for extra in ("report", "widgets", "evtx", None):  # evtx: a base dependency, no extra
         error = MissingDependencyError("papermill", extra, "Running a report")
         assert "activation-kb[" not in str(error) and error.extra is None
         assert str(error).endswith("Please run: pip install papermill")
-    assert "evtx" not in errors._extras()
-    monkeypatch.setattr(errors, "_extras", lambda: {"dask"})  # as if the package declared one
-    message = str(MissingDependencyError("dask", "dask", "Reading a store"))
-    assert "pip install 'activation-kb[dask]'" in message and "pip install dask" in message
+    assert errors._extras() >= {"dask"}

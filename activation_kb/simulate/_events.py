@@ -10,6 +10,9 @@ Per attempt, following the documented layouts (``shared/reference/telemetry-form
   (the request's HRESULT: 0x8007232B, 0x800706BA ...);
 * 1003 status checks on every machine about every three days, and 12294 on each KMS host once a
   day when it re-publishes its SRV record.
+
+A machine's own records are not collected while it is away from the corporate network
+(``hidden`` windows) nor after it is retired: it goes silent.
 """
 
 from __future__ import annotations
@@ -76,6 +79,17 @@ def _nullable(values: np.ndarray, mask: np.ndarray, dtype: str) -> pd.api.extens
     return pd.arrays.IntegerArray(values.astype(numpy_dtype), ~mask)
 
 
+def _collected(att, eid, t, code, dev, khost, hidden, retire):
+    """Drop the records a collector never receives: of retired machines, of machines away."""
+    mine = (dev >= 0) & (eid != 12290)  # the machine's own log (12290 is on the KMS host)
+    di = np.maximum(dev, 0)
+    drop = mine & (t >= retire[di]) if retire is not None else np.zeros(t.size, bool)
+    for mask, lo, hi in hidden or ():
+        drop |= mine & mask[di] & (t >= lo) & (t < hi)
+    keep = ~drop
+    return tuple(x[keep] for x in (att, eid, t, code, dev, khost))
+
+
 def build_events(
     fleet: Fleet,
     a: Attempts,
@@ -85,11 +99,15 @@ def build_events(
     minutes: float,
     start: pd.Timestamp,
     rng: np.random.Generator,
+    hidden: list[tuple[np.ndarray, float, float]] | None = None,
+    retire: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Return the canonical events frame for the attempts ``a``.
 
     ``site`` is the site of the machine a record is about: the client's for client records and
     for 12290 (the request of a client), the KMS host's own (``host_sites``) for 12294.
+    ``hidden`` lists (machine mask, start, end) windows whose client records are not collected;
+    ``retire`` the minute each machine is switched off for good (nothing after it).
     """
     fail = a.code != 0
     kms = (a.path != MAK) & (a.path != NO_REQUEST)
@@ -130,6 +148,8 @@ def build_events(
     code = np.concatenate([code, np.zeros(sdev.size + hhost.size, np.uint32)])
     dev = np.concatenate([dev, sdev, np.full(hhost.size, _NONE)])
     khost = np.concatenate([khost, np.full(sdev.size, _NONE), hhost])
+    if hidden or retire is not None:
+        att, eid, t, code, dev, khost = _collected(att, eid, t, code, dev, khost, hidden, retire)
 
     order = np.lexsort((eid, t))  # time order; same-instant ties by event id
     att, eid, t, code, dev, khost = (x[order] for x in (att, eid, t, code, dev, khost))

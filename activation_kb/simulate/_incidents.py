@@ -14,6 +14,7 @@ from ..errors import SimulationError
 __all__ = [
     "IncidentSpec",
     "INCIDENT_KINDS",
+    "LONG_KINDS",
     "default_incidents",
     "parse_incidents",
     "incidents_frame",
@@ -52,7 +53,27 @@ INCIDENT_KINDS: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("0xC004F041",),
         "KMS host {scope} is itself not activated",
     ),
+    # Health scenarios (opt-in: never in the default set). Their effects last longer than their
+    # window: validity runs down while machines cannot renew, counts age over 30 days.
+    "off_network": (
+        "machines",
+        ("0x8007232B", "0xC004F074"),
+        "machines away from the corporate network (not reporting): activation validity runs down",
+    ),
+    "site_cut_off": (
+        "site",
+        ("0xC004F074", "0x800706BA"),
+        "site {scope} cut off from its KMS host (WAN link down or TCP 1688 blocked)",
+    ),
+    "decommission": (
+        "kms_host",
+        ("0xC004F038",),
+        "clients of {scope} decommissioned one by one: its count falls over the next 30 days",
+    ),
 }
+#: Incident kinds whose window may start before the simulation (machines already away or cut
+#: off at the start: their last renewal came before the window).
+LONG_KINDS = ("off_network", "site_cut_off", "decommission")
 
 
 @dataclass(frozen=True)
@@ -69,7 +90,9 @@ class IncidentSpec:
         Site name, KMS host name, or a comma-joined list of machine names (see ``kind``).
         For ``machines`` kinds an empty scope lets the simulator pick ``machines`` machines.
     machines : int
-        How many machines a ``machines`` incident picks when ``scope`` is empty.
+        How many machines a ``machines`` incident picks when ``scope`` is empty; for
+        ``decommission``, how many clients of the KMS host are retired (one by one, spread
+        over the window).
     description : str
         Free text; a default is built from the kind.
     """

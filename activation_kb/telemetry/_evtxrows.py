@@ -3,9 +3,10 @@
 ``evtx`` renders every record the same way (``indent=False``): ``<Event>``, ``<System>`` with
 its fields in schema order, then ``<EventData>`` holding only ``<Data>`` (unnamed or
 ``Name=``) and ``<Binary>`` elements, text escaped with the five XML entities. Such a record is
-read by :func:`_plain` with one search per field (about a tenth of lxml's time); a record that
+read by :func:`_plain`, which matches that whole shape with linear regular expressions (about
+12 µs a record here, against 45 µs to parse it with lxml and walk the tree); a record that
 departs from that shape in any way (``UserData``, nested elements, characters XML forbids, a
-field missing) is parsed by lxml instead, with the safe parser, and read by
+field missing or repeated) is parsed by lxml instead, with the safe parser, and read by
 :func:`~._xml.extract_event`, the wevtutil XML extraction; both give the same tuple
 (``tests/telemetry/test_telemetry_evtx.py`` checks it on random text). When lxml cannot parse a
 record, characters that XML 1.0 forbids become U+FFFD on a second try; a record that still does
@@ -32,8 +33,6 @@ _TAGS = {_NS + tag: slot for tag, slot in (
     ("Channel", 5), ("Computer", 6), ("Provider", 7), ("Data", 8), ("UserData", -1),
     ("RenderingInfo", -1))}
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
 _EVENT_START = '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event">'
 _PREFIX = '<?xml version="1.0" encoding="utf-8"?>\n' + _EVENT_START
 _ATTRS = r'(?: \w+="[^"<]*")*'

@@ -78,7 +78,10 @@ def lookup_widget(
     a valid code that the article does not document is decoded by
     :func:`~activation_kb.describe_code` and said to be missing from the article. With
     ``events``, the shown code's failed attempts over time (an inline SVG chart that needs no
-    script or network), the number of devices affected and their host names follow.
+    script or network), the number of devices affected and their host names follow; and typing
+    a **device name** (full or short) or a **CMID** shows that machine's status, licence state,
+    projected expiry and KMS host (:func:`~activation_kb.fleet_health`) and its last attempts
+    with the resolution of each error.
 
     Everything from data (catalogue text, links, host names) is escaped: raw HTML in it shows as
     text, and only http(s) links are made into links.
@@ -100,8 +103,8 @@ def lookup_widget(
     LookupWidget
         An ``ipywidgets.VBox``. Its parts are attributes, so code can drive it: ``query``
         (Text), ``language`` (ToggleButtons), ``category`` and ``activation_type`` (Dropdown),
-        ``results`` (Select of codes), ``status``, ``detail`` and ``activity`` (HTML), and
-        ``matches`` (the listed rows) and ``shown_code``.
+        ``results`` (Select of codes), ``status``, ``detail``, ``activity`` and ``device``
+        (HTML), and ``matches`` (the listed rows), ``shown_code`` and ``shown_device``.
 
     Raises
     ------
@@ -122,21 +125,26 @@ def lookup_widget(
     '0xC004F074'
     """
     _require_ipywidgets()
+    records = None  # the records themselves, for the machines' licence states
     if isinstance(events, FleetAnalysis):
         lang = events.lang if lang is None else lang
-        events = events.table
+        records, events = events.events, events.table
     lang = check_language("en" if lang is None else lang)
     catalogues = _catalogues(catalogue, lang)
-    activity = None
+    activity = devices = None
     if events is not None:
         if not isinstance(events, (pd.DataFrame, AttemptTable)):
             raise AnalysisError(
                 f"events must be a canonical events frame or an AttemptTable, not "
                 f"{type(events).__name__} (for files, pass load_events(paths).events)"
             )
+        from ..analysis.attempts import activation_attempts
+        from .lookup_device import device_index
         from .lookup_render import code_activity
 
-        activity = code_activity(events)
+        table = events if isinstance(events, AttemptTable) else activation_attempts(events)
+        activity = code_activity(table)
+        devices = device_index(events if records is None else records, table)
     from .lookup_view import LookupWidget
 
-    return LookupWidget(catalogues, activity, lang)
+    return LookupWidget(catalogues, activity, lang, devices)

@@ -384,4 +384,4 @@ def test_progress_bar_only_on_a_terminal(capfd, monkeypatch):
         terminal.flush()
     shown = os.read(master, 65536).decode()
     os.close(master)
-    assert "loading events" in shown
+    assert "loading exports" in shown
