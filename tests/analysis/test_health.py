@@ -416,3 +416,21 @@ def test_assess_health_is_both_in_one_pass(decommissioned):
     pd.testing.assert_frame_equal(both.kms.daily, alone.daily)
     assert both.at == at and both.kms.at == at
     assert both.at_risk == [m for m in alone.messages if m.startswith("kms02")]
+
+
+def test_a_new_kind_of_source_plugs_in(monkeypatch):
+    """An event store (or any source) is one register_source call away."""
+    from activation_kb.analysis.health import _source, register_source
+
+    monkeypatch.setattr(_source, "_READERS", list(_source._READERS))
+    frame = _tiny()
+
+    class Store:  # stands for an event store directory
+        def read(self):
+            return frame
+
+    with pytest.raises(AnalysisError, match="expected one of: events frame"):
+        fleet_health(Store())
+    register_source("event store", lambda s: isinstance(s, Store), lambda s, tz: s.read())
+    pd.testing.assert_frame_equal(fleet_health(Store()), fleet_health(frame))
+    assert kms_health(Store()).hosts["host"].tolist() == [HOST]
