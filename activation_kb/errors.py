@@ -32,6 +32,9 @@ __all__ = [
     "AnalysisError",
     "ReportError",
     "ReportParameterError",
+    "StoreError",
+    "StoreLockedError",
+    "StoreVersionError",
 ]
 
 
@@ -152,3 +155,15 @@ class ReportParameterError(ReportError, ParameterError):
                  kind: type[ParameterError] | None = None) -> None:
         super().__init__(message, parameter, value)
         self.kind = kind
+
+
+class StoreError(ActivationKBError):
+    """Raised when an event store cannot be read or written."""
+
+
+class StoreLockedError(StoreError):
+    """Raised when another ingest holds an event store's lock."""
+
+
+class StoreVersionError(StoreError, ValueError):
+    """Raised when a path is not an event store, or one written by a newer activation_kb."""

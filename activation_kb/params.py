@@ -44,6 +44,7 @@ from .errors import (
 __all__ = [
     "CALENDAR_FREQS",
     "DIRECTIONS",
+    "ENGINES",
     "LANGUAGES",
     "MAX_BUCKETS",
     "MAX_DATE",
@@ -61,7 +62,9 @@ __all__ = [
     "check_number",
     "check_paths",
     "check_period",
+    "check_scheduler",
     "check_sensitivity",
+    "check_store",
     "check_timezone",
     "check_top_n",
     "freq_step",
@@ -72,6 +75,8 @@ __all__ = [
 LANGUAGES: tuple[str, ...] = ("en", "fr")
 #: Directions of spike detection: rises, falls, or both.
 DIRECTIONS: tuple[str, ...] = ("up", "down", "both")
+#: Engines of the fleet analysis: pandas in this process, or Dask over an event store.
+ENGINES: tuple[str, ...] = ("pandas", "dask")
 #: Calendar bucket sizes: weeks starting on Monday, calendar months.
 CALENDAR_FREQS: tuple[str, ...] = ("W", "MS")
 #: The earliest and latest dates accepted: pandas stores times in nanoseconds from 1677-09-21 to
@@ -519,7 +524,7 @@ def check_paths(paths: object, name: str = "events") -> tuple[str, ...]:
     Returns
     -------
     tuple of str
-        Absolute paths, and the glob patterns as given.
+        Absolute paths and glob patterns (a relative pattern is joined to the working folder).
 
     Raises
     ------
@@ -537,7 +542,8 @@ def check_paths(paths: object, name: str = "events") -> tuple[str, ...]:
             if not any(Path(p).is_file() for p in glob.iglob(text, recursive=True)):
                 raise ParameterError(f"{name}: the pattern {text!r} matches no file",
                                      parameter=name, value=text)
-            out.append(text)
+            # absolute, as paths are: a report's kernel runs in another folder
+            out.append(text if os.path.isabs(text) else os.path.join(os.getcwd(), text))
             continue
         path = Path(text)
         if path.is_dir():
@@ -585,6 +591,72 @@ def check_catalogue_file(value: object, name: str = "catalogue") -> str | None:
             f"{name}={str(value)!r}: no error code could be read from it; run "
             f"`activation-kb catalogue parse {path}` to see why", parameter=name, value=value)
     return str(path.resolve())
+
+
+def check_store(value: object, name: str = "store") -> str | None:
+    """Check that ``value`` is an event store this version reads; return its absolute path.
+
+    Parameters
+    ----------
+    value : str or path, optional
+        The store directory (:func:`~activation_kb.ingest`); None: no store.
+    name : str
+        The parameter's name in the message.
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    ParameterError
+        When the directory is not an event store, or one written by a newer activation_kb.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise _fail(ParameterError, name, value, "expected the directory of an event store")
+    from .store._layout import open_store
+
+    try:
+        return str(open_store(value).resolve())
+    except ActivationKBError as exc:
+        raise ParameterError(f"{name}={os.fspath(value)!r}: {exc}", parameter=name,
+                             value=value) from None
+
+
+def check_scheduler(value: object, engine: str, name: str = "scheduler") -> str | None:
+    """Check a Dask scheduler address ("tcp://host:8786"); it needs ``engine="dask"``.
+
+    Parameters
+    ----------
+    value : str, optional
+        The address; None or "": a local cluster.
+    engine : str
+        The engine checked already (:data:`ENGINES`).
+    name : str
+        The parameter's name in the message.
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    ParameterError
+        When the address is not text of the form ``protocol://host:port`` (or ``host:port``),
+        or when the engine is not Dask.
+    """
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"([a-z+]+://)?[^\s/:]+(:\d+)?/?",
+                                                       value.strip()):
+        raise _fail(ParameterError, name, value,
+                    "expected a Dask scheduler address such as 'tcp://host:8786'")
+    if engine != "dask":
+        raise _fail(ParameterError, name, value,
+                    "a scheduler address needs engine='dask' (CLI: --engine dask)")
+    return value.strip()
 
 
 def _iso(value: object) -> str:
@@ -669,6 +741,14 @@ class ReportParams:
     catalogue : str, optional
         A downloaded copy of the error-code article (markdown) whose text explains the
         incidents instead of the shipped one; checked to give codes, kept as an absolute path.
+    store : str, optional
+        An event store (:func:`~activation_kb.ingest`) to report on instead of ``events``;
+        kept as an absolute path.
+    engine : {"pandas", "dask"}
+        ``"dask"`` runs the heavy part of the analysis on a Dask cluster; it needs ``store``.
+    scheduler : str, optional
+        Address of the Dask scheduler ("tcp://host:8786"); None: a local cluster. Needs
+        ``engine="dask"``.
     """
 
     events: tuple[str, ...] | None = None
@@ -682,9 +762,20 @@ class ReportParams:
     title: str | None = None
     tz: str | None = None
     catalogue: str | None = None
+    store: str | None = None
+    engine: str = "pandas"
+    scheduler: str | None = None
 
     def __post_init__(self) -> None:
         tz = check_timezone(self.tz)
+        engine = check_choice(self.engine, "engine", ENGINES)
+        if self.store is not None and self.events is not None:
+            raise ParameterError("give event exports (events) or an event store (store), not "
+                                 "both", parameter="store", value=self.store)
+        if engine == "dask" and self.store is None:
+            raise _fail(ParameterError, "engine", self.engine,
+                        "the Dask engine analyses an event store: give store too (CLI: --store "
+                        "DIR; fill it with `activation-kb events ingest`)")
         start, end = check_period(self.since, self.until, tz=tz)
         freq = check_freq(self.freq)
         spikes = SpikeParams(self.sensitivity, self.history)
@@ -704,6 +795,9 @@ class ReportParams:
             "top_n": check_top_n(self.top_n),
             "title": self.title or None,
             "catalogue": check_catalogue_file(self.catalogue),
+            "store": check_store(self.store),
+            "engine": engine,
+            "scheduler": check_scheduler(self.scheduler, engine),
         }
         for key, value in values.items():
             object.__setattr__(self, key, value)
@@ -719,12 +813,15 @@ class ReportParams:
         Parameters
         ----------
         default_events : sequence of str
-            What ``events`` becomes when it is None.
+            What ``events`` becomes when it is None (and no ``store`` is given).
 
         Returns
         -------
         dict
         """
         out = dataclasses.asdict(self)
-        out["events"] = list(self.events if self.events is not None else default_events)
+        if self.store is not None:
+            out["events"] = None
+        else:
+            out["events"] = list(self.events if self.events is not None else default_events)
         return out

@@ -1,7 +1,7 @@
 """Benchmark activation_kb.telemetry.load_events against bare pyarrow / lxml baselines.
 
 Usage: ``.venv/bin/python benchmarks/bench_load.py [--csv-events 1000000] [--xml-events 200000]
-[--repeat 5]``
+[--repeat 5] [--many-files 6800]``
 
 Inputs are generated in a temporary directory from ``simulate_fleet`` (a realistic mix of KMS
 requests, responses, host events, failures and status checks) and written with ``write_events``:
@@ -25,12 +25,17 @@ nothing; goal >= 0.5x. On the real sample (``--evtx-sample``, from ``../shared``
 large logs built by ``benchmarks/evtx_large.py`` from its chunks (no Python library writes
 EVTX): all its chunks repeated, and only its chunks with at most 5% activation records (an
 Application log where activation events are few).
+
+Many small files (``many_files_section``): ``--many-files`` per-machine wevtutil XML exports (the
+usual way exports are collected, one file per machine on a share) against the same records in
+one XML file, both with ``load_events`` on every core of the machine; goal: within 1.5x.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -109,10 +114,14 @@ def main() -> None:
     ap.add_argument("--csv-events", type=int, default=1_000_000)
     ap.add_argument("--xml-events", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--many-files", type=int, default=6800,
+                    help="machines (one XML file each) of the many-files section; 0 skips it")
     _evtx_arguments(ap)
     a = ap.parse_args()
     if a.evtx_only:
         return _evtx_section(a)
+    if a.many_files:
+        many_files_section(a.many_files, min(a.repeat, 3))
     with tempfile.TemporaryDirectory(prefix="bench_load_") as d:
         events = _events(max(a.csv_events, a.xml_events))
         csv_path = write_events(events.head(a.csv_events), Path(d) / "events.csv")
@@ -236,6 +245,27 @@ def _evtx_section(a: argparse.Namespace) -> None:
                   f"{ours['first_s']:.3f} s) vs bare PyEvtxParser(path).records() "
                   f"{bare_rate:,.0f} records/s ({bare['s']:.3f} s) -> "
                   f"{ours_rate / bare_rate:.2f}x of its speed (goal >= 0.5x)")
+
+
+def many_files_section(machines: int, repeat: int) -> None:
+    """Per-machine XML files vs one XML file of the same records (issue 12, point 5)."""
+    from activation_kb.simulate import simulate_fleet
+    from activation_kb.telemetry import write_events
+
+    events, _ = simulate_fleet(devices=machines, days=60, seed=7)
+    with tempfile.TemporaryDirectory(prefix="bench_many_") as d:
+        folder = Path(d) / "machines"
+        folder.mkdir()
+        for host, part in events.groupby(events["host"].astype(str), sort=True):
+            write_events(part, folder / f"{host}.xml")
+        one = write_events(events.sort_values(["event_time", "host"], kind="stable"),
+                           Path(d) / "all.xml")
+        files = len(list(folder.iterdir()))
+        many, single = _best([("ours", folder), ("ours", one)], repeat)
+        print(f"many files: {files:,} per-machine XML files, {many['n']:,} events "
+              f"({sum(p.stat().st_size for p in folder.iterdir()) / 2**20:,.0f} MB): "
+              f"load_events {many['s']:.2f} s vs one file {single['s']:.2f} s -> "
+              f"{many['s'] / single['s']:.2f}x (goal <= 1.5x) on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ def _floor(tmp: Path) -> float:
     import papermill as pm
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from activation_kb.report.runner import _KERNEL, _kernel_dir, export_html
+    from activation_kb.report._kernel import KERNEL_NAME, kernel_dir
+    from activation_kb.report.runner import export_html
 
     nb = new_notebook(cells=[new_code_cell(FLOOR)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
@@ -46,9 +47,9 @@ def _floor(tmp: Path) -> float:
     nbformat.write(nb, source)
     import os
 
-    os.environ["JUPYTER_PATH"] = str(_kernel_dir())
+    os.environ["JUPYTER_PATH"] = str(kernel_dir())
     t0 = time.perf_counter()
-    pm.execute_notebook(str(source), str(tmp / "floor_out.ipynb"), kernel_name=_KERNEL,
+    pm.execute_notebook(str(source), str(tmp / "floor_out.ipynb"), kernel_name=KERNEL_NAME,
                         progress_bar=False, cwd=str(tmp))
     export_html(tmp / "floor_out.ipynb", tmp / "floor.html")
     return time.perf_counter() - t0

@@ -1,19 +1,21 @@
 """Helpers for the real-browser tests: launch the system Chromium and watch a page for trouble.
 
-Playwright drives /usr/bin/chromium (installed by .ci/run with apt-get); no browser is ever
+Playwright drives the system Chromium: ``$CHROMIUM`` (set by the Makefile), else
+/usr/bin/chromium, which ``make test`` installs with apt-get when it can; no browser is ever
 downloaded. A :class:`PageWatch` records what must never happen on a page: a dialog (``alert``
 from injected script), a request to a host other than the local server, a failed request.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CHROMIUM") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -27,7 +29,7 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
 
 def launch_chromium(playwright):
-    """Launch headless /usr/bin/chromium; fail with the install command when it is missing."""
+    """Launch headless Chromium; fail (never skip) with the install command when it is missing."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing; the browser tests need it (apt-get install -y chromium)",

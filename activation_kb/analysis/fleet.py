@@ -19,18 +19,21 @@ from typing import Any
 import pandas as pd
 
 from .. import schema
-from ..errors import ParameterError
+from ..errors import AnalysisError, ParameterError
 from ..params import (
     MIN_DATE,
     SpikeParams,
     check_buckets,
+    check_choice,
     check_freq,
     check_lang,
     check_period,
     check_timezone,
 )
 from ..params import relative_span as relative_span
+from ..progress import stage
 from .attempts import AttemptTable, activation_attempts
+from .comparison import previous_period
 from .frequency import error_frequency
 from .incidents import explain_spikes
 from .spikes import detect_spikes
@@ -40,6 +43,8 @@ __all__ = ["FleetAnalysis", "analyze_fleet", "write_outputs", "DETECTION_KEYS"]
 
 #: Key sets spikes are looked for in: each code fleet-wide, and each code per site.
 DETECTION_KEYS: tuple[tuple[str, ...], ...] = (("code",), ("code", "site"))
+#: The engines :func:`analyze_fleet` runs on.
+ENGINES = ("pandas", "dask")
 
 
 @dataclass
@@ -182,6 +187,28 @@ def _period(start: pd.Timestamp | pd.Timedelta | None, end: pd.Timestamp | None,
     return (None if last is None else _before(last, start)), end
 
 
+def _load_store(store: Any, since: object, until: object, tz: str | None,
+                history: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read the records of a store the analysis needs (period and baseline), if memory allows."""
+    from ..store._layout import open_store
+    from ..store._read import BYTES_PER_RECORD, available_memory, count_rows, read_range
+    from .engine_dask import store_period
+
+    root = open_store(store)
+    first, _, hi = store_period(root, since, until, tz, history)
+    rows = count_rows(root, first, hi)
+    need, have = rows * BYTES_PER_RECORD, available_memory()
+    if need > have:
+        raise AnalysisError(
+            f"the pandas engine needs about {need / 1e9:.1f} GB to analyse the {rows:,} records "
+            f"of {root} in this period, and {have / 1e9:.1f} GB is available; use the Dask "
+            "engine, which reads a few days at a time (engine='dask'; CLI: --engine dask), or a "
+            "shorter period")
+    frame = read_range(root, first, hi)
+    return frame, {"rejected": schema.empty_rejected(), "files": [], "records": len(frame),
+                   "duplicates": 0}
+
+
 def _before(moment: pd.Timestamp, span: pd.Timedelta) -> pd.Timestamp:
     """Return ``moment - span``, or :data:`~activation_kb.params.MIN_DATE` if that is earlier."""
     return MIN_DATE if moment < MIN_DATE + span else moment - span
@@ -240,6 +267,8 @@ def analyze_fleet(
     sensitivity: float = 0.5,
     history: str = "28D",
     spike_params: SpikeParams | None = None,
+    engine: str = "pandas",
+    scheduler: Any = None,
 ) -> FleetAnalysis:
     """Analyse a fleet's activation events: counts, spikes, incidents and data quality.
 
@@ -266,6 +295,14 @@ def analyze_fleet(
         before it.
     spike_params : SpikeParams, optional
         The spike parameters as one object (instead of ``sensitivity`` and ``history``).
+    engine : {"pandas", "dask"}
+        ``"dask"`` analyses an event store (see :func:`~activation_kb.ingest`) on a Dask
+        cluster: one task per run of days, only small results come back (see
+        :mod:`activation_kb.analysis.distributed`). The pandas engine reads a store's period
+        into memory, after checking that it fits.
+    scheduler : str or distributed.Client, optional
+        With ``engine="dask"``: the scheduler's address ("tcp://host:8786") or a client;
+        default a local cluster of one worker process per core, started and closed here.
 
     Returns
     -------
@@ -296,22 +333,45 @@ def analyze_fleet(
     start, end = check_period(since, until, tz=tz)
     if isinstance(start, pd.Timestamp) and end is not None:
         check_buckets(start - params.lookback, end, freq)
-    frame, loaded = _load(events, tz)
+    engine = check_choice(engine, "engine", ENGINES)
+    if scheduler is not None and engine != "dask":
+        raise ParameterError(f"scheduler={scheduler!r}: a Dask scheduler needs engine='dask'",
+                             "scheduler", scheduler)
+    from ..store._layout import is_store
+
+    store = isinstance(events, (str, Path)) and is_store(events)
+    if engine == "dask":
+        if not store:
+            raise AnalysisError(
+                "engine='dask' analyses an event store; ingest the exports into one first "
+                "(activation-kb events ingest EXPORTS... --store DIR) and pass DIR")
+        from .engine_dask import analyze_store_dask
+
+        return analyze_store_dask(events, since=since, until=until, freq=freq, lang=lang,
+                                  tz=tz, spike_params=params, scheduler=scheduler)
+    if store:
+        frame, loaded = _load_store(events, since, until, tz, params.history)
+    else:
+        frame, loaded = _load(events, tz)
     unread = unreadable(frame)
     lo, hi = _period(start, end, frame)
     # the baseline learns from up to `history` before the period: a short period (a week) is
     # compared with the weeks before it, not with itself
     first = None if lo is None else _before(lo, params.lookback)
     frame = _window(frame, first, hi)
-    table_all = activation_attempts(frame)
-    spikes = _detect(table_all, freq, tz, first, hi, params)
+    with stage("grouping attempts"):
+        table_all = activation_attempts(frame)
+    with stage("detecting spikes"):
+        spikes = _detect(table_all, freq, tz, first, hi, params)
     if lo is not None:  # report the period only
         spikes = spikes[spikes["end"] > lo].reset_index(drop=True)
         frame = _window(frame, lo, None)
-    incidents = explain_spikes(spikes, table_all, lang=lang)
-    table = table_all.between(lo, None) if lo is not None else table_all
-    counts = error_frequency(table, freq=freq, by="category", since=lo, until=hi, tz=tz)
-    code_counts = error_frequency(table, freq=freq, by="code", since=lo, until=hi, tz=tz)
+    with stage("explaining incidents"):
+        incidents = explain_spikes(spikes, table_all, lang=lang)
+    with stage("counting errors"):
+        table = table_all.between(lo, None) if lo is not None else table_all
+        counts = error_frequency(table, freq=freq, by="category", since=lo, until=hi, tz=tz)
+        code_counts = error_frequency(table, freq=freq, by="code", since=lo, until=hi, tz=tz)
     times = frame[schema.EVENT_TIME]
     period = (lo if lo is not None else (times.min() if len(frame) else None),
               hi if hi is not None else (times.max() if len(frame) else None))
@@ -321,6 +381,7 @@ def analyze_fleet(
         incidents=len(incidents),
         kms_hosts=frame.loc[frame[schema.ROLE] == "kms_host", schema.HOST].nunique(),
     )
+    summary["previous"] = previous_period(table_all, lo, period[1])
     quality = quality_notes(table, loaded, counts,
                             period[1] if period[1] is not None else pd.Timestamp.now(tz="UTC"))
     quality.update(unread,
@@ -362,7 +423,9 @@ def write_outputs(analysis: FleetAnalysis, directory: str | Path) -> dict[str, P
     Returns
     -------
     dict
-        ``{"incidents.json": path, "incidents.csv": path, "run_summary.json": path}``.
+        ``{"incidents.json": path, "incidents.csv": path, "run_summary.json": path}``. In the
+        CSV, list and dict columns (``codes``, ``affected_devices``, ``dimensions`` ...) are
+        JSON text.
     """
     out = Path(directory)
     incidents = analysis.incidents
@@ -371,10 +434,12 @@ def write_outputs(analysis: FleetAnalysis, directory: str | Path) -> dict[str, P
     paths["incidents.json"].write_text(
         json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
-    flat = incidents.drop(columns=["dimensions", "codes_detail"], errors="ignore").copy()
-    for column in ("codes", "categories", "uncatalogued_codes"):
-        if column in flat.columns:
-            flat[column] = flat[column].map(lambda v: " ".join(v) if isinstance(v, list) else v)
+    flat = incidents.copy()
+    for column in flat.columns:  # lists and dicts as JSON, never Python reprs
+        if flat[column].map(lambda v: isinstance(v, (list, tuple, dict))).any():
+            flat[column] = flat[column].map(
+                lambda v: json.dumps(_jsonable(v), ensure_ascii=False)
+                if isinstance(v, (list, tuple, dict)) else v)
     flat.to_csv(paths["incidents.csv"], index=False)
     summary = {
         "summary": analysis.summary,

@@ -15,7 +15,8 @@ from ..errors import AnalysisError, DateError
 from ..params import check_buckets, check_choice, check_date, check_freq, check_timezone
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 
-__all__ = ["error_frequency", "MEASURES", "KEYS", "time_buckets"]
+__all__ = ["error_frequency", "MEASURES", "KEYS", "check_timezone", "time_buckets", "to_utc",
+           "count_parts", "merge_count_parts", "assemble_counts"]
 
 #: What a bucket's ``value`` counts.
 MEASURES = ("events", "devices", "rate")
@@ -147,68 +148,101 @@ def error_frequency(
     if lo is not None and hi is not None and hi <= lo:
         raise DateError(f"until={until!r} must be after since={since!r}", "until", until)
     table = events if isinstance(events, AttemptTable) else activation_attempts(events)
-    attempts, errors = _in_range(table, lo, hi)
-    if attempts.empty:
-        return _empty_counts(keys, measure, freq, tz)
-    a_time = time_buckets(attempts["time"], freq, tz)
-    first = a_time.min() if lo is None else time_buckets(pd.Series([lo]), freq, tz).iloc[0]
-    last = a_time.max() if hi is None else time_buckets(
-        pd.Series([hi - pd.Timedelta(1, "ns")]), freq, tz
-    ).iloc[0]
-    check_buckets(first, last, freq)
-    out = _count(attempts, errors, keys, measure, a_time, _grid(first, last, freq, tz), freq, tz)
-    out.attrs.update(
-        measure=measure, freq=freq, tz=tz, by=keys, devices=int(attempts["device"].nunique())
-    )
-    return out
+    part = count_parts(table, freq, keys, lo, hi, tz, measure)
+    return assemble_counts(part, freq, keys, measure, lo, hi, tz)
 
 
-def _in_range(table: AttemptTable, lo: pd.Timestamp | None, hi: pd.Timestamp | None,
-              ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return the attempts and errors whose time is in ``[lo, hi)`` (None: open)."""
+def count_parts(table: AttemptTable, freq: str, keys: list[str], lo: pd.Timestamp | None,
+                hi: pd.Timestamp | None, tz: str | None, measure: str = "events") -> dict:
+    """Return the additive parts of :func:`error_frequency` for the attempts of ``table``.
+
+    Parts of disjoint attempt tables (the days of a store, on Dask workers) combine with
+    :func:`merge_count_parts`; :func:`assemble_counts` turns them into the counts frame.
+    """
     attempts, errors = table.attempts, table.errors
     if lo is not None:
         attempts, errors = attempts[attempts["time"] >= lo], errors[errors["time"] >= lo]
     if hi is not None:
         attempts, errors = attempts[attempts["time"] < hi], errors[errors["time"] < hi]
-    return attempts, errors
-
-
-def _empty_counts(keys: list[str], measure: str, freq: str, tz: str | None) -> pd.DataFrame:
-    out_cols = ["time", *keys, "value", "failures", "attempts"]
-    out = pd.DataFrame({c: pd.Series(dtype="float64") for c in out_cols})
-    out["time"] = pd.Series(dtype=f"datetime64[ns, {tz or 'UTC'}]")
-    out.attrs.update(measure=measure, freq=freq, tz=tz, by=keys, devices=0)
-    return out
-
-
-def _count(attempts: pd.DataFrame, errors: pd.DataFrame, keys: list[str], measure: str,
-           a_time: pd.Series, grid: pd.DatetimeIndex, freq: str, tz: str | None) -> pd.DataFrame:
-    """Failures, attempts and the measure for every bucket of ``grid`` and key combination."""
     dims = [k for k in keys if k not in _ERROR_KEYS]
-    per = errors[["attempt", "device", *keys]].assign(time=time_buckets(errors["time"], freq, tz))
+    if attempts.empty:
+        return {"attempts": 0}
+    a_time = time_buckets(attempts["time"], freq, tz)
+    e_time = time_buckets(errors["time"], freq, tz)
+    per = errors[["attempt", "device", *keys]].assign(time=e_time)
     per = per[["time", "attempt", "device", *keys]]
     per = per.drop_duplicates(["attempt", *keys])  # one attempt counts once per key value
-    grouped = per.groupby(["time", *keys], sort=False, observed=True)
-    failures = grouped.size().rename("failures")
-    exposure = (
-        attempts[dims].assign(time=a_time)
-        .groupby(["time", *dims], sort=False, observed=True)
-        .size()
-        .rename("attempts")
-    )
-    combos = per[keys].drop_duplicates()
+    for key in keys:
+        per[key] = per[key].astype(str)
+    failures = per.groupby(["time", *keys], sort=False).size().rename("failures").reset_index()
+    exposure = attempts[dims].astype(str).assign(time=a_time)
+    exposure = exposure.groupby(["time", *dims], sort=False).size().rename("attempts")
+    return {
+        "attempts": int(len(attempts)),
+        "first": a_time.min(), "last": a_time.max(),
+        "failures": failures, "exposure": exposure.reset_index(),
+        "combos": per[keys].drop_duplicates(),
+        "devices": pd.Series(attempts["device"].astype(str).unique()),
+        "device_rows": (per[["time", *keys]].assign(device=per["device"].astype(str))
+                        .drop_duplicates() if measure == "devices" else None),
+    }
+
+
+def merge_count_parts(parts: Sequence[dict]) -> dict:
+    """Combine the :func:`count_parts` of disjoint attempt tables into one."""
+    parts = [p for p in parts if p["attempts"]]
+    if not parts:
+        return {"attempts": 0}
+    if len(parts) == 1:
+        return parts[0]
+    failures = pd.concat([p["failures"] for p in parts], ignore_index=True)
+    exposure = pd.concat([p["exposure"] for p in parts], ignore_index=True)
+    keys = [c for c in failures.columns if c not in ("time", "failures")]
+    dims = [c for c in exposure.columns if c not in ("time", "attempts")]
+    rows = [p["device_rows"] for p in parts if p["device_rows"] is not None]
+    return {
+        "attempts": sum(p["attempts"] for p in parts),
+        "first": min(p["first"] for p in parts), "last": max(p["last"] for p in parts),
+        "failures": failures.groupby(["time", *keys], sort=False)["failures"].sum()
+        .reset_index(),
+        "exposure": exposure.groupby(["time", *dims], sort=False)["attempts"].sum()
+        .reset_index(),
+        "combos": pd.concat([p["combos"] for p in parts], ignore_index=True).drop_duplicates(),
+        "devices": pd.Series(pd.concat([p["devices"] for p in parts]).unique()),
+        "device_rows": pd.concat(rows, ignore_index=True).drop_duplicates() if rows else None,
+    }
+
+
+def assemble_counts(part: dict, freq: str, keys: list[str], measure: str,
+                    lo: pd.Timestamp | None, hi: pd.Timestamp | None,
+                    tz: str | None) -> pd.DataFrame:
+    """Return the counts frame of :func:`error_frequency` from its (merged) parts."""
+    dims = [k for k in keys if k not in _ERROR_KEYS]
+    out_cols = ["time", *keys, "value", "failures", "attempts"]
+    if not part["attempts"]:
+        out = pd.DataFrame({c: pd.Series(dtype="float64") for c in out_cols})
+        out["time"] = pd.Series(dtype=f"datetime64[ns, {tz or 'UTC'}]")
+        out.attrs.update(measure=measure, freq=freq, tz=tz, by=keys, devices=0)
+        return out
+    first = part["first"] if lo is None else time_buckets(pd.Series([lo]), freq, tz).iloc[0]
+    last = part["last"] if hi is None else time_buckets(
+        pd.Series([hi - pd.Timedelta(1, "ns")]), freq, tz
+    ).iloc[0]
+    check_buckets(first, last, freq)
+    grid = _grid(first, last, freq, tz)
+    combos = part["combos"]
     if combos.empty:
         combos = pd.DataFrame({k: pd.Series(dtype="string") for k in keys})
     full = combos.merge(pd.DataFrame({"time": grid}), how="cross")[["time", *keys]]
-    out = full.merge(failures.reset_index(), on=["time", *keys], how="left")
-    out = out.merge(exposure.reset_index(), on=["time", *dims], how="left")
+    out = full.merge(part["failures"], on=["time", *keys], how="left")
+    out = out.merge(part["exposure"], on=["time", *dims], how="left")
     out["failures"] = out["failures"].fillna(0).astype("int64")
     out["attempts"] = out["attempts"].fillna(0).astype("int64")
     if measure == "events":
         out["value"] = out["failures"].astype("float64")
     elif measure == "devices":
-        devices = grouped["device"].nunique().rename("value").reset_index()
+        devices = (part["device_rows"].groupby(["time", *keys], sort=False)["device"]
+                   .nunique().rename("value").reset_index())
         out = out.merge(devices, on=["time", *keys], how="left")
         out["value"] = out["value"].fillna(0).astype("float64")
     else:
@@ -216,5 +250,6 @@ def _count(attempts: pd.DataFrame, errors: pd.DataFrame, keys: list[str], measur
         out["value"] = share.fillna(0.0)
     for key in keys:  # plain strings: a tidy frame users can edit, whatever the table used
         out[key] = out[key].astype(str)
-    out = out.sort_values(["time", *keys], kind="stable").reset_index(drop=True)
-    return out[["time", *keys, "value", "failures", "attempts"]]
+    out = out.sort_values(["time", *keys], kind="stable").reset_index(drop=True)[out_cols]
+    out.attrs.update(measure=measure, freq=freq, tz=tz, by=keys, devices=int(len(part["devices"])))
+    return out

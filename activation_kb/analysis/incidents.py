@@ -17,10 +17,12 @@ import pandas as pd
 from ..catalogue.categories import category_label
 from ..deprecation import old_forms
 from ..errors import AnalysisError, SchemaError
+from ..l10n import dimension_label, format_percent, value_label
 from ..params import check_duration, check_lang, check_number, check_top_n
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 
-__all__ = ["explain_spikes", "catalogue_rows", "code_text", "INCIDENT_COLUMNS", "UMBRELLA_CODES"]
+__all__ = ["explain_spikes", "catalogue_rows", "code_text", "incident_id", "INCIDENT_COLUMNS",
+           "UMBRELLA_CODES", "STATUSES"]
 
 #: Codes that name a symptom whose cause another code of the same attempts names:
 #: 0xC004F074 ("no KMS could be contacted") comes with the 12288 error of each host tried.
@@ -28,6 +30,7 @@ UMBRELLA_CODES = frozenset({"0xC004F074"})
 #: Columns of the incidents frame, in order.
 INCIDENT_COLUMNS = (
     "incident_id",
+    "status",
     "start",
     "end",
     "detected",
@@ -54,6 +57,8 @@ INCIDENT_COLUMNS = (
     "codes_detail",
     "spikes",
 )
+#: An incident is ``ongoing`` when its window reaches the end of the data, else ``ended``.
+STATUSES = ("ongoing", "ended")
 _DEVICES_LISTED = 20
 _TOUCH = "12h"  # spikes of one code this close are one incident, wherever they are
 _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
@@ -209,9 +214,8 @@ def _dimensions(
 
 
 _SCOPE_WORDS = {
-    "en": ("{dim}={value} ({share:.0%} of failing devices, {fleet:.0%} of the fleet)",
-           "fleet-wide"),
-    "fr": ("{dim}={value} ({share:.0%} des appareils en échec, {fleet:.0%} du parc)",
+    "en": ("{dim}={value} ({share} of failing devices, {fleet} of the fleet)", "fleet-wide"),
+    "fr": ("{dim}\u00a0: {value} ({share} des appareils en échec, {fleet} du parc)",
            "tout le parc"),
 }
 
@@ -226,9 +230,12 @@ def _scope(dimensions: list[dict[str, Any]], lang: str = "en") -> str:
                 or row["excess_share"] < 0.2):
             continue
         seen.add(row["dimension"])
-        parts.append(template.format(dim=row["dimension"], value=row["value"],
-                                     share=row["share"], fleet=row["fleet_share"]))
-    return "; ".join(parts) or everywhere
+        parts.append(template.format(
+            dim=dimension_label(row["dimension"], lang),
+            value=value_label(row["dimension"], row["value"], lang),
+            share=format_percent(row["share"], lang, 0),
+            fleet=format_percent(row["fleet_share"], lang, 0)))
+    return (" ; " if lang == "fr" else "; ").join(parts) or everywhere
 
 
 @old_forms(positional=("catalogue", "lang"), renamed={"top": "top_n"})
@@ -280,7 +287,9 @@ def explain_spikes(
     Returns
     -------
     pandas.DataFrame
-        One row per incident (:data:`INCIDENT_COLUMNS`), largest excess first: the window
+        One row per incident (:data:`INCIDENT_COLUMNS`), largest excess first: its stable
+        ``incident_id`` (:func:`incident_id`), its ``status`` ("ongoing" when its window reaches
+        the last attempt of the data, else "ended"), the window
         (``start``, ``end``), when it was ``detected`` (the earliest alarm of its spikes) and the
         first and last failure seen in it; ``top_code`` (the code
         of most failures, an umbrella code such as 0xC004F074 after the specific code of the same
@@ -332,9 +341,70 @@ def explain_spikes(
     ]
     out = pd.DataFrame(incidents)
     out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
-    out["incident_id"] = [f"INC-{i:03d}" for i in range(1, len(out) + 1)]
+    out["incident_id"] = _unique([incident_id(c, s, d) for c, s, d in
+                                  zip(out["top_code"], out["start"], out["dimensions"])])
+    data_end = table.attempts["time"].max() if len(table.attempts) else None
+    out["status"] = ["ongoing" if data_end is not None and end > data_end else "ended"
+                     for end in out["end"]]
     out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
     out.attrs["single_machine_spikes"] = dropped
+    return out
+
+
+def _scope_key(dimensions: Sequence[dict[str, Any]] | None) -> str:
+    """Return the language-free scope of an incident: its explaining site or KMS host, or all."""
+    for row in dimensions or []:
+        if (row["dimension"] in ("site", "kms_host") and row["value"] and row["share"] >= 0.5
+                and row["excess_share"] >= 0.2):
+            return f"{row['dimension']}={row['value']}".casefold()
+    return "*"
+
+
+def incident_id(top_code: str, start: object, dimensions: Sequence[dict] | None = None) -> str:
+    """Return the stable id of an incident: what it is, not its rank.
+
+    The id is made of the incident's start (UTC, to the minute), its leading code and a short
+    digest of code, start and scope (the site or KMS host that explains it), so a run over 7
+    days and a run over the whole quarter give the same incident the same id, one that can go
+    in a ticket.
+
+    Parameters
+    ----------
+    top_code : str
+        The incident's leading code (``"0x8007232B"``).
+    start : timestamp
+        Start of its window (tz-aware, or naive UTC).
+    dimensions : list of dict, optional
+        Its ranked dimensions (``explain_spikes`` column ``dimensions``).
+
+    Returns
+    -------
+    str
+        ``"INC-20260111-0900-232B-7f3a"``: date, time, the last four digits of the code and a
+        four-character digest.
+
+    Examples
+    --------
+    >>> incident_id("0x8007232B", "2026-01-11 09:00")
+    'INC-20260111-0900-232B-aa1a'
+    """
+    import hashlib
+
+    stamp = pd.Timestamp(start)
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    code = str(top_code)
+    scope = _scope_key(dimensions)
+    digest = hashlib.sha1(f"{code}|{stamp:%Y-%m-%dT%H:%M}|{scope}".encode()).hexdigest()[:4]
+    return f"INC-{stamp:%Y%m%d-%H%M}-{code[-4:].upper()}-{digest}"
+
+
+def _unique(ids: list[str]) -> list[str]:
+    """Suffix repeated ids (``-2``, ``-3`` ...) in order."""
+    seen: dict[str, int] = {}
+    out = []
+    for value in ids:
+        seen[value] = seen.get(value, 0) + 1
+        out.append(value if seen[value] == 1 else f"{value}-{seen[value]}")
     return out
 
 

@@ -144,11 +144,17 @@ def _with_failures(frame: pd.DataFrame, errors: pd.DataFrame, codes_of) -> pd.Da
 
 
 def _keep_spikes(spikes: pd.DataFrame, errors: pd.DataFrame) -> pd.DataFrame:
+    if spikes.empty:
+        return spikes
+    # each key column as text once, not once per spike (a filter change stays well under 1 s)
+    texts = {key: errors[key].astype(str).to_numpy() for key in ("code", "category", "site")
+             if key in spikes.columns and key in errors.columns}
+
     def match(row: dict[str, Any]) -> np.ndarray:
         mask = np.ones(len(errors), dtype=bool)
-        for key in ("code", "category", "site"):
-            if key in row and pd.notna(row[key]):
-                mask &= (errors[key].astype(str) == str(row[key])).to_numpy(dtype=bool)
+        for key, values in texts.items():
+            if pd.notna(row[key]):
+                mask &= values == str(row[key])
         return mask
 
     return _with_failures(spikes, errors, match)

@@ -10,7 +10,7 @@ import click
 
 from ..errors import ActivationKBError
 
-__all__ = ["AppGroup", "CLIError", "fail"]
+__all__ = ["AppGroup", "CLIError", "fail", "progress_options"]
 
 
 class CLIError(click.ClickException):
@@ -59,3 +59,30 @@ class AppGroup(click.Group):
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return " ".join(text.split("\n"))
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    from ..progress import configure
+
+    ctx.meta["progress_quiet"] = value
+    configure(quiet=value, verbose=ctx.meta.get("progress_verbose", 0))
+    return value
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    from ..progress import configure
+
+    ctx.meta["progress_verbose"] = value
+    configure(quiet=ctx.meta.get("progress_quiet", False), verbose=value)
+    return value
+
+
+def progress_options(command):
+    """Add ``--quiet`` and ``-v`` (named stages on a terminal; see activation_kb.progress)."""
+    command = click.option("-v", "--verbose", count=True, expose_value=False,
+                           callback=_set_verbose,
+                           help="Print each finished stage with its duration and details "
+                                "(also when not on a terminal).")(command)
+    return click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet,
+                        help="Show no progress (by default stages show on a terminal "
+                             "only).")(command)

@@ -15,6 +15,7 @@ import click
 import pandas as pd
 
 from ._common import fail
+from ._words import type_text, words
 
 __all__ = ["register"]
 
@@ -83,6 +84,7 @@ def lookup_command(query: str, lang: str, catalogue_file: Path | None, as_json: 
         except InvalidCodeError:
             code = None
     description = describe_code(code) if code is not None else None
+    w = words(lang)
     if description is not None and catalogue is not None:
         in_article = bool((catalogue["value"] == description.value).any())
         description = dataclasses.replace(description, in_article=in_article)
@@ -97,50 +99,56 @@ def lookup_command(query: str, lang: str, catalogue_file: Path | None, as_json: 
             "results": records(results),
         }))
     elif not results.empty and code is not None:
-        click.echo(_entry(results.iloc[0]))
-        click.echo(f"\nDecoded:\n{description.summary()}")
+        click.echo(_entry(results.iloc[0], lang))
+        click.echo(f"\n{w['decoded']}:\n{description.summary()}")
     elif not results.empty:
-        click.echo(_ranking(query, results))
+        click.echo(_ranking(query, results, lang))
     elif description is not None:
         click.echo(description.summary())
-        click.echo(f"\n{code} is not in the article \"Troubleshoot activation error codes\".")
+        click.echo("\n" + w["not_in_article"].format(code=code))
         short = _SHORT_HEX.match(query)
         if short:
-            click.echo(f"Note: {query.strip()!r} has {len(short.group(1))} hexadecimal digits, "
-                       f"not 8; it was read as {code}.")
+            click.echo(w["short_hex"].format(query=query.strip(), digits=len(short.group(1)),
+                                             code=code))
     else:
-        click.echo(f"No catalogue entry matches {query!r}.", err=True)
+        click.echo(w["no_match"].format(query=query), err=True)
     if results.empty and description is None:
         raise click.exceptions.Exit(1)
 
 
-def _entry(row: pd.Series) -> str:
+def _entry(row: pd.Series, lang: str = "en") -> str:
+    w = words(lang)
+    colon = "\u00a0:" if lang == "fr" else ":"
     lines = [
         f"{row['code']}  {row['message']}",
-        f"Category: {row['category_label']} ({row['category']})",
-        f"Activation type: {', '.join(row['activation_types'])}"
-        + (" (from the English article)"
+        f"{w['category']}{colon} {row['category_label']} ({row['category']})",
+        f"{w['type']}{colon} {', '.join(type_text(t, lang) for t in row['activation_types'])}"
+        + (f" ({w['from_english']})"
            if row.get("activation_types_from") == "en" and row["lang"] != "en" else ""),
         "",
-        "Cause:",
+        f"{w['cause']}{colon}",
         _indent(row["cause"]),
         "",
-        "Resolution:",
+        f"{w['resolution']}{colon}",
         _indent(row["resolution"]),
     ]
     if row["links"]:
-        lines += ["", "Links:"] + [f"  - {link['text']}: {link['url']}" for link in row["links"]]
-    lines += ["", f"Source: {row['source']} ({row['lang']})"]
+        lines += ["", f"{w['links']}{colon}"] + [f"  - {link['text']}: {link['url']}"
+                                                 for link in row["links"]]
+    lines += ["", f"{w['source']}{colon} {row['source']} ({row['lang']})"]
     return "\n".join(lines)
 
 
-def _ranking(query: str, results: pd.DataFrame) -> str:
-    count = "1 code matches" if len(results) == 1 else f"{len(results)} codes match"
-    lines = [f"{count} {query!r}, best first:"]
+def _ranking(query: str, results: pd.DataFrame, lang: str = "en") -> str:
+    w = words(lang)
+    count = w["one_match"] if len(results) == 1 else w["matches"].format(n=len(results))
+    colon = "\u00a0:" if lang == "fr" else ":"
+    lines = [f"{count} {query!r}, {w['best']}{colon}"]
     for row in results.itertuples(index=False):
         message = row.message if len(row.message) <= 90 else row.message[:87] + "..."
-        lines.append(f"  {row.code}  {row.score:4.2f}  {row.category:<16}  {message}")
-    lines.append("Run `activation-kb lookup CODE` for the cause and resolution.")
+        score = f"{row.score:4.2f}" if lang != "fr" else f"{row.score:4.2f}".replace(".", ",")
+        lines.append(f"  {row.code}  {score}  {row.category:<16}  {message}")
+    lines.append(w["run_lookup"])
     return "\n".join(lines)
 
 

@@ -1,4 +1,4 @@
-"""CLI commands for activation event exports: ``events summarize`` and ``events convert``.
+"""CLI commands for event exports: ``events summarize``, ``convert``, ``ingest``, ``store``.
 
 Both are thin wrappers over :func:`activation_kb.telemetry.load_events`; library errors about the
 input (:class:`~activation_kb.TelemetryError` is a ValueError) become one line and exit code 2
@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 import click
+
+from ._common import fail, progress_options
 
 __all__ = ["register"]
 
@@ -75,6 +77,7 @@ def register(group: click.Group) -> None:
         """Load, summarise and convert Windows activation event exports."""
 
     @events.command("summarize")
+    @progress_options
     @_input_options
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
     def summarize(paths, fmt, tz, rejected_out, as_json) -> None:
@@ -89,6 +92,7 @@ def register(group: click.Group) -> None:
             _print_summary(summary)
 
     @events.command("convert")
+    @progress_options
     @_input_options
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
                   help="Output file: .parquet, .csv or .xml (.csv.gz, .xml.gz compressed).")
@@ -104,3 +108,74 @@ def register(group: click.Group) -> None:
         write_events(result.events, output)
         click.echo(f"wrote {result.loaded:,} events to {output} ({result.records:,} records: "
                    f"{result.n_rejected:,} rejected, {result.duplicates:,} duplicates)")
+
+    _store_commands(events)
+
+
+def _store_commands(events: click.Group) -> None:
+    """``events ingest`` and ``events store``: the fleet event store (activation_kb.store)."""
+
+    @events.command("ingest")
+    @click.argument("paths", nargs=-1, required=True, metavar="EXPORTS...")
+    @click.option("--store", "store", required=True, type=click.Path(file_okay=False),
+                  help="The event store directory (created when it does not exist).")
+    @click.option("--format", "fmt", default=None, metavar="FORMAT",
+                  help="Read every file as this format (default: sniffed from content).")
+    @click.option("--tz", default=None, metavar="ZONE",
+                  help="IANA time zone of local times in Get-WinEvent/Event Viewer CSV exports.")
+    @click.option("--wait", type=float, default=0.0, show_default=True, metavar="SECONDS",
+                  help="Wait this long for another ingest to finish (default: exit 2 at once).")
+    @click.option("--workers", type=int, default=None,
+                  help="Processes parsing files (default: every core).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    def ingest_command(paths, store, fmt, tz, wait, workers, as_json) -> None:
+        """Append EXPORTS... (files, directories, globs) to the event store --store DIR.
+
+        Files ingested before (same sha256) are skipped without parsing; records already in
+        the store are counted as duplicates and not stored twice. Exit 2 when another ingest
+        holds the store (see --wait) or an input is unusable.
+        """
+        from ..errors import StoreLockedError
+        from ..store import ingest
+
+        try:
+            result = ingest(list(paths), store, format=fmt, tz=tz, wait=wait, workers=workers)
+        except StoreLockedError as exc:
+            raise fail(str(exc), 2) from exc
+        if as_json:
+            click.echo(json.dumps(result.summary(), indent=2))
+            return
+        ingested = len(result.files) - len(result.skipped)
+        click.echo(f"ingested {ingested:,} file(s) into {result.store} in {result.seconds:.1f} s: "
+                   f"{result.records:,} records, {result.loaded:,} stored, "
+                   f"{result.rejected:,} rejected, {result.duplicates:,} duplicates; "
+                   f"{len(result.days):,} day(s) touched")
+        if result.skipped:
+            click.echo(f"skipped {len(result.skipped):,} file(s) already ingested:")
+            for f in result.skipped[:20]:
+                click.echo(f"  {f['path']}: {f['reason']}")
+            if len(result.skipped) > 20:
+                click.echo(f"  ... and {len(result.skipped) - 20:,} more (--json lists them)")
+
+    @events.command("store")
+    @click.argument("store", type=click.Path(file_okay=False))
+    @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+    def store_command(store, as_json) -> None:
+        """Describe the event store STORE: size, days, records, devices, last ingest."""
+        from ..store import store_info
+
+        info = store_info(store)
+        if as_json:
+            click.echo(json.dumps(info, indent=2))
+            return
+        span = f"{info['first_day']} to {info['last_day']}" if info["days"] else "-"
+        click.echo(f"{'store':<16}{info['path']}")
+        click.echo(f"{'size':<16}{info['size_bytes'] / 2**20:,.1f} MiB")
+        click.echo(f"{'days':<16}{info['days']:,} ({span})")
+        for key in ("records", "devices", "files_ingested", "rejected"):
+            click.echo(f"{key.replace('_', ' '):<16}{info[key]:,}")
+        last = info["last_ingest"]
+        click.echo(f"{'last ingest':<16}" + (
+            f"{last['time']}: {last['files']:,} file(s), {last['records']:,} records, "
+            f"{last['loaded']:,} stored, {last['rejected']:,} rejected, "
+            f"{last['duplicates']:,} duplicates" if last else "never"))

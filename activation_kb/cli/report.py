@@ -1,9 +1,10 @@
 """CLI commands for the scheduled report: ``activation-kb report run`` and ``report list``.
 
 Exit codes: 0 report written, 1 a cell or the export failed (the executed notebook is kept in
-``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 incidents found and
-``--fail-on-spike`` given, 4 a machine expired or a KMS host short of clients (now or forecast
-within 14 days) and ``--fail-on-risk`` given (4 wins when both apply).
+``<out>.failed/``), 2 bad parameters (checked before any kernel starts), 3 report written,
+incidents found and ``--fail-on-spike`` given (a success: no "Error:" line), 4 a machine expired
+or a KMS host short of clients (now or forecast within 14 days) and ``--fail-on-risk`` given (4
+wins when both apply).
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import click
 
-from ._common import fail
+from ._common import fail, progress_options
+from ._words import report_line
 
 __all__ = ["register"]
 
@@ -61,9 +63,18 @@ def report_group() -> None:
 @click.option("--fail-on-risk", is_flag=True,
               help="Exit with 4 when a machine is expired (or in notification) or a KMS host "
                    "is, or is forecast within 14 days to be, below its threshold.")
+@click.option("--store", "store", default=None, type=click.Path(file_okay=False),
+              help="Report on an event store (activation-kb events ingest) instead of "
+                   "--events; only the days of the period and its baseline are read.")
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas",
+              show_default=True, help="dask: analyse the store on a Dask cluster.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@progress_options
 def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
-                tz, catalogue, fail_on_spike, fail_on_risk, as_json) -> None:
+                tz, catalogue, fail_on_spike, fail_on_risk, store, engine, scheduler,
+                as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.
 
     Every parameter is checked before a kernel starts (exit 2 for a bad one).
@@ -75,7 +86,7 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
         params = report_params(
             list(events) or None, since=since, until=until, freq=freq, lang=lang,
             sensitivity=sensitivity, history=history, top_n=top_n, title=title, tz=tz,
-            catalogue=catalogue,
+            catalogue=catalogue, store=store, engine=engine, scheduler=scheduler,
         )
         result = run_report(out=out, params=params, name=name)
     except ReportParameterError as exc:
@@ -87,17 +98,16 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
         click.echo(json.dumps(manifest, indent=2, ensure_ascii=False))
     else:
         summary = manifest.get("summary", {})
-        click.echo(
-            f"report written to {result.out_dir} in {manifest['seconds']:.1f} s: "
-            f"{manifest['incidents']} incident(s), {summary.get('devices', 0)} devices, "
-            f"{manifest.get('records', 0)} records ({manifest.get('rejected', 0)} rejected)"
-        )
+        click.echo(report_line(lang, result.out_dir, manifest["seconds"], manifest["incidents"],
+                               summary.get("devices", 0), manifest.get("records", 0),
+                               manifest.get("rejected", 0)))
         click.echo(f"  {result.html}")
     if fail_on_risk and result.risks:
         raise fail(f"at risk: {'; '.join(result.risks)}; see {result.out_dir / 'health.json'}", 4)
     if fail_on_spike and result.incidents:
-        raise fail(f"{result.incidents} incident(s) found; see {result.out_dir / 'incidents.json'}",
-                   3)
+        click.echo(f"{result.incidents} incident(s) found (exit status 3, --fail-on-spike); "
+                   f"see {result.out_dir / 'summary.txt'}", err=True)
+        raise click.exceptions.Exit(3)
 
 
 def _option_names(exc: Exception) -> str:

@@ -7,15 +7,11 @@ from pathlib import Path
 
 import click
 
-from ._common import fail
+from ._common import fail, progress_options
 
 __all__ = ["register"]
 
 _SUFFIX = {"parquet": ".parquet", "csv": ".csv", "xml": ".xml"}
-
-
-def _safe(name: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in name)
 
 
 @click.command("simulate")
@@ -56,6 +52,7 @@ def _safe(name: str) -> str:
     help="Events format; xml writes one file per machine and KMS host.",
 )
 @click.option("--start", default=None, help="UTC start date, e.g. 2026-01-05.")
+@progress_options
 def simulate_command(
     devices: int, days: float, seed: int, incidents: str, out: Path, fmt: str, start: str | None
 ) -> None:
@@ -70,9 +67,12 @@ def simulate_command(
             check_date(start, "--start")
     except ParameterError as exc:
         raise fail(str(exc), 2) from exc
-    events, truth = simulate_fleet(
-        devices=devices, days=days, seed=seed, incidents=incidents, start=start
-    )
+    from ..progress import stage
+
+    with stage("simulating fleet"):
+        events, truth = simulate_fleet(
+            devices=devices, days=days, seed=seed, incidents=incidents, start=start
+        )
     try:
         from ..telemetry import write_events
     except ImportError as exc:
@@ -81,16 +81,16 @@ def simulate_command(
         ) from exc
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "xml":
-        folder = out / "events"
-        folder.mkdir(exist_ok=True)
-        for host, frame in events.groupby("host", sort=True, observed=True):
-            write_events(
-                frame.reset_index(drop=True), folder / f"{_safe(str(host))}.xml", format="xml"
-            )
-        target = folder
+        from ..telemetry._write import write_events_by_host
+
+        target = out / "events"
+        with stage("writing XML files", total=events["host"].nunique(), unit="files") as s:
+            write_events_by_host(events, target, on_file=lambda path, n: s.advance())
+            s.detail(f"{len(events):,} events")
     else:
         target = out / f"events{_SUFFIX[fmt]}"
-        write_events(events, target, format=fmt)
+        with stage(f"writing {fmt.upper()}"):
+            write_events(events, target, format=fmt)
     rows = truth.assign(
         start=truth["start"].map(lambda t: t.isoformat()),
         end=truth["end"].map(lambda t: t.isoformat()),

@@ -1,25 +1,27 @@
 """Run the parameterised report notebooks with papermill and publish self-contained HTML.
 
 :func:`run_report` checks the parameters before any kernel starts, executes the notebook with
-papermill in a staging folder beside the output, exports code-free offline HTML with nbconvert,
-writes ``manifest.json``, and only then replaces the output folder, so that a failed or
-interrupted run never replaces the last good report with a half one. :func:`list_reports`
-reads the manifests back without a kernel.
+papermill in a staging folder beside the output (in a kernel that dies with this process,
+``_kernel``), exports code-free offline HTML with nbconvert (``export``), writes
+``manifest.json`` and ``summary.txt``, and only then publishes the run in one atomic step
+(``_publish``): a failed, interrupted or terminated run never replaces the last good report with
+a half one and leaves no staging folder behind. :func:`list_reports` reads the manifests back
+without a kernel.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import glob
 import hashlib
 import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
+import threading
 import time
-import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -29,7 +31,13 @@ import pandas as pd
 
 from ..errors import MissingDependencyError, ParameterError, ReportError, ReportParameterError
 from ..params import ReportParams
+from ..progress import RELAY_ENV, replay
+from ..progress import stage as progress_stage
 from ..resources import data_path, notebook_path
+from ._kernel import KERNEL_NAME, kernel_dir
+from ._publish import keep_failed, new_staging, publish, terminate_as_exception
+from .export import export_html
+from .summary import summary_text
 
 __all__ = [
     "DEFAULT_REPORT",
@@ -45,7 +53,6 @@ __all__ = [
     "default_events",
 ]
 
-_KERNEL = "activation-kb"
 _VERSIONED = ("activation-kb", "pandas", "pyarrow", "numpy", "scipy", "plotly", "papermill",
               "nbconvert", "nbformat", "ipykernel", "click")
 
@@ -66,7 +73,7 @@ class ReportSpec:
         One line for the documentation.
     outputs : tuple of str
         Files of a published run; default the HTML page, the notebook, ``incidents.json``,
-        ``incidents.csv``, ``health.json``, ``health.csv`` and ``manifest.json``.
+        ``incidents.csv``, ``health.json``, ``health.csv``, ``manifest.json`` and ``summary.txt``.
     """
 
     notebook: str
@@ -78,7 +85,7 @@ class ReportSpec:
             object.__setattr__(self, "outputs", (self.html, Path(self.notebook).name,
                                                  "incidents.json", "incidents.csv",
                                                  "health.json", "health.csv",
-                                                 "manifest.json"))
+                                                 "manifest.json", "summary.txt"))
 
     @property
     def html(self) -> str:
@@ -225,16 +232,25 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _input_files(paths: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for text in paths:
-        if glob.has_magic(text):
-            files += sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
-        elif Path(text).is_dir():
-            files += sorted(p for p in Path(text).rglob("*") if p.is_file())
-        else:
-            files.append(Path(text))
-    return files
+def _inputs(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """List the files the loader read, with their size and sha256 (hashed now, after the run).
+
+    Only what the loader read is listed, so that a hidden ``.sync.lock`` or a file that
+    disappeared since cannot fail a run whose notebook finished: a file that cannot be hashed
+    any more is listed with the reason instead of its digest.
+    """
+    out = []
+    for counts in files:
+        path = Path(counts["path"])
+        entry: dict[str, Any] = {"path": str(path)}
+        try:
+            entry.update(sha256=_sha256(path), bytes=path.stat().st_size)
+        except OSError as exc:
+            entry.update(sha256=None, error=f"not hashed: {exc.strerror or exc}")
+        entry.update({k: counts[k] for k in ("format", "records", "loaded", "rejected",
+                                              "duplicates") if k in counts})
+        out.append(entry)
+    return out
 
 
 def _versions() -> dict[str, str]:
@@ -245,71 +261,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
-
-
-def _kernel_dir() -> Path:
-    """Return a Jupyter path holding a kernelspec that runs this interpreter.
-
-    The report never depends on a 'python3' kernel found elsewhere on the machine (papermill#251,
-    #856).
-    """
-    # one folder per interpreter: two environments (or checkouts) running reports at the same
-    # time must not overwrite each other's kernelspec
-    tag = hashlib.sha256(sys.executable.encode()).hexdigest()[:12]
-    root = Path(tempfile.gettempdir()) / f"activation-kb-kernels-{os.getuid()}-{tag}"
-    spec = root / "kernels" / _KERNEL
-    spec.mkdir(parents=True, exist_ok=True)
-    wanted = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
-                 "--IPKernelApp.log_level=CRITICAL"],
-        "display_name": "Python (activation_kb)",
-        "language": "python",
-        "env": {"PLOTLY_RENDERER": "notebook"},
-    }
-    path = spec / "kernel.json"
-    if not path.exists() or json.loads(path.read_text()) != wanted:
-        path.write_text(json.dumps(wanted), encoding="utf-8")
-    return root
-
-
-def export_html(notebook: Path, html: Path, title: str | None = None) -> Path:
-    """Export an executed notebook to code-free, self-contained, offline HTML.
-
-    The template drops require.js, MathJax and mermaid loaders (CDN scripts), and a
-    Content-Security-Policy forbids the page any request: charts come from the plotly.js that the
-    notebook carries inline.
-
-    Parameters
-    ----------
-    notebook : pathlib.Path
-        Executed notebook.
-    html : pathlib.Path
-        Where to write the page.
-    title : str, optional
-        The page title.
-
-    Returns
-    -------
-    pathlib.Path
-        ``html``.
-    """
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(
-        template_name="lab",
-        extra_template_paths=[str(Path(__file__).parent / "templates")],
-        template_file="offline.html.j2",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    node = nbformat.read(notebook, as_version=4)
-    if title:
-        node.metadata["title"] = title
-    body, _ = exporter.from_notebook_node(node)
-    html.write_text(body, encoding="utf-8")
-    return html
 
 
 def _error_text(exc: BaseException) -> str:
@@ -347,13 +298,18 @@ def run_report(
     name : str
         A key of :data:`REPORTS`.
     progress : bool, optional
-        Show papermill's progress bar; default only when stderr is a terminal.
+        False: show no stage (loading exports, detecting spikes, writing HTML ...). By default
+        stages show on a terminal only (:mod:`activation_kb.progress`).
     timeout : float, optional
         Seconds a cell may run.
     **fields
         The report parameters one by one, as in :class:`ReportParams`: ``since``, ``until``
         (period; ``since`` may be a duration such as "7D"), ``freq``, ``lang``,
-        ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``.
+        ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``, ``catalogue``, ``store``
+        (an event store, :func:`~activation_kb.ingest`, to report on instead of ``events``:
+        only the days of the period and its baseline are read), ``engine`` ("dask" runs the
+        heavy part on a Dask cluster; needs ``store``) and ``scheduler`` (the Dask scheduler's
+        address, "tcp://host:8786"; default a local cluster).
 
     Returns
     -------
@@ -377,53 +333,87 @@ def run_report(
     except ImportError as exc:  # pragma: no cover - papermill is a dependency
         raise MissingDependencyError("papermill", None, "Running a report") from exc
     notebook_params = checked.notebook_parameters(default_events=[str(default_events())])
-    out = Path(out).resolve()
+    out = Path(os.path.abspath(out))  # not resolve(): ``out`` itself is the published link
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.staging-{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
+    with terminate_as_exception():
+        staging = new_staging(out)
+        try:
+            manifest = _run(pm, name, spec, checked, notebook_params, staging, out, progress,
+                            timeout)
+        finally:
+            if staging.exists():  # an error while keeping the failed run: nothing stays behind
+                shutil.rmtree(staging, ignore_errors=True)
+    return ReportResult(out_dir=out, manifest=manifest, report=name)
+
+
+def _run(pm: Any, name: str, spec: ReportSpec, checked: ReportParams,
+         notebook_params: dict[str, Any], staging: Path, out: Path, progress: bool | None,
+         timeout: float | None) -> dict[str, Any]:
+    """Execute, export, describe and publish one run; a failure keeps it in ``<out>.failed``."""
     clock = time.perf_counter()
     manifest: dict[str, Any] = {
         "report": name, "parameters": notebook_params,
         "started": pd.Timestamp.now(tz="UTC").isoformat(), "versions": _versions(),
         "catalogue": {"lang": checked.lang}, "status": "running",
     }
+    stage = "execute"
     try:
         _execute(pm, spec, notebook_params, staging, progress, timeout)
-        export_html(staging / Path(spec.notebook).name, staging / spec.html, title=checked.title)
-    except (Exception, KeyboardInterrupt) as exc:
-        failed = _keep_failed(staging, out, manifest, exc)
-        if isinstance(exc, KeyboardInterrupt):
+        stage = "export"
+        with progress_stage("writing HTML"):
+            export_html(staging / Path(spec.notebook).name, staging / spec.html,
+                        title=checked.title)
+        stage = "manifest"
+        manifest.update(_run_facts(staging, checked.store),
+                        seconds=round(time.perf_counter() - clock, 2),
+                        catalogue=_catalogue_manifest(checked.lang, checked.catalogue),
+                        outputs=list(spec.outputs))
+        (staging / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
+        (staging / "summary.txt").write_text(
+            summary_text(manifest, incidents, str(out), html=spec.html), encoding="utf-8")
+        stage = "publish"
+        with progress_stage("publishing"):
+            publish(staging, out)
+    except BaseException as exc:
+        if not staging.exists():  # published already: nothing to keep
+            raise
+        failed = keep_failed(staging, out)
+        manifest.update(status="failed", error=_error_text(exc), failed_at=stage,
+                        finished=pd.Timestamp.now(tz="UTC").isoformat())
+        (failed / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise ReportError(
             f"report {name} failed: {_error_text(exc)}; the executed notebook is kept in "
             f"{failed / Path(spec.notebook).name}"
         ) from exc
-    manifest.update(_run_facts(staging, notebook_params["events"]),
-                    seconds=round(time.perf_counter() - clock, 2),
-                    catalogue=_catalogue_manifest(checked.lang, checked.catalogue),
-                    outputs=list(spec.outputs))
-    (staging / "manifest.json").write_text(
-        json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-    )
-    _publish(staging, out)
-    return ReportResult(out_dir=out, manifest=manifest, report=name)
+    return manifest
 
 
 def _execute(pm: Any, spec: ReportSpec, parameters: dict[str, Any], staging: Path,
              progress: bool | None, timeout: float | None) -> None:
-    """Run the report's notebook into ``staging`` with this interpreter's kernel."""
+    """Run the report's notebook into ``staging`` with this interpreter's kernel.
+
+    The kernel relays its named stages ("loading exports", "detecting spikes" ...) through a
+    file that a thread here shows as they come (:mod:`activation_kb.progress`); papermill's
+    own cell counter is never shown.
+    """
     env = {"JUPYTER_PATH": os.pathsep.join(
-        [str(_kernel_dir()), os.environ.get("JUPYTER_PATH", "")]).strip(os.pathsep)}
-    previous = {k: os.environ.get(k) for k in env}
+        [str(kernel_dir()), os.environ.get("JUPYTER_PATH", "")]).strip(os.pathsep)}
+    previous = {k: os.environ.get(k) for k in (*env, RELAY_ENV)}
     os.environ.update(env)
     try:
-        pm.execute_notebook(
-            str(notebook_path(spec.notebook)), str(staging / Path(spec.notebook).name),
-            parameters={**parameters, "output_dir": str(staging)},
-            kernel_name=_KERNEL, cwd=str(staging), request_save_on_cell_execute=False,
-            progress_bar=sys.stderr.isatty() if progress is None else progress,
-            execution_timeout=timeout,
-        )
+        with _relayed_stages(progress is not False) as relay:
+            if relay:
+                os.environ[RELAY_ENV] = relay
+            pm.execute_notebook(
+                str(notebook_path(spec.notebook)), str(staging / Path(spec.notebook).name),
+                parameters={**parameters, "output_dir": str(staging)},
+                kernel_name=KERNEL_NAME, cwd=str(staging), request_save_on_cell_execute=False,
+                progress_bar=False, execution_timeout=timeout,
+            )
     finally:
         for key, value in previous.items():
             if value is None:
@@ -432,34 +422,57 @@ def _execute(pm: Any, spec: ReportSpec, parameters: dict[str, Any], staging: Pat
                 os.environ[key] = value
 
 
-def _keep_failed(staging: Path, out: Path, manifest: dict[str, Any],
-                 exc: BaseException) -> Path:
-    """Move a failed run to ``<out>.failed/`` with its manifest; return that folder."""
-    failed = out.parent / f"{out.name}.failed"
-    shutil.rmtree(failed, ignore_errors=True)
-    staging.rename(failed)
-    manifest.update(status="failed", error=_error_text(exc),
-                    finished=pd.Timestamp.now(tz="UTC").isoformat())
-    (failed / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    return failed
+@contextlib.contextmanager
+def _relayed_stages(enabled: bool) -> Iterator[str | None]:
+    """Yield a file for the kernel's stage events, shown here by a thread while it runs."""
+    if not enabled:
+        yield None
+        return
+    handle, path = tempfile.mkstemp(prefix="activation-kb-progress-", suffix=".jsonl")
+    os.close(handle)
+    stop = threading.Event()
+
+    def follow() -> None:
+        with open(path, encoding="utf-8") as fh:
+            pending = ""
+            while True:
+                ended = stop.is_set()
+                pending += fh.read()
+                *lines, pending = pending.split("\n")
+                for line in lines:
+                    replay(line)
+                if ended:
+                    return
+                stop.wait(0.1)
+
+    thread = threading.Thread(target=follow, name="report-progress", daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
-def _run_facts(staging: Path, events: list[str]) -> dict[str, Any]:
+def _run_facts(staging: Path, store: str | None = None) -> dict[str, Any]:
     """Read what the notebook wrote (summary, incidents, health) and describe the inputs."""
     summary = json.loads((staging / "run_summary.json").read_text(encoding="utf-8"))
     (staging / "run_summary.json").unlink()
-    files = {Path(f["path"]).resolve(): f for f in summary.get("files", [])}
-    inputs = []
-    for path in _input_files(events):
-        counts = files.get(path.resolve(), {})
-        inputs.append({
-            "path": str(path), "sha256": _sha256(path), "bytes": path.stat().st_size,
-            **{k: counts[k] for k in ("format", "records", "loaded", "rejected", "duplicates")
-               if k in counts},
-        })
+    inputs = _inputs(summary.get("files", []))
+    if store is not None:
+        from ..store import store_info
+
+        info = store_info(store)
+        inputs.insert(0, {"path": store, "store": True,
+                          **{k: info[k] for k in ("records", "days", "first_day", "last_day",
+                                                  "size_bytes")}})
     incidents = json.loads((staging / "incidents.json").read_text(encoding="utf-8"))
     facts = {
-        "status": "ok", "finished": pd.Timestamp.now(tz="UTC").isoformat(), "inputs": inputs,
+        "status": "ok", "finished": pd.Timestamp.now(tz="UTC").isoformat(),
+        "inputs": inputs,
+        "skipped": summary.get("skipped", []),
         "records": summary["summary"].get("records"),
         "rejected": summary["summary"].get("rejected"),
         "duplicates": summary["summary"].get("duplicates"),
@@ -479,17 +492,6 @@ def _catalogue_manifest(lang: str, catalogue: str | None) -> dict[str, Any]:
     if catalogue is None:
         return {"lang": lang, "source": SHIPPED_FILES[lang]}
     return {"lang": lang, "source": catalogue, "sha256": _sha256(Path(catalogue))}
-
-
-def _publish(staging: Path, out: Path) -> None:
-    """Replace ``out`` by ``staging`` with renames on one file system."""
-    old = None
-    if out.exists():
-        old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-        out.rename(old)
-    staging.rename(out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def list_reports(root: str | os.PathLike = "reports") -> pd.DataFrame:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import gc
 import struct
-import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from ._formats import READERS, Format, FormatSpec, check_not_empty, resolve_form
 from ._result import LoadResult
 from ._source import Source, expand_paths
 
-__all__ = ["load_events"]
+__all__ = ["load_events", "combine_parts"]
 
 #: Raw records parsed together (bounded memory: the batch, not the file, is held as text).
 BATCH = 50_000
@@ -54,15 +53,11 @@ def _gc_paused() -> Iterator[None]:
 
 @contextmanager
 def _progress(total: int) -> Iterator[Callable[[int], None]]:
-    """Show a byte-count progress bar on stderr, only when stderr is a terminal."""
-    from tqdm import tqdm
+    """Mark the "loading exports" stage, counted in bytes (:mod:`activation_kb.progress`)."""
+    from ..progress import stage
 
-    bar = tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, desc="loading events",
-               disable=not sys.stderr.isatty(), leave=False, file=sys.stderr)
-    try:
-        yield bar.update
-    finally:
-        bar.close()
+    with stage("loading exports", total=total, unit="B") as current:
+        yield current.advance
 
 
 class _File:
@@ -181,6 +176,9 @@ def load_events(
     format: str | Format | None = None,
     tz: str | None = None,
     on_error: str = "quarantine",
+    *,
+    since: object = None,
+    until: object = None,
 ) -> LoadResult:
     """Load Windows activation event exports into one canonical events frame.
 
@@ -196,6 +194,9 @@ def load_events(
     tz : str, optional
         IANA time zone of the local times in ``Get-WinEvent``/``Get-EventLog``/Event Viewer CSV
         exports (required for them). Other formats carry UTC and ignore it.
+    since, until : str or timestamp, optional
+        With an event store (``activation_kb.ingest``) as ``paths``: read only the events of
+        ``[since, until)`` (naive times are UTC); only the days of that period are opened.
     on_error : {"quarantine", "raise"}
         ``"quarantine"`` keeps going and lists unusable records in ``result.rejected`` with
         file, record number and reason; ``"raise"`` raises at the first one.
@@ -209,6 +210,8 @@ def load_events(
         file given; the others are counted as duplicates of the file they came from. EVTX logs
         (and their evtx_dump JSON) hold every provider's records: those of other providers
         than Software Protection are counted in ``skipped`` and are not in ``records``.
+        From an event store, ``events`` holds the stored events of the period (nothing to
+        account: they were accounted for at ingest, see ``activation-kb events store``).
 
     Raises
     ------
@@ -225,9 +228,28 @@ def load_events(
     """
     if on_error not in ("quarantine", "raise"):
         raise TelemetryError(f"on_error={on_error!r}; expected 'quarantine' or 'raise'")
+    from ..store._layout import is_store
+
+    if isinstance(paths, (str, Path)) and is_store(paths):
+        from ..store._read import read_store
+
+        events = read_store(paths, since=since, until=until)
+        return LoadResult(events=events, records=len(events), loaded=len(events))
+    if since is not None or until is not None:
+        raise TelemetryError("since/until select the days read from an event store "
+                             f"(activation_kb.ingest); {paths} is not one: filter "
+                             "result.events instead")
     forced = resolve_format(format) if format is not None else None
     _check_tz(tz)
     files = expand_paths(paths)
+    if len(files) > 1:  # many files: read in groups, on all cores when they are big enough
+        return _load_many(files, forced, tz, on_error)
+    return _load_each(files, forced, tz, on_error)
+
+
+def _load_each(files: list[Path], forced: Format | None, tz: str | None,
+               on_error: str) -> LoadResult:
+    """Read files one after the other in this process (one file, or the reference in tests)."""
     rejected: list[dict[str, Any]] = []
     readers: list[_File] = []
     with _progress(sum(p.stat().st_size for p in files)) as tick, _gc_paused():
@@ -258,11 +280,37 @@ def load_events(
     return _combine(readers, rejected)
 
 
+def _load_many(files: list[Path], forced: Format | None, tz: str | None,
+               on_error: str) -> LoadResult:
+    """Read several files with :func:`._parallel.read_files` and account for them."""
+    from ._parallel import PARALLEL_MIN_BYTES, read_files
+
+    total = sum(p.stat().st_size for p in files)
+    with _progress(total) as tick:
+        parts = read_files(files, forced, tz, on_error, tick=tick,
+                           workers=None if total >= PARALLEL_MIN_BYTES else 1)
+    frames = [p.frame for p in parts if len(p.frame)]
+    owner = (np.concatenate([p.owner for p in parts if len(p.frame)]) if frames
+             else np.zeros(0, np.int64))
+    return combine_parts(frames, owner, [s for p in parts for s in p.stats],
+                         [r for p in parts for r in p.rejected])
+
+
 def _combine(readers: list[_File], rejected: list[dict[str, Any]]) -> LoadResult:
     """Concatenate, de-duplicate, sort, and account per file."""
     frames = [f for r in readers for f in r.frames]
     owner = np.concatenate([np.full(len(f), i, np.int32) for i, r in enumerate(readers)
                             for f in r.frames]) if frames else np.zeros(0, np.int32)
+    return combine_parts(frames, owner, [r.stats for r in readers], rejected)
+
+
+def combine_parts(frames: list[pd.DataFrame], owner: np.ndarray, stats: list[dict[str, Any]],
+                  rejected: list[dict[str, Any]]) -> LoadResult:
+    """Concatenate frames (``owner``: the file index of each row), de-duplicate, sort, account.
+
+    ``stats`` holds one dict per file (path, format, records, loaded, rejected, duplicates);
+    ``loaded`` and ``duplicates`` are filled in here.
+    """
     if not frames:
         events = S.empty_events()
     elif len(frames) == 1:
@@ -271,17 +319,16 @@ def _combine(readers: list[_File], rejected: list[dict[str, Any]]) -> LoadResult
         events = pd.concat(frames, ignore_index=True)
     dup = _duplicates(events)
     if dup.any():
-        for i, count in enumerate(np.bincount(owner[dup], minlength=len(readers))):
-            readers[i].stats["duplicates"] = int(count)
+        for i, count in enumerate(np.bincount(owner[dup], minlength=len(stats))):
+            stats[i]["duplicates"] = int(count)
         events, owner = events.loc[~dup], owner[~dup]
-    for i, count in enumerate(np.bincount(owner, minlength=len(readers))):
-        readers[i].stats["loaded"] = int(count)
+    for i, count in enumerate(np.bincount(owner, minlength=len(stats))):
+        stats[i]["loaded"] = int(count)
     if not _is_sorted(events):
         events = events.sort_values([S.EVENT_TIME, S.HOST], kind="stable")
     events = _conform(events.reset_index(drop=True))
     rej = (pd.DataFrame(rejected, columns=list(S.REJECTED_COLUMNS))
            .astype(dict(S.REJECTED_DTYPES)) if rejected else S.empty_rejected())
-    files = [r.stats for r in readers]
-    return LoadResult(events=events, rejected=rej, records=sum(f["records"] for f in files),
-                      loaded=len(events), duplicates=int(dup.sum()), files=files,
-                      skipped=sum(f["skipped"] for f in files))
+    return LoadResult(events=events, rejected=rej, records=sum(f["records"] for f in stats),
+                      loaded=len(events), duplicates=int(dup.sum()), files=stats,
+                      skipped=sum(f.get("skipped", 0) for f in stats))

@@ -9,119 +9,24 @@ reference notes (one Info string for 12288/12289, ten ``<Data>`` for 12290, ...)
 from __future__ import annotations
 
 import gzip
-import re
+from collections.abc import Callable
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from .. import schema as S
 from ..errors import TelemetryError
+from ._xmlrender import render_event_xml, render_events_xml, text_bytes
 
-__all__ = ["write_events", "render_event_xml", "output_format"]
+__all__ = ["write_events", "write_events_by_host", "render_event_xml", "render_events_xml",
+           "output_format", "host_file_names"]
 
-_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
-_GUID = {"Microsoft-Windows-Security-SPP": "{E23B33B0-C8C9-472C-A5F9-F2BDFEA0F156}",
-         "Microsoft-Windows-Security-Licensing-SLC": "{1FD7C1D2-D037-4620-8D29-B2C7E5FCC13A}"}
-_SOURCE = {"Microsoft-Windows-Security-SPP": "Software Protection Platform Service",
-           "Microsoft-Windows-Security-Licensing-SLC": "Software Licensing Service"}
-_LEVEL = {"error": 2, "warning": 3, "info": 4}
 _FORMATS = {".parquet": "parquet", ".csv": "csv", ".xml": "xml"}
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _s(v: object) -> str:
-    return "" if v is None or v is pd.NA or (isinstance(v, float) and v != v) else str(v)
-
-
-def _x(v: object) -> str:
-    """Text safe inside an XML element (characters XML 1.0 cannot carry become spaces)."""
-    return escape(_NOT_XML.sub(" ", _s(v)))
-
-
-def _hx(v: object) -> str:
-    return "" if _s(v) == "" else f"0x{int(v):08X}"
-
-
-def _ct(v: object, pad: bool = True) -> str:
-    if v is None:
-        return ""
-    y, mo, d, h, mi = v  # precomputed (year, month, day, hour, minute)
-    return f"{y:04d}/{mo:02d}/{d:02d} {h:02d}:{mi:02d}" if pad else f"{y}/{mo}/{d} {h}:{mi:02d}"
-
-
-def _b(v: object) -> str:
-    return "" if _s(v) == "" else ("1" if v else "0")
-
-
-def _data(r: dict) -> list[str]:
-    eid = r[S.EVENT_ID]
-    if eid == 12288:
-        hostport = _s(r[S.KMS_HOST]) + (f":{r[S.KMS_PORT]}" if _s(r[S.KMS_PORT]) else "")
-        return [", ".join([_hx(r[S.RESULT_CODE]), _hx(r[S.STATUS_FLAGS]), hostport, _s(r[S.CMID]),
-                           _ct(r[S.CLIENT_TIME]), _b(r[S.IS_VM]), _s(r[S.LICENSE_STATUS]),
-                           _s(r[S.MINUTES_TO_EXPIRY]), _s(r[S.SKU_ID]), _s(r[S.MIN_COUNT])])]
-    if eid == 12289:
-        bound = "1" if r[S.IS_SUCCESS] is True else "0"
-        return [", ".join([_hx(r[S.RESULT_CODE]), _hx(r[S.STATUS_FLAGS]), bound, "0",
-                           _s(r[S.KMS_COUNT]), _s(r[S.ACTIVATION_INTERVAL_MIN]),
-                           _s(r[S.RENEWAL_INTERVAL_MIN]), _ct(r[S.CLIENT_TIME])])]
-    if eid == 12290:
-        return ["", _hx(r[S.RESULT_CODE]), _s(r[S.MIN_COUNT]), _s(r[S.CLIENT_NAME]), _s(r[S.CMID]),
-                _ct(r[S.CLIENT_TIME], pad=False), _b(r[S.IS_VM]), _s(r[S.LICENSE_STATUS]),
-                _s(r[S.MINUTES_TO_EXPIRY]), _s(r[S.SKU_ID])]
-    if eid == 8198:
-        return [f"hr={_hx(r[S.RESULT_CODE])}",
-                f"RuleId=;Action=AutoActivate;AppId={_s(r[S.APP_ID])};SkuId={_s(r[S.SKU_ID])};"
-                f"NotificationInterval=1440;Trigger={_s(r[S.TRIGGER])};SessionId=1"]
-    if eid == 8233:
-        return [f"Reason:{_hx(r[S.RESULT_CODE])}",
-                f"AppId = {_s(r[S.APP_ID])}, SkuId = {_s(r[S.SKU_ID])}",
-                f"Trigger={_s(r[S.TRIGGER])}"]
-    if eid == 12293:
-        return [_hx(r[S.RESULT_CODE]), ""]
-    if eid == 12308:
-        return [_s(r[S.SKU_ID])]
-    if eid == 1003:
-        return [_s(r[S.APP_ID]), ""]
-    return []
-
-
-def render_event_xml(r: dict) -> str:
-    """Render one canonical row (a dict, ``_st`` = SystemTime text) as a wevtutil ``<Event>``."""
-    provider = _s(r[S.PROVIDER]) or "Microsoft-Windows-Security-SPP"
-    level = _LEVEL.get(_s(r[S.LEVEL]), 4)
-    qualifiers = {2: 49152, 3: 32768}.get(level, 16384)
-    data = "".join(f"<Data>{_x(d)}</Data>" for d in _data(r))
-    return (
-        f'<Event xmlns="{_NS}"><System><Provider Name={quoteattr(_NOT_XML.sub(" ", provider))} '
-        f'Guid="{_GUID.get(provider, "")}" '
-        f'EventSourceName={quoteattr(_NOT_XML.sub(" ", _SOURCE.get(provider, provider)))}/>'
-        f'<EventID Qualifiers="{qualifiers}">{r[S.EVENT_ID]}</EventID><Version>0</Version>'
-        f"<Level>{level}</Level><Task>0</Task><Opcode>0</Opcode><Keywords>0x80000000000000</Keywords>"
-        f'<TimeCreated SystemTime="{r["_st"]}"/><EventRecordID>{_s(r[S.RECORD_ID])}</EventRecordID>'
-        f'<Correlation/><Execution ProcessID="0" ThreadID="0"/>'
-        f"<Channel>{_x(r[S.CHANNEL])}</Channel>"
-        f"<Computer>{_x(r[S.HOST])}</Computer><Security/></System>"
-        f"<EventData>{data}</EventData></Event>\n"
-    )
-
-
-def _xml_lines(ev: pd.DataFrame):
-    cols = [c for c in S.EVENT_COLUMNS if c not in (S.EVENT_TIME, S.CLIENT_TIME)]
-    records = ev[cols].astype(object).where(ev[cols].notna(), None).to_dict("records")
-    et = ev[S.EVENT_TIME]
-    ticks = (et.dt.microsecond * 10 + et.dt.nanosecond // 100).tolist()
-    seconds = et.dt.strftime("%Y-%m-%dT%H:%M:%S.").tolist()
-    ct = ev[S.CLIENT_TIME]
-    parts = zip(ct.dt.year.tolist(), ct.dt.month.tolist(), ct.dt.day.tolist(),
-                ct.dt.hour.tolist(), ct.dt.minute.tolist())
-    for r, s0, f, p in zip(records, seconds, ticks, parts):
-        r["_st"] = f"{s0}{f:07d}Z"
-        r[S.CLIENT_TIME] = None if pd.isna(p[0]) else tuple(int(x) for x in p)
-        yield render_event_xml(r)
+#: Rows rendered at a time: the text of a batch (about 0.7 kB per event) is held, not the file's.
+_BATCH = 100_000
 
 
 def output_format(path: str | Path, format: str | None = None) -> tuple[str, bool]:
@@ -193,9 +98,99 @@ def write_events(events: pd.DataFrame, path: str | Path, format: str | None = No
         with pa.output_stream(str(path), compression="gzip" if gz else None) as sink:
             pacsv.write_csv(table, sink)
     else:
-        opener = gzip.open if gz else open
-        with opener(path, "wt", encoding="utf-8", newline="\n") as fh:
-            fh.write("<Events>\n")
-            fh.writelines(_xml_lines(ev))
-            fh.write("</Events>\n")
+        with _open_binary(path, gz) as fh:
+            fh.write(b"<Events>\n")
+            for start in range(0, len(ev), _BATCH):
+                fh.write(text_bytes(render_events_xml(ev.iloc[start:start + _BATCH])))
+            fh.write(b"</Events>\n")
     return path
+
+
+def host_file_names(hosts: list[str], suffix: str) -> list[str]:
+    """File names for ``hosts``: safe characters only, unique even on case-insensitive disks.
+
+    ``pc 1`` and ``pc_1`` (or ``PC1`` and ``pc1``) would share a name; the later ones get
+    ``~2``, ``~3`` ... before the suffix, so that no machine's file overwrites another's.
+    """
+    taken: set[str] = set()
+    names = []
+    for host in hosts:
+        stem = "".join(ch if ch.isalnum() or ch in "-._" else "_" for ch in host) or "_"
+        name, n = stem + suffix, 1
+        while name.casefold() in taken:
+            n += 1
+            name = f"{stem}~{n}{suffix}"
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def _open_binary(path: Path, gz: bool):
+    return gzip.open(path, "wb", compresslevel=6) if gz else open(path, "wb")
+
+
+def write_events_by_host(
+    events: pd.DataFrame,
+    folder: str | Path,
+    *,
+    compress: bool = False,
+    on_file: Callable[[Path, int], None] | None = None,
+) -> list[Path]:
+    """Write one wevtutil-style XML file per host, as fleets collect them.
+
+    Hosts are taken in name order and rendered in batches of about 100,000 events
+    (:func:`~activation_kb.telemetry._xmlrender.render_events_xml`); each host's events keep
+    the frame's order. Thousands of machines take seconds.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Any frame :func:`activation_kb.schema.coerce_events` accepts.
+    folder : str or Path
+        Output folder (created).
+    compress : bool
+        Write ``<host>.xml.gz`` files.
+    on_file : callable, optional
+        Called with each written path and its number of events (for progress).
+
+    Returns
+    -------
+    list of Path
+        The files written, in host order; names from :func:`host_file_names`.
+
+    Raises
+    ------
+    TelemetryError
+        When an event has no host (it could not be placed in any file).
+    """
+    folder = Path(folder)
+    ev = S.coerce_events(events)
+    missing = ev[S.HOST].isna().to_numpy()
+    if missing.any():
+        row = int(np.flatnonzero(missing)[0])
+        raise TelemetryError(f"cannot write one file per host: row {row} has no host")
+    folder.mkdir(parents=True, exist_ok=True)
+    codes, hosts = pd.factorize(ev[S.HOST], sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(hosts) + 1))
+    names = host_file_names([str(h) for h in hosts], ".xml.gz" if compress else ".xml")
+    written: list[Path] = []
+    first = 0
+    while first < len(hosts):
+        # a batch of whole hosts, about _BATCH events (one host alone when it is larger)
+        last = max(int(np.searchsorted(bounds, bounds[first] + _BATCH, side="right")) - 1,
+                   first + 1)
+        rows = order[bounds[first]:bounds[last]]
+        lines = render_events_xml(ev.iloc[rows])
+        base = bounds[first]
+        for i in range(first, last):
+            path = folder / names[i]
+            with _open_binary(path, compress) as fh:
+                fh.write(b"<Events>\n")
+                fh.write(text_bytes(lines, bounds[i] - base, bounds[i + 1] - base))
+                fh.write(b"</Events>\n")
+            written.append(path)
+            if on_file is not None:
+                on_file(path, int(bounds[i + 1] - bounds[i]))
+        first = last
+    return written

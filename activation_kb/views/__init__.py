@@ -3,6 +3,7 @@
 Modules: :mod:`.figures` (``plot_*`` return a ``go.Figure``, never shown), :mod:`.style` (the
 figures' colours, labels and number formats), :mod:`.spike_marks` (spike markers and hovers),
 :mod:`.widgets` with :mod:`.lookup_view` and :mod:`.lookup_render` (the ipywidgets lookup),
+:mod:`.explore` (the explorer app),
 :mod:`.display` (HTML sections of the report), :mod:`.safe_html` (every text that reaches HTML).
 Import the submodules you need: ``activation_kb.views`` itself imports nothing heavy.
 """
@@ -18,6 +19,7 @@ _LAZY = {
     "plot_top_codes": "figures",
     "plot_incident": "figures",
     "lookup_widget": "widgets",
+    "explore": "explore",
 }
 
 __all__ = list(_LAZY)

@@ -28,6 +28,7 @@ from ..analysis.incidents import catalogue_rows, code_text
 from ..analysis.spikes import SEVERITIES
 from ..catalogue.categories import category_of
 from ..errors import AnalysisError
+from ..l10n import dimension_label, format_percent, value_label
 from ..params import check_choice, check_freq, check_top_n
 from .spike_marks import add_spike_marks, incident_records, text_lines
 from .style import (
@@ -39,7 +40,7 @@ from .style import (
     escape,
     format_number,
     format_time,
-    hover_paragraph,
+    hover_date,
     label,
     new_figure,
     no_data,
@@ -207,7 +208,7 @@ def plot_frequency(
             **x_axis(wide.index), y=wide[cat].to_numpy(), name=name, legendgroup=cat,
             mode="lines", stackgroup="counts", fillcolor=rgba(color_of(cat), 0.75),
             line={"color": color_of(cat), "width": 0, "shape": "hv"},
-            hovertemplate=f"{_NAMED}%{{x|%Y-%m-%d %H:%M}}: %{{y{fmt}}}<extra></extra>",
+            hovertemplate=f"{_NAMED}%{{x|{hover_date(lang)}}}: %{{y{fmt}}}<extra></extra>",
         ))
     add_spike_marks(fig, spikes, records, wide, time_zone(counts["time"]), lang)
     return fig
@@ -295,7 +296,7 @@ def plot_code_heatmap(
         colorscale=[[0.0, "#FFFFFF"], [0.15, "#FDD49E"], [0.5, "#FC8D59"], [1.0, "#7F0000"]],
         colorbar={"title": {"text": measure_text, "side": "right"},
                   **({"tickformat": ".0%"} if measure == "rate" else {})},
-        hovertemplate=f"<b>%{{y}}</b><br>%{{x|%Y-%m-%d %H:%M}}<br>{measure_text}: %{{z{fmt}}}"
+        hovertemplate=f"<b>%{{y}}</b><br>%{{x|{hover_date(lang)}}}<br>{measure_text}: %{{z{fmt}}}"
         "<extra></extra>",
         xgap=0, ygap=1, showlegend=False,
     ))
@@ -447,13 +448,15 @@ def _short(text: str, width: int = 40) -> str:
 
 def _dimension_bars(fig: go.Figure, dims: list[dict[str, Any]], lang: str) -> None:
     rows = list(dims)[:8]
-    full = [f"{escape(d['dimension'])}: {escape(d['value']) or label(lang, 'none')}"
-            for d in rows]
-    names = [escape(_short(f"{d['dimension']}: {d['value']}")) if d["value"] else n
-             for d, n in zip(rows, full)]
+    texts = [(dimension_label(d["dimension"], lang),
+              value_label(d["dimension"], d["value"], lang) if d["value"] else "") for d in rows]
+    full = [f"{escape(dim)}: {escape(value) or label(lang, 'none')}" for dim, value in texts]
+    names = [escape(_short(f"{dim}: {value}")) if value else n
+             for (dim, value), n in zip(texts, full)]
     hover = [
         f"<b>{n}</b><br>{format_number(d['devices'], lang)} {label(lang, 'failed_devices')} "
-        f"({d['share']:.0%})<br>{label(lang, 'fleet_share')}: {d['fleet_share']:.0%}"
+        f"({format_percent(d['share'], lang, 0)})<br>{label(lang, 'fleet_share')}: "
+        f"{format_percent(d['fleet_share'], lang, 0)}"
         + (f"<br>{label(lang, 'lift')} ×{format_number(d['lift'], lang, 2)}"
            if d.get("lift") else "")
         for n, d in zip(full, rows)
@@ -528,7 +531,7 @@ def plot_incident(
     if counts.empty:
         no_data(fig, lang, xref="x domain", yref="y domain")
     else:
-        _code_lines(fig, inc, counts)
+        _code_lines(fig, inc, counts, lang)
         fig.add_vrect(
             x0=utc_wall(inc["start"]), x1=utc_wall(inc["end"]),
             fillcolor=color_of(category), opacity=0.15, line_width=0, layer="below",
@@ -547,18 +550,19 @@ def _incident_titles(inc: dict[str, Any], category: str, lang: str) -> tuple[str
     """Return the incident figure's title (id, top code, category) and subtitle (window ...)."""
     title = (f"<b>{escape(inc['incident_id'])}</b> · {escape(inc['top_code'])} · "
              f"{category_text(category, lang)}")
-    facts = [f"{format_time(inc['start'])} → {format_time(inc['end'])} UTC"]
+    facts = [f"{format_time(inc['start'], lang)} → {format_time(inc['end'], lang)} UTC"]
     if inc.get("devices") is not None:
         facts.append(f"{format_number(inc['devices'], lang)} {label(lang, 'failed_devices')}")
     if inc.get("severity"):
         severity = str(inc["severity"])
         facts.append(f"{label(lang, 'severity')} "
                      f"{label(lang, severity) if severity in SEVERITIES else escape(severity)}")
-    scope = hover_paragraph(inc["scope"], width=110, max_lines=2).replace("<br>", " ")
-    return title, " · ".join(facts) + f"<br>{label(lang, 'scope')}: {scope}"
+    # where it happened is the lower panel (the ranked dimension values), not repeated here
+    return title, " · ".join(facts)
 
 
-def _code_lines(fig: go.Figure, inc: dict[str, Any], counts: pd.DataFrame) -> None:
+def _code_lines(fig: go.Figure, inc: dict[str, Any], counts: pd.DataFrame,
+                lang: str = "en") -> None:
     """One line per code of the incident: its category's colour, a dash per code."""
     dashes: dict[str, int] = {}
     for code in [str(c) for c in inc["codes"]]:
@@ -572,5 +576,5 @@ def _code_lines(fig: go.Figure, inc: dict[str, Any], counts: pd.DataFrame) -> No
             **x_axis(series["time"]), y=series["value"].to_numpy(), mode="lines",
             name=escape(code), legendgroup=cat,
             line={"color": color_of(cat), "dash": dash, "width": 2, "shape": "hv"},
-            hovertemplate=f"{_NAMED}%{{x|%Y-%m-%d %H:%M}}: %{{y:,.0f}}<extra></extra>",
+            hovertemplate=f"{_NAMED}%{{x|{hover_date(lang)}}}: %{{y:,.0f}}<extra></extra>",
         ), row=1, col=1)

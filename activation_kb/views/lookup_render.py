@@ -15,6 +15,7 @@ import pandas as pd
 from ..analysis.attempts import AttemptTable, activation_attempts
 from ..analysis.frequency import error_frequency
 from ..catalogue.hresult import CodeDescription
+from ..l10n import format_count, format_date
 from .safe_html import anchor, markdown_html, safe_href
 
 __all__ = [
@@ -24,17 +25,18 @@ __all__ = [
     "code_activity",
     "description_html",
     "entry_html",
+    "hosts_html",
     "markdown_html",
     "safe_href",
 ]
 
-_MAX_HOSTS = 40  # host names listed under a code; the rest are counted
 
 #: Words of the widget in each language.
 TEXT: dict[str, dict[str, str]] = {
     "en": {
         "query": "Code or words",
-        "placeholder": "0xC004F074, c004f074, -1073418124 or words such as: DNS time",
+        "placeholder": "A code, pasted event text, or words (DNS time)",
+        "entry": "entry",
         "category": "Category",
         "type": "Activation type",
         "all": "All",
@@ -69,13 +71,18 @@ TEXT: dict[str, dict[str, str]] = {
         "devices": "Devices affected: {n} of {devices}",
         "hosts": "Hosts affected",
         "more": "… and {n} more",
+        "host": "Host",
+        "failed_attempts": "Failed attempts",
+        "top_hosts": "{shown} of {n} hosts, most failures first",
+        "all_hosts": "Show all {n} hosts",
         "bucket_h": "hour",
         "bucket_D": "day",
         "bucket_W": "week",
     },
     "fr": {
         "query": "Code ou mots",
-        "placeholder": "0xC004F074, c004f074, -1073418124 ou des mots comme : DNS horloge",
+        "placeholder": "Un code, un texte d’événement ou des mots (DNS horloge)",
+        "entry": "entrée",
         "category": "Catégorie",
         "type": "Type d’activation",
         "all": "Toutes",
@@ -86,8 +93,8 @@ TEXT: dict[str, dict[str, str]] = {
         "links": "Liens",
         "types": "Types d’activation",
         "notes": "Remarques",
-        "count": "{n} entrées sur {total}",
-        "count_filtered": "{n} entrées sur {total} (filtres appliqués)",
+        "count": "{entries} sur {total}",
+        "count_filtered": "{entries} sur {total} (filtres appliqués)",
         "none": "Aucune entrée de l’article ne correspond.",
         "invalid": "Pas encore un code valide : {query}",
         "not_in_article": "{code} est un code valide, mais l’article « Résoudre les codes "
@@ -96,7 +103,7 @@ TEXT: dict[str, dict[str, str]] = {
         "ce widget.",
         "decoded": "Décodé à partir du code",
         "severity": "Gravité",
-        "facility": "Facility",
+        "facility": "Composant (facility)",
         "win32": "Erreur Win32",
         "symbol": "Symbole",
         "sdk_message": "Message du SDK",
@@ -110,6 +117,10 @@ TEXT: dict[str, dict[str, str]] = {
         "devices": "Appareils touchés : {n} sur {devices}",
         "hosts": "Hôtes touchés",
         "more": "… et {n} de plus",
+        "host": "Hôte",
+        "failed_attempts": "Tentatives en échec",
+        "top_hosts": "{shown} hôtes sur {n}, les plus en échec d’abord",
+        "all_hosts": "Voir les {n} hôtes",
         "bucket_h": "heure",
         "bucket_D": "journée",
         "bucket_W": "semaine",
@@ -257,8 +268,8 @@ def code_activity(events: pd.DataFrame | AttemptTable) -> CodeActivity:
     return CodeActivity(frequency, table.errors, table.devices, freq)
 
 
-def _time_text(time: pd.Timestamp, freq: str) -> str:
-    return time.strftime("%Y-%m-%d %H:%M" if freq == "h" else "%Y-%m-%d")
+def _time_text(time: pd.Timestamp, freq: str, lang: str = "en") -> str:
+    return format_date(time, lang, time=freq == "h")
 
 
 def _sparkline(series: pd.DataFrame, freq: str) -> str:
@@ -291,39 +302,71 @@ def _sparkline(series: pd.DataFrame, freq: str) -> str:
     )
 
 
+_TOP_HOSTS = 10
+_CELL = "padding:1px 8px;border-bottom:1px solid #e4e4e8;text-align:"
+
+
+def _hosts_table(hosts: pd.Series, lang: str) -> str:
+    text = TEXT[lang]
+    rows = "".join(
+        f'<tr><td style="{_CELL}left">{escape(str(name))}</td>'
+        f'<td style="{_CELL}right">{format_count(int(count), lang)}</td></tr>'
+        for name, count in hosts.items()
+    )
+    return (f'<table class="akb-hosts-table" style="border-collapse:collapse;font-size:0.92em">'
+            f'<thead><tr><th style="{_CELL}left">{escape(text["host"])}</th>'
+            f'<th style="{_CELL}right">{escape(text["failed_attempts"])}</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>")
+
+
+def hosts_html(hosts: pd.Series, lang: str) -> str:
+    """Return the hosts affected: a compact table of the top 10, the count, and all on demand.
+
+    ``hosts`` maps host name to failed attempts, most first. Beyond ten hosts, a
+    ``<details>`` element ("Show all 40 hosts") opens the whole list in its own scrolling box,
+    so the widget stays short.
+    """
+    text = TEXT[lang]
+    top = hosts.head(_TOP_HOSTS)
+    caption = text["top_hosts"].format(shown=len(top), n=len(hosts))
+    html = (f'<div class="akb-hosts"><strong>{escape(text["hosts"])}</strong> '
+            f'<span style="color:#666">({escape(caption)})</span>{_hosts_table(top, lang)}')
+    if len(hosts) > _TOP_HOSTS:
+        html += (f'<details class="akb-hosts-more"><summary>'
+                 f'{escape(text["all_hosts"].format(n=len(hosts)))}</summary>'
+                 f'<div class="akb-hosts-all" style="max-height:14em;overflow:auto">'
+                 f"{_hosts_table(hosts, lang)}</div></details>")
+    return html + "</div>"
+
+
 def activity_html(activity: CodeActivity, code: str, lang: str) -> str:
     """Return ``code``'s failures over time, the devices affected and their names, as HTML."""
     text = TEXT[lang]
     series = activity.frequency[activity.frequency["code"] == code]
     failures = int(series["failures"].sum()) if len(series) else 0
     if failures == 0:
-        message = text["no_activity"].format(code=code, devices=activity.devices)
+        message = text["no_activity"].format(code=code,
+                                             devices=format_count(activity.devices, lang))
         return _section("activity", text["activity"], f"<p>{escape(message)}</p>")
     peak_row = series.loc[series["value"].idxmax()]
     summary = text["failures"].format(
-        failures=failures,
+        failures=format_count(failures, lang),
         code=code,
-        first=_time_text(series["time"].iloc[0], activity.freq),
-        last=_time_text(series["time"].iloc[-1], activity.freq),
+        first=_time_text(series["time"].iloc[0], activity.freq, lang),
+        last=_time_text(series["time"].iloc[-1], activity.freq, lang),
         bucket=text[f"bucket_{activity.freq}"],
-        peak_time=_time_text(peak_row["time"], activity.freq),
-        peak=int(peak_row["value"]),
+        peak_time=_time_text(peak_row["time"], activity.freq, lang),
+        peak=format_count(int(peak_row["value"]), lang),
     )
     hosts = activity.errors.loc[activity.errors["code"] == code, "device"].value_counts()
     hosts = hosts[hosts > 0]  # device is categorical: its other values count 0
     hosts = hosts.sort_index(kind="stable").sort_values(ascending=False, kind="stable")
-    names = [
-        f"<li>{escape(str(name))} ({int(count)})</li>"
-        for name, count in hosts.head(_MAX_HOSTS).items()
-    ]
-    if len(hosts) > _MAX_HOSTS:
-        names.append(f"<li>{escape(text['more'].format(n=len(hosts) - _MAX_HOSTS))}</li>")
-    devices = text["devices"].format(n=len(hosts), devices=activity.devices)
+    devices = text["devices"].format(n=format_count(len(hosts), lang),
+                                     devices=format_count(activity.devices, lang))
     body = (
         f'<p class="akb-activity-summary">{escape(summary)}</p>'
         + _sparkline(series, activity.freq)
         + f'<p class="akb-devices">{escape(devices)}</p>'
-        + f'<div class="akb-hosts"><strong>{escape(text["hosts"])}</strong>'
-        f"<ul>{''.join(names)}</ul></div>"
+        + hosts_html(hosts, lang)
     )
     return _section("activity", text["activity"], body)

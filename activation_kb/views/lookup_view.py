@@ -14,7 +14,9 @@ from ..catalogue.categories import CATEGORY_NAMES
 from ..catalogue.hresult import describe_code
 from ..catalogue.search import lookup, query_code
 from ..errors import InvalidCodeError
+from ..l10n import plural
 from .lookup_device import DeviceIndex, device_html
+from .lookup_query import code_in_text, search_any_language
 from .lookup_render import (
     TEXT,
     CodeActivity,
@@ -29,6 +31,8 @@ __all__ = ["LookupWidget"]
 # The start of a code being typed, with or without 0x (tried only when no word matches).
 _HEX_PREFIX = re.compile(r"^\s*(?:0\s*[xX]\s*)?([0-9A-Fa-f]{0,7})\s*$")
 _LANGUAGE_LABELS = {"en": "English", "fr": "Français"}
+# rows of controls wrap instead of being cut at the notebook's width
+_ROW = W.Layout(flex_flow="row wrap", width="100%", max_width="60em")
 
 
 class LookupWidget(W.VBox):
@@ -77,19 +81,21 @@ class LookupWidget(W.VBox):
         self.matches = pd.DataFrame()
         self.shown_code: str | None = None
         wide = {"description_width": "initial"}
-        self.query = W.Text(continuous_update=True, style=wide, layout=W.Layout(width="36em"))
+        self.query = W.Text(continuous_update=True, style=wide,
+                            layout=W.Layout(flex="1 1 22em", min_width="14em", max_width="40em"))
         self.language = W.ToggleButtons(
             options=[(_LANGUAGE_LABELS[code], code) for code in LANGUAGES],
             value=lang,
             style={"button_width": "7em"},
         )
-        self.category = W.Dropdown(style=wide, layout=W.Layout(width="24em"))
-        self.activation_type = W.Dropdown(style=wide, layout=W.Layout(width="22em"))
-        self.results = W.Select(rows=8, layout=W.Layout(width="46em"))
+        self.category = W.Dropdown(style=wide, layout=W.Layout(flex="1 1 18em", max_width="24em"))
+        self.activation_type = W.Dropdown(style=wide,
+                                          layout=W.Layout(flex="1 1 16em", max_width="22em"))
+        self.results = W.Select(rows=8, layout=W.Layout(width="100%", max_width="52em"))
         self.status = W.HTML()
-        self.detail = W.HTML(layout=W.Layout(max_width="52em"))
-        self.activity = W.HTML(layout=W.Layout(max_width="52em"))
-        self.device = W.HTML(layout=W.Layout(max_width="52em"))
+        self.detail = W.HTML(layout=W.Layout(max_width="52em", overflow="auto"))
+        self.activity = W.HTML(layout=W.Layout(max_width="52em", overflow="auto"))
+        self.device = W.HTML(layout=W.Layout(max_width="52em", overflow="auto"))
         for widget, css in [
             (self.query, "query"),
             (self.language, "lang"),
@@ -104,8 +110,8 @@ class LookupWidget(W.VBox):
             widget.add_class(f"akb-lookup-{css}")
         super().__init__(
             [
-                W.HBox([self.query, self.language]),
-                W.HBox([self.category, self.activation_type]),
+                W.HBox([self.query, self.language], layout=_ROW),
+                W.HBox([self.category, self.activation_type], layout=_ROW),
                 self.results,
                 self.status,
                 self.device,
@@ -142,6 +148,9 @@ class LookupWidget(W.VBox):
             rows = None
         if rows is not None and len(rows):
             return rows, None, None
+        found = self._pasted_or_translated(text)
+        if found is not None:
+            return found
         prefix = _HEX_PREFIX.match(text)
         if prefix:  # a code being typed: the entries whose code starts with it
             full = self._full_catalogue()
@@ -151,6 +160,20 @@ class LookupWidget(W.VBox):
         if rows is None:
             return self._full_catalogue().iloc[:0], None, text
         return rows, query_code(text, self.lang), None  # lookup raised for malformed hex
+
+    def _pasted_or_translated(self, text: str) -> tuple[pd.DataFrame, str | None, None] | None:
+        """Rows for a code inside pasted text, or for words of the other language; else None."""
+        code = code_in_text(text)
+        if code is not None:
+            rows = lookup(code, lang=self.lang, catalogue=self._catalogue())
+            return rows, (None if len(rows) else code), None
+        if _HEX_PREFIX.match(text):
+            return None
+        try:
+            rows = search_any_language(text, self.lang, self._catalogue())
+        except InvalidCodeError:  # malformed hex: said by the caller
+            return None
+        return (rows, None, None) if len(rows) else None
 
     def _full_catalogue(self) -> pd.DataFrame:
         frame = self._catalogue()
@@ -231,7 +254,9 @@ class LookupWidget(W.VBox):
             self.status.value = f"<span>{escape(text['none'])}</span>"
         else:
             key = "count_filtered" if len(filtered) < len(rows) else "count"
-            self.status.value = escape(text[key].format(n=len(self.matches), total=total))
+            entries = plural(len(self.matches), text["entry"], self.lang)
+            self.status.value = escape(text[key].format(n=len(self.matches), entries=entries,
+                                                        total=total))
         self._show(selected, uncatalogued)
 
     def _show(self, code: str | None, uncatalogued: str | None) -> None:
@@ -260,6 +285,6 @@ class LookupWidget(W.VBox):
         self.device.value = device_html(self._devices, query, self.lang, self._catalogue())
 
 
-def _short(message: object, width: int = 90) -> str:
+def _short(message: object, width: int = 72) -> str:
     text = " ".join(str(message).split())
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -32,7 +32,7 @@ from .style import (
     ordered_categories,
 )
 
-__all__ = ["add_spike_marks", "incident_records", "spike_hover",
+__all__ = ["add_spike_marks", "incident_hover", "incident_records", "spike_hover",
            "spike_rows", "text_lines"]
 
 #: Columns of detect_spikes output that are not keys.
@@ -173,7 +173,7 @@ def spike_hover(
         lines.append(f"{label(lang, 'incident')} {escape(inc['incident_id'])}")
     if "peak_observed" in spike:
         lines.append(
-            f"{label(lang, 'peak')} {format_time(spike['peak'])}: "
+            f"{label(lang, 'peak')} {format_time(spike['peak'], lang)}: "
             f"{format_number(spike['peak_observed'], lang)} {label(lang, 'events').lower()} "
             f"({format_number(spike['peak_expected'], lang, 1)} {label(lang, 'expected')})"
         )
@@ -184,40 +184,85 @@ def spike_hover(
         )
     elif inc is not None:
         lines.append(
-            f"{format_time(inc['start'])} → {format_time(inc['end'])} · "
+            f"{format_time(inc['start'], lang)} → {format_time(inc['end'], lang)} · "
             f"{format_number(inc.get('devices', 0), lang)} {label(lang, 'failed_devices')} · "
             f"{label(lang, 'severity')} {_severity(inc.get('severity', ''), lang)}"
         )
     return "<br>".join(lines + text_lines(text, lang))
 
 
+def incident_hover(inc: dict[str, Any], lang: str) -> str:
+    """Return the hover text of an incident's marker: id, main code, window, devices and text."""
+    head = category_text(inc.get("category") or category_of(inc["top_code"]), lang)
+    status = str(inc.get("status") or "")
+    lines = [f"<b>{escape(inc['top_code'])}</b> · {head}",
+             f"{label(lang, 'incident')} {escape(inc['incident_id'])}"
+             + (f" · {label(lang, status)}" if status in ("ongoing", "ended") else "")]
+    lines.append(
+        f"{format_time(inc['start'], lang)} → {format_time(inc['end'], lang)} · "
+        f"{format_number(inc.get('devices', 0), lang)} {label(lang, 'failed_devices')} · "
+        f"{label(lang, 'severity')} {_severity(inc.get('severity', ''), lang)}"
+    )
+    if inc.get("scope"):
+        lines.append(hover_paragraph(inc["scope"], lead=LABELS[lang]["scope"], max_lines=2))
+    details = {d["code"]: d for d in inc.get("codes_detail") or []}
+    text = details.get(inc["top_code"], inc)
+    return "<br>".join(lines + text_lines(text, lang))
+
+
+def _representative(rows: list[dict[str, Any]], top_code: str | None) -> dict[str, Any]:
+    """Return the spike that stands for a group: the main code's largest, else the largest."""
+    mine = [r for r in rows if top_code is not None and r.get("code") == top_code] or rows
+    return max(mine, key=lambda r: float(r.get("excess") or r.get("peak_observed") or 0.0))
+
+
 def add_spike_marks(
     fig: go.Figure, spikes: pd.DataFrame | None, incidents: list[dict[str, Any]],
     wide: pd.DataFrame, zone: str, lang: str,
 ) -> None:
-    """Mark each spike: a marker on top of its category's band at its peak, a shaded window.
+    """Mark each incident once, and each spike outside an incident once per key.
 
-    ``wide`` holds the plotted counts (time x category, in stacking order). Markers form one
-    trace per category (its ``legendgroup``), after one legend-only "Spike peaks" entry.
+    An incident gets one marker, at the peak of its main code's largest spike, on top of its
+    category's band, and one shaded window; its hover is the incident's (id, status, window,
+    devices, scope and its main code's message, cause and resolution). Spikes that belong to
+    no incident get one marker per key (code, site ...), at the largest one. ``wide`` holds the
+    plotted counts (time x category, in stacking order). Markers form one trace per category
+    (its ``legendgroup``), after one legend-only "Spike peaks" entry.
     """
     rows, keys = spike_rows(spikes, incidents, wide, zone)
     if not rows:
         return
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    owners: dict[tuple, dict[str, Any] | None] = {}
+    for row in rows:
+        inc = _incident_of(row, incidents)
+        key = (("incident", inc["incident_id"]) if inc is not None
+               else ("spike", *(str(row.get(k)) for k in keys)))
+        groups.setdefault(key, []).append(row)
+        owners[key] = inc
     tops = wide.cumsum(axis=1)
     catalogue = catalogue_rows(lang)
     marks: dict[str, dict[str, list]] = {}
-    for row in rows:
-        cat = row["category"]
+    windows: list[dict[str, Any]] = []
+    for key, members in groups.items():
+        inc = owners[key]
+        row = _representative(members, inc["top_code"] if inc else None)
+        cat = str(inc["category"]) if inc is not None and inc.get("category") else row["category"]
         at = max(int(wide.index.searchsorted(row["peak"], side="right")) - 1, 0)
         stack = tops[cat] if cat in tops else tops.iloc[:, -1]
         mine = marks.setdefault(cat, {"x": [], "y": [], "text": []})
         mine["x"].append(row["peak"].tz_localize(None))
         mine["y"].append(float(stack.iloc[at]))
-        mine["text"].append(spike_hover(row, incidents, catalogue, keys, lang))
-        fig.add_vrect(
-            x0=row["start"].tz_localize(None), x1=row["end"].tz_localize(None), line_width=0,
-            fillcolor=color_of(cat), opacity=0.12, layer="below",
-        )
+        mine["text"].append(incident_hover(inc, lang) if inc is not None
+                            else spike_hover(row, [], catalogue, keys, lang))
+        start = _in_zone(inc["start"], zone) if inc is not None else row["start"]
+        end = _in_zone(inc["end"], zone) if inc is not None else row["end"]
+        windows.append({  # one shape dict per window: add_vrect costs ~50 ms each
+            "type": "rect", "xref": "x", "yref": "y domain", "y0": 0, "y1": 1,
+            "x0": start.tz_localize(None), "x1": end.tz_localize(None), "line": {"width": 0},
+            "fillcolor": color_of(cat), "opacity": 0.12, "layer": "below",
+        })
+    fig.update_layout(shapes=[*fig.layout.shapes, *windows])
     fig.add_trace(go.Scatter(  # the legend entry of all markers
         x=[None], y=[None], mode="markers", name=label(lang, "spikes"), hoverinfo="skip",
         marker={**_MARKER, "color": "#FFFFFF"},

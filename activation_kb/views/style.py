@@ -23,10 +23,13 @@ import plotly.io as pio
 
 from ..catalogue.categories import CATEGORY_NAMES, OTHER, category_label
 from ..catalogue.markdown import without_link_targets
+from ..l10n import format_date
+from ..l10n import format_number as _format_number
 from ..params import check_lang  # re-exported: figures label in the shipped languages
 
 __all__ = [
     "CATEGORY_COLORS",
+    "FRENCH_DATE_TICKS",
     "LABELS",
     "TEMPLATE",
     "category_text",
@@ -35,6 +38,7 @@ __all__ = [
     "escape",
     "format_number",
     "format_time",
+    "hover_date",
     "hover_paragraph",
     "label",
     "new_figure",
@@ -106,6 +110,8 @@ LABELS: dict[str, dict[str, str]] = {
         "medium": "medium",
         "high": "high",
         "critical": "critical",
+        "ongoing": "ongoing",
+        "ended": "ended",
     },
     "fr": {
         "frequency_title": "Erreurs d'activation dans le temps, par catégorie",
@@ -141,8 +147,19 @@ LABELS: dict[str, dict[str, str]] = {
         "medium": "moyenne",
         "high": "élevée",
         "critical": "critique",
+        "ongoing": "en cours",
+        "ended": "terminé",
     },
 }
+
+#: Date ticks of French figures, numeric at every zoom (plotly.js names months in English).
+FRENCH_DATE_TICKS = [
+    {"dtickrange": [None, 60_000], "value": "%H:%M:%S<br>%d/%m"},
+    {"dtickrange": [60_000, 86_400_000], "value": "%H:%M<br>%d/%m"},
+    {"dtickrange": [86_400_000, 2_592_000_000], "value": "%d/%m"},
+    {"dtickrange": [2_592_000_000, 31_536_000_000], "value": "%m/%Y"},
+    {"dtickrange": [31_536_000_000, None], "value": "%Y"},
+]
 
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
 _MARKUP = re.compile(r"\*\*|`")
@@ -217,17 +234,19 @@ def hover_paragraph(text: object, width: int = 72, max_lines: int = 6, lead: str
     return "<br>".join(out)
 
 
-def format_time(value: object) -> str:
-    """Return a time as ``YYYY-MM-DD HH:MM`` (in its own zone)."""
-    return pd.Timestamp(value).strftime("%Y-%m-%d %H:%M")
+def format_time(value: object, lang: str = "en") -> str:
+    """Return a time as ``YYYY-MM-DD HH:MM`` (``DD/MM/YYYY HH:MM`` in French), in its own zone."""
+    return format_date(value, lang)
+
+
+def hover_date(lang: str) -> str:
+    """Return the d3 time format of hover labels in ``lang``."""
+    return "%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M"
 
 
 def format_number(value: float, lang: str, digits: int = 0) -> str:
     """Return a number with the thousands and decimal separators of ``lang``."""
-    text = f"{value:,.{digits}f}"
-    if lang == "fr":
-        text = text.replace(",", "\u202f").replace(".", ",")
-    return text
+    return _format_number(value, lang, digits)
 
 
 def separators(lang: str) -> str:
@@ -242,7 +261,10 @@ def new_figure(fig: go.Figure | None, title: str, lang: str, subtitle: str = "")
         template=TEMPLATE,
         title={"text": title, "subtitle": {"text": subtitle}},
         separators=separators(lang),
+        meta={"lang": lang},
     )
+    if lang == "fr":
+        fig.update_xaxes(tickformatstops=FRENCH_DATE_TICKS)
     return fig
 
 

@@ -77,7 +77,7 @@ def test_french_text(dns_and_rogue):
     dns = inc[inc["top_code"] == "0x8007232B"].iloc[0]
     assert dns["message"] == "Le nom DNS n’existe pas."
     assert dns["category_label"] == "DNS et découverte du KMS"
-    assert dns["scope"].startswith("site=lyon (100% des appareils en échec")
+    assert dns["scope"].startswith("site\u00a0: lyon (100\u202f% des appareils en échec")
 
 
 def test_single_machine_spikes_are_left_out(dns_and_rogue):

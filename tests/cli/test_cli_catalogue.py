@@ -60,14 +60,25 @@ def test_lookup_code_outside_the_article_is_described():
 def test_lookup_words_ranks_codes():
     result = run("lookup", "horloge", "--lang", "fr")
     assert result.exit_code == 0
-    assert result.output.splitlines()[0] == "1 code matches 'horloge', best first:"
-    assert "0xC004F06C  1.00  clock" in result.output
+    first = result.output.splitlines()[0]
+    assert first == "1 code correspond à 'horloge', le meilleur d’abord\u00a0:"
+    assert "0xC004F06C  1,00  clock" in result.output  # French decimal comma
+    english = run("lookup", "clock")
+    assert english.output.splitlines()[0].endswith(", best first:")
+    assert "0xC004F06C  1.00  clock" in english.output
     data = json.loads(run("lookup", "DNS", "--json").output)
     assert (data["kind"], data["code"], data["in_article"], data["description"]) == (
         "words", None, None, None,
     )
     scores = [row["score"] for row in data["results"]]
     assert scores == sorted(scores, reverse=True) and scores[0] == 1.0
+
+
+def test_lookup_entry_in_french():
+    out = run("lookup", "0xC004F074", "--lang", "fr").output
+    assert "Catégorie\u00a0: Hôte KMS injoignable" in out and "Résolution\u00a0:" in out
+    assert "Type d’activation\u00a0: client KMS" in out
+    assert "Category:" not in out and "Resolution:" not in out
 
 
 def test_lookup_nothing_found_exits_1():

@@ -83,7 +83,7 @@ def test_default_run_writes_every_output(default_run):
     out, result = default_run
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["fleet_report.html", "fleet_report.ipynb", "incidents.json", "incidents.csv",
-         "health.json", "health.csv", "manifest.json"])
+         "health.json", "health.csv", "manifest.json", "summary.txt"])
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest == result.manifest and manifest["status"] == "ok"
     sample = default_events()
@@ -210,9 +210,10 @@ def test_a_new_report_is_one_line(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     manifest = json.loads(res.output)
     assert manifest["report"] == "weekly_digest" and manifest["parameters"]["since"] == "7D"
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["weekly_digest.html", "weekly_digest.ipynb", "incidents.json", "incidents.csv",
-         "health.json", "health.csv", "manifest.json"]) == sorted(manifest["outputs"])
+    expected = sorted(["weekly_digest.html", "weekly_digest.ipynb", "incidents.json",
+                       "incidents.csv", "health.json", "health.csv", "manifest.json",
+                       "summary.txt"])
+    assert sorted(p.name for p in out.iterdir()) == expected == sorted(manifest["outputs"])
     result = run_report(out=tmp_path / "again", name="weekly_digest",
                         params=ReportParams(since="7D", freq="D", lang="fr"))
     assert result.html == tmp_path / "again" / "weekly_digest.html" and result.html.is_file()

@@ -33,6 +33,7 @@ from activation_kb.analysis.attempts import activation_attempts
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("jupyterlab")]
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "lookup.ipynb"
+EXPLORE = NOTEBOOK.with_name("explore.ipynb")
 HOSTILE = "<img src=x onerror=alert(1)>"
 CODE = "0xC004F074"
 TIMEOUT_MS = 120_000
@@ -98,6 +99,7 @@ def lab(tmp_path_factory, small_fleet):
     root = tmp_path_factory.mktemp("lab-root")
     home = tmp_path_factory.mktemp("lab-home")
     shutil.copy(NOTEBOOK, root / "lookup.ipynb")
+    shutil.copy(EXPLORE, root / "explore.ipynb")
     expected = _hostile_events(root / "hostile.parquet", small_fleet.events)
     nb = parameterize_notebook(load_notebook_node(str(NOTEBOOK)), {"events": "hostile.parquet"})
     nbformat.write(nb, root / "lookup_hostile.ipynb")
@@ -153,9 +155,10 @@ def chromium():
             browser.close()
 
 
-def _open_and_run(chromium, lab, notebook: str):
+def _open_and_run(chromium, lab, notebook: str, ready: str = ".akb-lookup-query input",
+                  height: int = 1000):
     """Open ``notebook`` in JupyterLab, run all cells, wait for the widget; return the page."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context = chromium.new_context(viewport={"width": 1400, "height": height})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     watch = PageWatch.on(page)
@@ -167,7 +170,7 @@ def _open_and_run(chromium, lab, notebook: str):
     page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\|\s*Idle$")).wait_for()
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
-    page.wait_for_selector(".akb-lookup-query input")
+    page.wait_for_selector(ready)
     return context, page, watch
 
 
@@ -210,14 +213,72 @@ def test_hostile_host_name_is_shown_as_text_and_never_runs(chromium, lab):
     context, page, watch = _open_and_run(chromium, lab, "lookup_hostile.ipynb")
     try:
         _show_code(page, CODE)
-        page.wait_for_selector(".akb-lookup-activity .akb-hosts li")
-        hosts = page.locator(".akb-lookup-activity .akb-hosts li").all_inner_texts()
-        assert f"{HOSTILE} ({lab['failures']})" in hosts
-        assert len(hosts) == lab["devices"]
+        rows = ".akb-lookup-activity .akb-hosts > table tbody tr"
+        page.wait_for_selector(rows)
+        hosts = [" ".join(t.split()) for t in page.locator(rows).all_inner_texts()]
+        assert f"{HOSTILE} {lab['failures']}" in hosts
+        assert len(hosts) == min(lab["devices"], 10)  # the top ten; all of them on demand
+        assert f"({min(lab['devices'], 10)} of {lab['devices']} hosts" in _text(
+            page, ".akb-lookup-activity .akb-hosts")
         assert page.locator(".akb-lookup-activity .akb-sparkline rect").count() > 0
         page.wait_for_timeout(500)  # give an injected onerror handler the time to fire
         assert page.locator('img[src="x"]').count() == 0
         assert page.locator(".akb-lookup-activity img").count() == 0
+        watch.assert_clean()
+    finally:
+        context.close()
+
+
+# --- the explorer (notebooks/explore.ipynb) -------------------------------------------------------
+
+_CHART = ".akb-explore-chart .js-plotly-plot"
+# what the chart shows: the sum of every stacked trace
+_CHART_TOTAL = f"""() => {{
+  const gd = document.querySelector('{_CHART}');
+  if (!gd || !gd._fullData) return null;  // y decoded from plotly's base64 arrays
+  return gd._fullData.filter(t => t.stackgroup).reduce((s, t) => s + Array.from(t.y || [])
+    .reduce((a, b) => a + b, 0), 0);
+}}"""
+
+
+def _options(page, selector: str) -> list[str]:
+    return [" ".join(t.split()) for t in page.locator(f"{selector} option").all_inner_texts()]
+
+
+def test_explore_pick_a_site_then_read_an_incidents_resolution(chromium, lab):
+    catalogue = load_catalogue("en").set_index("code")
+    context, page, watch = _open_and_run(chromium, lab, "explore.ipynb",
+                                         ready=".akb-explore-site select", height=2000)
+    try:
+        page.wait_for_selector(f"{_CHART} .main-svg")
+        before = page.evaluate(_CHART_TOTAL)
+        incidents_before = _options(page, ".akb-explore-incidents")
+        assert before and len(incidents_before) >= 3
+        sites = _options(page, ".akb-explore-site")
+        page.locator(".akb-explore-site select").select_option(label="branch-oslo"
+                                                               if "branch-oslo" in sites
+                                                               else sites[0])
+        page.wait_for_function(f"(b) => {{ const t = ({_CHART_TOTAL})(); "
+                               "return t !== null && Math.abs(t - b) > 0.5; }", arg=before)
+        after = page.evaluate(_CHART_TOTAL)
+        assert 0 < after < before  # the chart now counts one site only
+        page.wait_for_function(
+            "(n) => document.querySelectorAll('.akb-explore-incidents option').length !== n",
+            arg=len(incidents_before))
+        incidents = _options(page, ".akb-explore-incidents")
+        assert incidents and set(incidents) < set(incidents_before)
+        page.locator(".akb-explore-incidents select").select_option(index=0)
+        page.wait_for_selector(".akb-explore-detail h3")
+        code = re.search(r"0x[0-9A-F]{8}", incidents[0]).group(0)
+        detail = _text(page, ".akb-explore-detail")
+        assert incidents[0].split(" · ")[0].lstrip("● ") in detail
+        assert "Resolution:" in detail
+        resolution = " ".join(catalogue.loc[code, "resolution"].split())
+        assert resolution[:60] in detail
+        shots = os.environ.get("AKB_SCREENSHOTS")
+        if shots:
+            page.locator(".akb-explore-detail").scroll_into_view_if_needed()
+            page.locator(".akb-explore").screenshot(path=str(Path(shots) / "explore.png"))
         watch.assert_clean()
     finally:
         context.close()

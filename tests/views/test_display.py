@@ -25,6 +25,10 @@ def _text(html) -> str:
     return " ".join(_tree(html).text_content().split())
 
 
+def _squash_text(text: str) -> str:
+    return " ".join(str(text).split())
+
+
 @pytest.fixture(scope="module")
 def french(small_analysis):
     return dataclasses.replace(small_analysis, lang="fr", tz="Europe/Paris")
@@ -41,7 +45,9 @@ def test_heading_names_the_period_in_the_analysis_time_zone(small_analysis, fren
     assert _tree(view.heading(french)).findtext(".//h1") == "Erreurs d’activation Windows"
     local = _text(view.heading(french))
     paris = start.tz_convert("Europe/Paris")
-    assert f"Période du {paris:%Y-%m-%d %H:%M}" in local and "(Europe/Paris)" in local
+    assert f"Période du {paris:%d/%m/%Y %H:%M}" in local and "(Europe/Paris)" in local
+    records = f"{s['records']:,}".replace(",", "\u202f")
+    assert f"{records} enregistrements" in view.heading(french).data
     assert not _tree(view.heading(small_analysis, title=SCRIPT)).findall(".//script")
 
 
@@ -55,7 +61,7 @@ def test_summary_lists_the_fleet_and_failures(small_analysis, french):
     s = small_analysis.summary
     rows = [[cell.text_content() for cell in row.findall("td")]
             for row in _tree(view.summary(small_analysis)).iter("tr")]
-    table = dict(r for r in rows if len(r) == 2)
+    table = {r[0]: r[1] for r in rows if len(r) >= 2}
     assert table["Devices"] == f"{s['devices']:,}"
     assert table["Failure rate"] == f"{s['failure_rate']:.1%}"
     assert table["Incidents found"] == str(s["incidents"])
@@ -71,6 +77,9 @@ def test_incidents_table_shows_each_incident_and_escapes_data(small_analysis):
     rows = tree.findall(".//tbody/tr")
     assert len(rows) == len(incidents)
     assert rows[0].findall("td")[0].text_content() == incidents.loc[0, "incident_id"]
+    assert rows[0].find(".//a").get("href") == "#" + incidents.loc[0, "incident_id"]
+    # cause and resolution are in the incident's detail only
+    assert _squash_text(incidents.loc[0, "cause"])[:40] not in _text(html)
     assert SCRIPT in tree.text_content() and not tree.findall(".//script")
     assert view.incidents_table(small_analysis).data == view.incidents_table(
         small_analysis.incidents).data
@@ -96,7 +105,8 @@ def test_incident_card_keeps_safe_links_only(small_analysis):
     assert hrefs == ["https://learn.microsoft.com/x"]
     assert not tree.findall(".//script") and SCRIPT in tree.text_content()
     assert tree.find(".//b") is not None or tree.find(".//strong") is not None
-    assert row["incident_id"] in tree.findtext(".//h3")
+    assert row["incident_id"] in tree.find(".//h3").text_content()
+    assert tree.find(".//h3").get("id") == row["incident_id"]  # the tables link to it
 
 
 def test_uncatalogued_and_quality_sections(small_analysis, french):

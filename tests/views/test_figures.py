@@ -244,6 +244,12 @@ def test_counts_by_site_are_added_up_to_categories(fleet):
         np.testing.assert_array_equal(plain[category], summed[category])
 
 
+def _largest_per_key(spikes: pd.DataFrame) -> list:
+    keys = [k for k in ("code", "category", "site") if k in spikes.columns]
+    ordered = spikes.sort_values("excess", ascending=False, kind="stable")
+    return list(ordered.drop_duplicates(keys).itertuples())
+
+
 def test_spike_marker_sits_at_its_peak_with_the_code_text(fleet):
     fig = plot_frequency(fleet.counts, fleet.spikes)
     catalogue = load_catalogue("en").set_index("code")
@@ -252,8 +258,10 @@ def test_spike_marker_sits_at_its_peak_with_the_code_text(fleet):
     order = [t.legendgroup for t in traces]
     times = _xs(traces[0])
     points = [(x, y, text) for m in _markers(fig) for x, y, text in zip(m.x, m.y, m.hovertext)]
-    assert len(points) == len(fleet.spikes) >= 3
-    for spike in fleet.spikes.itertuples():
+    largest = _largest_per_key(fleet.spikes)
+    # one marker per key (a code that rose twice outside any incident is marked once)
+    assert len(points) == len(largest) >= 3 and len(largest) < len(fleet.spikes)
+    for spike in largest:
         peak = spike.peak.tz_convert("UTC").tz_localize(None)
         mine = [p for p in points if pd.Timestamp(p[0]) == peak and spike.code in p[2]]
         assert len(mine) == 1, spike.code
@@ -264,6 +272,22 @@ def test_spike_marker_sits_at_its_peak_with_the_code_text(fleet):
         shown = _plain(text)
         for field in ("message", "cause"):
             assert _squash(row[field])[:60] in shown
+
+
+def test_one_marker_per_incident_with_that_incidents_text(fleet):
+    fig = plot_frequency(fleet.counts, fleet.spikes, incidents=fleet.incidents)
+    texts = [t for m in _markers(fig) for t in m.hovertext]
+    for inc in fleet.incidents.to_dict(orient="records"):
+        mine = [t for t in texts if inc["incident_id"] in t]
+        assert len(mine) == 1, inc["incident_id"]
+        (text,) = mine
+        # the hover leads with the incident's main code and gives that code's advice only
+        assert re.match(rf"<b>{re.escape(inc['top_code'])}</b>", text)
+        assert _squash(inc["message"])[:40] in _plain(text)
+        others = [d for d in inc["codes_detail"][1:] if d["message"] != inc["message"]]
+        for other in others:
+            assert _squash(other["message"])[:40] not in _plain(text)
+    assert len(texts) < len(fleet.spikes) + len(fleet.incidents)
 
 
 def test_spike_marker_hover_uses_the_incident_text(fleet):
@@ -312,7 +336,7 @@ def test_a_category_of_one_code_names_that_code(fleet):
 def test_spike_windows_are_shaded(fleet):
     fig = plot_frequency(fleet.counts, fleet.spikes)
     windows = {(pd.Timestamp(s.x0), pd.Timestamp(s.x1)) for s in fig.layout.shapes}
-    for spike in fleet.spikes.itertuples():
+    for spike in _largest_per_key(fleet.spikes):
         assert (spike.start.tz_localize(None), spike.end.tz_localize(None)) in windows
 
 
@@ -418,7 +442,9 @@ def test_incident_view_names_the_incident_and_shades_its_window(fleet):
     fig = plot_incident(incident, fleet.table)
     assert incident["incident_id"] in fig.layout.title.text
     assert incident["top_code"] in fig.layout.title.text
-    assert _squash(incident["scope"])[:50] in _plain(fig.layout.title.subtitle.text)
+    subtitle = _plain(fig.layout.title.subtitle.text)
+    # where it happened is the dimensions panel below, not repeated in the subtitle
+    assert f"{incident['devices']} devices" in subtitle and incident["scope"][:20] not in subtitle
     lines = [t for t in fig.data if t.type == "scatter"]
     assert [t.name for t in lines] == [c for c in incident["codes"]]
     window = fig.layout.shapes[0]

@@ -393,8 +393,9 @@ def test_events_give_frequency_devices_and_hosts():
     html = widget.activity.value
     assert_inert(html)
     assert text_of(html, "akb-devices") == "Devices affected: 3 of 4"
-    hosts = [li.text_content() for li in fragment(html).find_class("akb-hosts")[0].iter("li")]
-    assert hosts == ["pc-1 (2)", HOSTILE[0] + " (1)", "pc-2 (1)"]
+    table = fragment(html).find_class("akb-hosts")[0].find(".//tbody")
+    hosts = [[td.text_content() for td in tr.iter("td")] for tr in table.iter("tr")]
+    assert hosts == [["pc-1", "2"], [HOSTILE[0], "1"], ["pc-2", "1"]]
     bars = [r.find("title").text for r in fragment(html).iter("rect")]
     assert bars == [
         "2026-01-05: 2",
@@ -512,3 +513,65 @@ def test_widget_takes_an_analysis_and_its_language(small_analysis):
     assert from_analysis.lang == from_table.lang == "fr"
     with pytest.warns(DeprecationWarning, match="passing events, lang by position"):
         lookup_widget(None, small_analysis.table, "fr")
+
+
+# --- pasted event text, words of either language, many hosts ------------------------------------
+
+PASTED = [
+    ("0xC004F074, 0x00000000, kms01.contoso.com:1688, 36f27b39-2fd5-440b-be67-a09996d27a38, "
+     "2010/09/29 17:52, 0, 2, 41760, 68531fb9-5511-4989-97be-d11a0f55633f, 5", "0xC004F074"),
+    ("0xC004F06C, 0x4000008, 1, 0, 10, 120, 10080, 2012/12/04 07:06", "0xC004F06C"),
+    ("0xC004F06C,5,pc01.contoso.com,36f27b39-2fd5-440b-be67-a09996d27a38,2010/9/29 21:46,0,2,"
+     "41520,68531fb9-5511-4989-97be-d11a0f55633f", "0xC004F06C"),
+    ("License Activation (slui.exe) failed with the following error code:\nhr=0x8007232B\n"
+     "Command-line arguments:\nRuleId=31e71c49;Action=AutoActivate;Trigger=UserLogon",
+     "0x8007232B"),
+    ("The rules engine reported a failed VL activation attempt.\nReason:0xC004F038\n"
+     "AppId = 55c92734, SkuId = 68531fb9-5511-4989-97be-d11a0f55633f", "0xC004F038"),
+    ("since Monday every laptop in Lyon says error C004F074 when I run slmgr /ato", "0xC004F074"),
+    ("Le poste affiche le code d'erreur : 0x8007232B depuis ce matin", "0x8007232B"),
+]
+
+
+@pytest.mark.parametrize(("text", "code"), PASTED)
+def test_pasted_event_text_finds_its_code(text, code):
+    box = lookup_widget()
+    box.query.value = text
+    assert box.shown_code == code
+    assert "valid" not in box.status.value
+
+
+def test_success_event_text_names_no_code():
+    from activation_kb.views.lookup_query import code_in_text
+
+    assert code_in_text("0x00000000, 0x00000000, 1, 0, 10, 120, 10080, 2012/12/04 07:06") is None
+    assert code_in_text("GUID 36f27b39-2fd5-440b-be67-a09996d27a38 only") is None
+
+
+@pytest.mark.parametrize(("words", "lang"), [("accès refusé", "en"), ("access denied", "fr"),
+                                             ("horloge", "en"), ("clock", "fr")])
+def test_words_match_in_both_languages(words, lang):
+    box = lookup_widget(lang=lang)
+    box.query.value = words
+    assert len(box.matches) >= 1
+    assert box.shown_code in {"0x80070005", "0xC004F06C"}
+    assert box.lang == lang  # shown in the language chosen
+
+
+def test_one_entry_is_singular_in_french():
+    box = lookup_widget(lang="fr")
+    box.query.value = "0xC004F074"
+    assert "1 entrée sur" in box.status.value and "entrées" not in box.status.value
+
+
+def test_many_hosts_are_a_top_ten_table_with_all_on_demand():
+    from activation_kb.views.lookup_render import hosts_html
+
+    hosts = pd.Series({f"pc-{i:02d}": 40 - i for i in range(40)})
+    tree = fragment(hosts_html(hosts, "fr"))
+    top, everything = tree.findall(".//table")
+    assert len(top.findall(".//tbody/tr")) == 10
+    assert len(everything.findall(".//tbody/tr")) == 40
+    assert "10 hôtes sur 40" in tree.text_content()
+    assert tree.find(".//details/summary").text_content() == "Voir les 40 hôtes"
+    assert "overflow:auto" in tree.find(".//details/div").get("style")

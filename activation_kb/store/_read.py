@@ -1,0 +1,221 @@
+"""Read an event store: only the days asked for (partition pruning), only the columns needed."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+
+from .. import schema as S
+from ..errors import StoreError
+from ._layout import day_dirs, open_store
+
+__all__ = ["read_store", "store_dataset", "time_filter", "store_span", "count_rows",
+           "complete_columns", "BYTES_PER_RECORD", "available_memory", "parse_bytes"]
+
+#: Memory the pandas engine needs per record: the canonical frame (about 390 bytes with its
+#: message and raw text) plus the attempt grouping's working arrays.
+BYTES_PER_RECORD = 600
+_DAY = pa.schema([("day", pa.string())])
+
+
+def store_dataset(root: Path) -> ds.Dataset:
+    """Return the store's events as a pyarrow dataset, hive-partitioned by ``day`` (a string)."""
+    return ds.dataset(root, format="parquet",
+                      partitioning=ds.partitioning(_DAY, flavor="hive"),
+                      ignore_prefixes=[".", "_"])
+
+
+def time_filter(start: pd.Timestamp | None, end: pd.Timestamp | None) -> ds.Expression | None:
+    """Return a filter on ``[start, end)`` that prunes day partitions first, then rows."""
+    parts = []
+    if start is not None:
+        start = pd.Timestamp(start).tz_convert("UTC")
+        parts.append(ds.field("day") >= start.strftime("%Y-%m-%d"))
+        parts.append(ds.field(S.EVENT_TIME) >= pa.scalar(start.as_unit("ns").value,
+                                                         pa.timestamp("ns", tz="UTC")))
+    if end is not None:
+        end = pd.Timestamp(end).tz_convert("UTC")
+        last = (end - pd.Timedelta(1, "ns")).strftime("%Y-%m-%d")
+        parts.append(ds.field("day") <= last)
+        parts.append(ds.field(S.EVENT_TIME) < pa.scalar(end.as_unit("ns").value,
+                                                        pa.timestamp("ns", tz="UTC")))
+    if not parts:
+        return None
+    expr = parts[0]
+    for part in parts[1:]:
+        expr = expr & part
+    return expr
+
+
+def complete_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the canonical columns ``frame`` lacks (empty, typed), in canonical order."""
+    missing = [c for c in S.EVENT_COLUMNS if c not in frame.columns]
+    if not missing:
+        return frame[list(S.EVENT_COLUMNS)]
+    n = len(frame)
+    empty = S.empty_events()
+    index = pd.RangeIndex(n)
+    frame = frame.reset_index(drop=True)
+    for column in missing:
+        if column == S.SITE:
+            frame[column] = pd.array(pa.repeat("", n), dtype=S.EVENT_DTYPES[S.SITE])
+        else:
+            frame[column] = empty[column].reindex(index)
+    return frame[list(S.EVENT_COLUMNS)]
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    from ..telemetry._canonical import _to_frame
+
+    if "day" in table.column_names:
+        table = table.drop_columns(["day"])
+    return _to_frame(table)
+
+
+def read_store(
+    store: str | os.PathLike,
+    since: object = None,
+    until: object = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Read the events of ``[since, until)`` from an event store.
+
+    Only the day partitions that overlap the period are opened (pyarrow dataset filters on the
+    ``day`` partition key), then rows outside it are dropped while reading.
+
+    Parameters
+    ----------
+    store : str or path
+        The store directory.
+    since, until : str or timestamp, optional
+        Period; naive times are UTC. Default: everything.
+    columns : sequence of str, optional
+        Read only these columns; the others are added empty (default: all).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical events frame, sorted by event_time then host.
+
+    Raises
+    ------
+    StoreVersionError
+        When ``store`` is not a store, or was written by a newer version.
+    """
+    from ..analysis.frequency import to_utc
+
+    root = open_store(store)
+    start, end = to_utc(since, "since"), to_utc(until, "until")
+    return read_range(root, start, end, columns)
+
+
+def read_range(root: Path, start: pd.Timestamp | None, end: pd.Timestamp | None,
+               columns: Sequence[str] | None = None, complete: bool = True) -> pd.DataFrame:
+    """Read ``[start, end)`` of an opened store (see :func:`read_store`)."""
+    if not day_dirs(root):
+        return S.empty_events()
+    wanted = None if columns is None else [c for c in S.EVENT_COLUMNS if c in set(columns)]
+    try:
+        table = store_dataset(root).to_table(columns=wanted, filter=time_filter(start, end))
+    except (pa.ArrowException, OSError) as exc:
+        raise StoreError(f"{root}: cannot read the store's events ({exc})") from exc
+    frame = _to_pandas(table)
+    if len(frame) > 1:
+        order = np.lexsort((frame[S.HOST].to_numpy(dtype=object, na_value=""),
+                            frame[S.EVENT_TIME].to_numpy(dtype="datetime64[ns]").view("int64")))
+        if (np.diff(order) != 1).any():
+            frame = frame.take(order)
+    frame = frame.reset_index(drop=True)
+    return complete_columns(frame) if complete else frame
+
+
+def count_rows(root: Path, start: pd.Timestamp | None = None,
+               end: pd.Timestamp | None = None) -> int:
+    """Count the records of the days overlapping ``[start, end)``, from Parquet footers."""
+    if not day_dirs(root):
+        return 0
+    dataset = store_dataset(root)
+    expr = time_filter(start, end)
+    day_only = None
+    if expr is not None:  # the footers give whole files: prune on the day only
+        parts = []
+        if start is not None:
+            parts.append(ds.field("day") >= pd.Timestamp(start).strftime("%Y-%m-%d"))
+        if end is not None:
+            last = (pd.Timestamp(end) - pd.Timedelta(1, "ns")).strftime("%Y-%m-%d")
+            parts.append(ds.field("day") <= last)
+        day_only = parts[0] if len(parts) == 1 else parts[0] & parts[1]
+    return sum(f.metadata.num_rows for f in dataset.get_fragments(filter=day_only))
+
+
+def store_span(root: Path) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """First and last event time in the store, from its first and last day partitions."""
+    days = day_dirs(root)
+    if not days:
+        return None, None
+    keys = list(days)
+
+    def edge(day: str, pick) -> pd.Timestamp | None:
+        times = ds.dataset(days[day], format="parquet").to_table(columns=[S.EVENT_TIME])
+        values = times[S.EVENT_TIME]
+        return None if len(values) == 0 else pd.Timestamp(pick(values).as_py())
+
+    import pyarrow.compute as pc
+
+    first = edge(keys[0], pc.min)
+    last = edge(keys[-1], pc.max)
+    return first, last
+
+
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_bytes(text: str | int | float) -> int:
+    """Return the bytes of a size such as "2GB", "512MiB" or 1e9.
+
+    Raises
+    ------
+    ValueError
+        For a text that is not a size.
+    """
+    if isinstance(text, (int, float)):
+        return int(text)
+    match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"{text!r} is not a size such as 2GB or 512MiB")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def available_memory() -> int:
+    """Return the bytes this process may still use.
+
+    ``ACTIVATION_KB_MEMORY_LIMIT`` if set (e.g. "4GB"), else the cgroup limit or MemAvailable,
+    whichever is smaller.
+    """
+    limit = os.environ.get("ACTIVATION_KB_MEMORY_LIMIT")
+    if limit:
+        return parse_bytes(limit)
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    try:
+        text = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
+        if text != "max":
+            found.append(int(text) - used)
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else 1 << 62
