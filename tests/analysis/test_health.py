@@ -434,3 +434,16 @@ def test_a_new_kind_of_source_plugs_in(monkeypatch):
     register_source("event store", lambda s: isinstance(s, Store), lambda s, tz: s.read())
     pd.testing.assert_frame_equal(fleet_health(Store()), fleet_health(frame))
     assert kms_health(Store()).hosts["host"].tolist() == [HOST]
+
+
+def test_event_store_is_a_source(tmp_path):
+    from activation_kb import ingest
+
+    events = simulate_health(150, 25, seed=8).events
+    exported = tmp_path / "events.parquet"
+    events.to_parquet(exported)
+    store = tmp_path / "store"
+    ingest(exported, store)
+    from_store = fleet_health(store)
+    pd.testing.assert_frame_equal(from_store, fleet_health(events))
+    assert kms_health(str(store)).messages == kms_health(events).messages
