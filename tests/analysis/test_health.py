@@ -447,3 +447,26 @@ def test_event_store_is_a_source(tmp_path):
     from_store = fleet_health(store)
     pd.testing.assert_frame_equal(from_store, fleet_health(events))
     assert kms_health(str(store)).messages == kms_health(events).messages
+
+
+def test_sentences_in_french(decommissioned, long_fleet):
+    from activation_kb.analysis.health import assess_health
+
+    at = decommissioned.kms_hosts.set_index("host").loc["kms02.contoso.com", "falls_below"] - (
+        14 * DAY)
+    fr = assess_health(decommissioned.events, at=at, lang="fr")
+    row = fr.kms.hosts.set_index("host").loc["kms02.contoso.com"]
+    more = row["renewals_needed"]
+    assert fr.kms.messages[0] == (
+        f"kms02 : nombre de clients {row['count']} aujourd’hui, passe sous 25 le "
+        f"{row['falls_below_on']:%Y-%m-%d} sauf si {more} "
+        + ("machine de plus renouvelle" if more == 1 else "machines de plus renouvellent"))
+    # machines: the same assessment, the reasons in French
+    fr = fleet_health(long_fleet.events, lang="fr")
+    en = fleet_health(long_fleet.events)
+    pd.testing.assert_frame_equal(fr.drop(columns="reason"), en.drop(columns="reason"))
+    lapsed = fr["status"] == "expired"
+    assert fr.loc[lapsed, "reason"].str.match(
+        r"activation expirée le \d{4}-\d\d-\d\d \(il y a \d+ jours?\) ; en grâce OOT").all()
+    assert en.loc[lapsed, "reason"].str.startswith("activation expired on").all()
+    assert (fr["reason"] == "").equals(en["reason"] == "")
