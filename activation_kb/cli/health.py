@@ -53,7 +53,7 @@ def register(group: click.Group) -> None:
     @click.option("--top", "top_n", type=click.IntRange(min=0), default=20, show_default=True,
                   help="Machines listed under 'Act first'.")
     @click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True,
-                  help="Language of the causes and resolutions.")
+                  help="Language of the reasons, host messages, causes and resolutions.")
     @click.option("--json", "as_json", is_flag=True,
                   help="Print the summary as JSON (what health.json holds).")
     @click.option("--fail-on-risk", is_flag=True,
@@ -67,7 +67,8 @@ def register(group: click.Group) -> None:
         """
         from ..analysis.health import assess_health
 
-        health = assess_health(list(events), at, inventory=list(inventory) or None, tz=tz)
+        health = assess_health(list(events), at, inventory=list(inventory) or None, tz=tz,
+                               lang=lang)
         summary = health.summary(top_n=top_n, lang=lang)
         if as_json:
             click.echo(json.dumps(summary, indent=2, ensure_ascii=False))

@@ -207,10 +207,7 @@ def health_tables(devices: pd.DataFrame, kms: KmsHealth | None = None, *, top_n:
         "status": [HEALTH_LABELS[lang][s] for s in STATUSES],
         "machines": [int(counts.get(s, 0)) for s in STATUSES],
     })
-    message = "message_fr" if lang == "fr" and kms is not None and "message_fr" in kms.hosts \
-        else "message"
-    hosts = (kms.hosts[["host", "status", message, "count", "threshold", "falls_below_on"]]
-             .rename(columns={message: "message"})
+    hosts = (kms.hosts[["host", "status", "message", "count", "threshold", "falls_below_on"]]
              if kms is not None else pd.DataFrame(
                  columns=["host", "status", "message", "count", "threshold", "falls_below_on"]))
     return {"status": status, "act_first": act_first(devices, top_n, lang), "kms": hosts}

@@ -14,7 +14,7 @@ from IPython.display import HTML
 
 from ..analysis.health import KmsHealth
 from ..catalogue.article import check_language
-from .health import STATUS_COLORS, health_tables
+from .health import HEALTH_LABELS, STATUS_COLORS, health_tables
 from .safe_html import markdown_html, text_html
 
 __all__ = ["health_section", "HEALTH_WORDS"]
@@ -33,6 +33,8 @@ HEALTH_WORDS = {
         "falls": "Falls below on", "outlook": "Outlook",
         "no_kms": "No KMS request in the records.",
         "more": "{n} more machine(s) to act on are listed in health.json and health.csv.",
+        "hosts_status": {"not_answering": "not answering", "below_threshold": "below threshold",
+                         "at_risk": "at risk", "ok": "ok", "idle": "idle"},
     },
     "fr": {
         "title": "État du parc",
@@ -47,6 +49,8 @@ HEALTH_WORDS = {
         "falls": "Sous le seuil le", "outlook": "Perspective",
         "no_kms": "Aucune requête KMS dans les enregistrements.",
         "more": "{n} autre(s) machine(s) à traiter figurent dans health.json et health.csv.",
+        "hosts_status": {"not_answering": "ne répond plus", "below_threshold": "sous le seuil",
+                         "at_risk": "à risque", "ok": "ok", "idle": "inactif"},
     },
 }
 
@@ -112,7 +116,9 @@ def health_section(devices: pd.DataFrame, kms: KmsHealth | None = None, lang: st
     if act.empty:
         parts.append(f"<p>{text_html(words['nothing'])}</p>")
     else:
-        rows = [[r["device"], r["status"], r["reason"], _when(r["projected_expiry"], tz),
+        names = HEALTH_LABELS[lang]
+        rows = [[r["device"], names.get(r["status"], r["status"]), r["reason"],
+                 _when(r["projected_expiry"], tz),
                  "" if pd.isna(r["days_left"]) else f"{r['days_left']:.0f}", r["kms_host"],
                  r["last_failure_code"], ("html", markdown_html(r["cause"])),
                  ("html", markdown_html(r["resolution"]))] for r in act.to_dict("records")]
@@ -129,7 +135,8 @@ def health_section(devices: pd.DataFrame, kms: KmsHealth | None = None, lang: st
         parts.append(f"<p>{text_html(words['no_kms'])}</p>")
     else:
         parts.append(_table(
-            [[r["host"], r["status"], r["count"], r["threshold"], _when(r["falls_below_on"], tz),
+            [[r["host"], words["hosts_status"].get(r["status"], r["status"]), r["count"],
+              r["threshold"], _when(r["falls_below_on"], tz),
               r["message"]] for r in hosts.to_dict("records")],
             [words[k] for k in ("host", "status", "count", "threshold", "falls", "outlook")]))
     return HTML("".join(parts))

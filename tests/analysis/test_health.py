@@ -416,3 +416,57 @@ def test_assess_health_is_both_in_one_pass(decommissioned):
     pd.testing.assert_frame_equal(both.kms.daily, alone.daily)
     assert both.at == at and both.kms.at == at
     assert both.at_risk == [m for m in alone.messages if m.startswith("kms02")]
+
+
+def test_a_new_kind_of_source_plugs_in(monkeypatch):
+    """An event store (or any source) is one register_source call away."""
+    from activation_kb.analysis.health import _source, register_source
+
+    monkeypatch.setattr(_source, "_READERS", list(_source._READERS))
+    frame = _tiny()
+
+    class Store:  # stands for an event store directory
+        def read(self):
+            return frame
+
+    with pytest.raises(AnalysisError, match="expected one of: events frame"):
+        fleet_health(Store())
+    register_source("event store", lambda s: isinstance(s, Store), lambda s, tz: s.read())
+    pd.testing.assert_frame_equal(fleet_health(Store()), fleet_health(frame))
+    assert kms_health(Store()).hosts["host"].tolist() == [HOST]
+
+
+def test_event_store_is_a_source(tmp_path):
+    from activation_kb import ingest
+
+    events = simulate_health(150, 25, seed=8).events
+    exported = tmp_path / "events.parquet"
+    events.to_parquet(exported)
+    store = tmp_path / "store"
+    ingest(exported, store)
+    from_store = fleet_health(store)
+    pd.testing.assert_frame_equal(from_store, fleet_health(events))
+    assert kms_health(str(store)).messages == kms_health(events).messages
+
+
+def test_sentences_in_french(decommissioned, long_fleet):
+    from activation_kb.analysis.health import assess_health
+
+    at = decommissioned.kms_hosts.set_index("host").loc["kms02.contoso.com", "falls_below"] - (
+        14 * DAY)
+    fr = assess_health(decommissioned.events, at=at, lang="fr")
+    row = fr.kms.hosts.set_index("host").loc["kms02.contoso.com"]
+    more = row["renewals_needed"]
+    assert fr.kms.messages[0] == (
+        f"kms02 : nombre de clients {row['count']} aujourd’hui, passe sous 25 le "
+        f"{row['falls_below_on']:%Y-%m-%d} sauf si {more} "
+        + ("machine de plus renouvelle" if more == 1 else "machines de plus renouvellent"))
+    # machines: the same assessment, the reasons in French
+    fr = fleet_health(long_fleet.events, lang="fr")
+    en = fleet_health(long_fleet.events)
+    pd.testing.assert_frame_equal(fr.drop(columns="reason"), en.drop(columns="reason"))
+    lapsed = fr["status"] == "expired"
+    assert fr.loc[lapsed, "reason"].str.match(
+        r"activation expirée le \d{4}-\d\d-\d\d \(il y a \d+ jours?\) ; en grâce OOT").all()
+    assert en.loc[lapsed, "reason"].str.startswith("activation expired on").all()
+    assert (fr["reason"] == "").equals(en["reason"] == "")

@@ -1,9 +1,10 @@
 """What the health functions read: a table of source readers, first match wins.
 
 A source is an events frame, an :class:`~activation_kb.AttemptTable`, anything with an
-``events`` frame (a :class:`~activation_kb.FleetAnalysis`, a ``LoadResult``), or paths of event
-exports (what :func:`~activation_kb.load_events` reads). Another kind of source (an event store
-directory, a database) is one :func:`register_source` call: a test that recognises it and a
+``events`` frame (a :class:`~activation_kb.FleetAnalysis`, a ``LoadResult``), an event store
+directory (``activation-kb events ingest``; only the columns health reads are loaded), or paths
+of event exports (what :func:`~activation_kb.load_events` reads). Another kind of source (a
+database, a cloud bucket) is one :func:`register_source` call: a test that recognises it and a
 function that returns its canonical events.
 """
 
@@ -49,7 +50,30 @@ def _read_frame(source: pd.DataFrame, tz: str | None) -> pd.DataFrame:
 def _read_paths(source: Any, tz: str | None) -> pd.DataFrame:
     from ...telemetry import load_events
 
-    return load_events(source if isinstance(source, (list, tuple)) else [source], tz=tz).events
+    return load_events(list(source) if isinstance(source, (list, tuple)) else source,
+                       tz=tz).events
+
+
+#: The columns the health functions read (an event store reads only these).
+COLUMNS = (schema.EVENT_TIME, schema.HOST, schema.ROLE, schema.EVENT_KIND, schema.RESULT_CODE,
+           schema.IS_SUCCESS, schema.KMS_HOST, schema.CLIENT_NAME, schema.CMID,
+           schema.LICENSE_STATUS, schema.MINUTES_TO_EXPIRY, schema.APP_ID, schema.MIN_COUNT,
+           schema.KMS_COUNT, schema.RENEWAL_INTERVAL_MIN, schema.SITE)
+
+
+def _is_store(source: Any) -> bool:
+    if not isinstance(source, (str, os.PathLike)):
+        return False
+    from ...store._layout import is_store
+
+    return is_store(source)
+
+
+def _read_store(source: Any, tz: str | None) -> pd.DataFrame:
+    """Read an event store's every day, only the columns health reads (the others empty)."""
+    from ...store._read import read_store
+
+    return read_store(source, columns=list(COLUMNS))
 
 
 def _read_attempts(table: AttemptTable, tz: str | None) -> pd.DataFrame:
@@ -94,6 +118,7 @@ def _has_events(source: Any) -> bool:
 #: Readers tried in order; :func:`register_source` puts new ones first.
 _READERS: list[SourceReader] = [
     SourceReader("events frame", lambda s: isinstance(s, pd.DataFrame), _read_frame),
+    SourceReader("event store", _is_store, _read_store),
     SourceReader("attempt table", lambda s: isinstance(s, AttemptTable), _read_attempts),
     SourceReader("analysis or load result", _has_events,
                  lambda s, tz: _read_frame(s.events, tz)),

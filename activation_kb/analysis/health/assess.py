@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import AnalysisError
-from ...params import check_date, check_duration
+from ...params import check_date, check_duration, check_lang
 from ._records import device_records
 from ._source import events_of
 from .device import VALIDITY, assess_fleet
@@ -91,6 +91,7 @@ def assess_health(
     horizon: str | pd.Timedelta = "30D",
     validity: str | pd.Timedelta = VALIDITY,
     tz: str | None = None,
+    lang: str = "en",
 ) -> HealthAssessment:
     """Assess every device and every KMS host at once, reading the source once.
 
@@ -108,6 +109,8 @@ def assess_health(
         Activation validity after a successful KMS or ADBA activation.
     tz : str, optional
         Time zone of a naive ``at`` and of local times in CSV exports.
+    lang : {"en", "fr"}
+        Language of the machines' reasons and the hosts' messages.
 
     Returns
     -------
@@ -134,10 +137,11 @@ def assess_health(
     ahead = check_duration(horizon, "horizon")
     events, reader = events_of(source, tz)
     rec = device_records(events)
+    lang = check_lang(lang)
     devices = assess_fleet(events, until, inventory=inventory, horizon=horizon,
-                           validity=validity, reader=reader, rec=rec)
+                           validity=validity, reader=reader, rec=rec, lang=lang)
     when = devices["assessed_at"].iloc[0].value if len(devices) else until
     if when is None:
         raise AnalysisError("no record to assess: the source holds no event")
-    kms = assess_kms(events, int(np.int64(when)), ahead, rec=rec)
+    kms = assess_kms(events, int(np.int64(when)), ahead, rec=rec, lang=lang)
     return HealthAssessment(devices=devices, kms=kms, at=pd.Timestamp(when, tz="UTC"))

@@ -35,10 +35,11 @@ import pyarrow.compute as pc
 from ... import schema
 from ...catalogue.categories import category_of
 from ...errors import AnalysisError
-from ...params import check_date, check_duration
+from ...params import check_date, check_duration, check_lang
 from ._facts import NO_TIME, DeviceFacts, device_facts
 from ._records import DeviceRecords
 from ._source import events_of
+from ._words import REASONS, days_text, fill, state_names
 
 __all__ = ["fleet_health", "assess_fleet", "STATUSES", "HEALTH_COLUMNS", "RENEWAL", "VALIDITY"]
 
@@ -204,6 +205,7 @@ def fleet_health(
     horizon: str | pd.Timedelta = "30D",
     validity: str | pd.Timedelta = VALIDITY,
     tz: str | None = None,
+    lang: str = "en",
 ) -> pd.DataFrame:
     """Assess every device's activation: its state now, when it expires, what to do first.
 
@@ -231,6 +233,8 @@ def fleet_health(
         Activation validity after a successful KMS or ADBA activation.
     tz : str, optional
         Time zone of a naive ``at`` and of local times in CSV exports.
+    lang : {"en", "fr"}
+        Language of the ``reason`` sentences.
 
     Returns
     -------
@@ -270,13 +274,13 @@ def fleet_health(
     until = None if at is None else check_date(at, "at", tz=tz).value
     events, reader = events_of(source, tz) if source is not None else (None, "none")
     return assess_fleet(events, until, inventory=inventory, horizon=horizon, validity=validity,
-                        reader=reader)
+                        reader=reader, lang=lang)
 
 
 def assess_fleet(events: pd.DataFrame | None, until: int | None, *, inventory: Any = None,
                  horizon: str | pd.Timedelta = "30D", validity: str | pd.Timedelta = VALIDITY,
-                 reader: str = "events frame", rec: DeviceRecords | None = None
-                 ) -> pd.DataFrame:
+                 reader: str = "events frame", rec: DeviceRecords | None = None,
+                 lang: str = "en") -> pd.DataFrame:
     """Run :func:`fleet_health` on a canonical frame.
 
     Parameters
@@ -291,6 +295,8 @@ def assess_fleet(events: pd.DataFrame | None, until: int | None, *, inventory: A
         Which source reader produced ``events`` ("attempt table": states come from successes).
     rec : DeviceRecords, optional
         The records already placed on their devices (:func:`~._records.device_records`).
+    lang : {"en", "fr"}
+        Language of the reasons.
 
     Returns
     -------
@@ -309,7 +315,8 @@ def assess_fleet(events: pd.DataFrame | None, until: int | None, *, inventory: A
     if reader == "attempt table":
         source_of = np.where(facts.last_success != NO_TIME, "attempts", source_of)
     when = until if until is not None else default_at(facts.last_record)
-    return _frame(facts, when, horizon_ns, validity_ns, source_of, files, events_roles(events))
+    return _frame(facts, when, horizon_ns, validity_ns, source_of, files, events_roles(events),
+                  check_lang(lang))
 
 
 def events_roles(events: pd.DataFrame | None) -> set[str]:
@@ -332,7 +339,7 @@ def _categorical(values: np.ndarray, categories: tuple[str, ...] | list[str]) ->
 
 
 def _frame(f: DeviceFacts, at: int, horizon: int, validity: int, source_of: np.ndarray,
-           files: np.ndarray, kms_hosts: set[str]) -> pd.DataFrame:
+           files: np.ndarray, kms_hosts: set[str], lang: str = "en") -> pd.DataFrame:
     """Build the statuses, the reasons and the output frame (per-device work, vectorised)."""
     now, expiry, base = _project(f, at, validity)
     renewal = np.where(f.renewal_minutes > 0, f.renewal_minutes * 60 * 10**9, RENEWAL.value)
@@ -392,7 +399,7 @@ def _frame(f: DeviceFacts, at: int, horizon: int, validity: int, source_of: np.n
     todo = np.flatnonzero(status != STATUSES.index("ok"))  # sentences for the few not ok
     if todo.size:
         reasons[todo] = _reasons(frame.iloc[todo].reset_index(drop=True), now[todo],
-                                 risk_fail[todo], stale[todo], risk_silent[todo], at)
+                                 risk_fail[todo], stale[todo], risk_silent[todo], at, lang)
     frame["reason"] = _strings(reasons)
     by_name = np.empty(len(frame), np.int64)
     by_name[np.asarray(pc.sort_indices(pa.array(f.names, pa.string())))] = np.arange(len(frame))
@@ -401,39 +408,33 @@ def _frame(f: DeviceFacts, at: int, horizon: int, validity: int, source_of: np.n
 
 
 def _reasons(frame: pd.DataFrame, now: np.ndarray, risk_fail: np.ndarray, stale: np.ndarray,
-             risk_silent: np.ndarray, at: int) -> np.ndarray:
-    """One sentence per device that is not ok (vectorised string building)."""
-    day = frame["projected_expiry"].dt.strftime("%Y-%m-%d").fillna("").astype(object)
-
-    def days(values: pd.Series) -> pd.Series:
-        """Whole days as "1 day", "5 days"."""
-        whole = values.round(0).fillna(0).astype(int)
-        return whole.astype(str).astype(object) + np.where(whole.abs() == 1, " day", " days")
-
-    left = days(frame["days_left"])
-    ago = days(-frame["days_left"])
-    silent_days = days(frame["silent_for"].dt.total_seconds() / 86400)
-    renewed_days = days((pd.Timestamp(at, tz="UTC") - frame["last_success"].fillna(
-        frame["first_record"])).dt.total_seconds() / 86400)
+             risk_silent: np.ndarray, at: int, lang: str = "en") -> np.ndarray:
+    """One sentence per device that is not ok, in ``lang`` (templates filled column-wise)."""
+    words = REASONS[lang]
     failure = frame["last_failure_code"].fillna("").astype(str).astype(object)
-    failed_with = np.where(failure != "", " (" + failure + ")", "")
-    state = frame["license_state"].astype(str).astype(object)
-    out = pd.Series("", index=frame.index, dtype=object)
+    columns = {
+        "day": frame["projected_expiry"].dt.strftime("%Y-%m-%d").fillna("").astype(object),
+        "left": days_text(frame["days_left"], lang),
+        "ago": days_text(-frame["days_left"], lang),
+        "silent": days_text(frame["silent_for"].dt.total_seconds() / 86400, lang),
+        "renewed": days_text((pd.Timestamp(at, tz="UTC") - frame["last_success"].fillna(
+            frame["first_record"])).dt.total_seconds() / 86400, lang),
+        "failure": np.where(failure != "", " (" + failure + ")", ""),
+        "state": state_names(now, lang),
+    }
     status = frame["status"].astype(str).to_numpy(dtype=object)
-    out[status == "unknown"] = "no record carries its licence state"
-    out[status == "notification"] = "grace period over: Windows shows notifications"
     expired = status == "expired"
     oot = expired & (now == 3)
-    out[oot] = "activation expired on " + day[oot] + " (" + ago[oot] + " ago); in OOT grace"
-    out[expired & ~oot] = state[expired & ~oot]
     grace = (status == "at_risk") & np.isin(now, _GRACE)
-    out[grace] = ("not activated: " + state[grace] + " ends on " + day[grace] + " (" + left[grace]
-                  + ")")
-    out[risk_fail] = ("expires on " + day[risk_fail] + " (" + left[risk_fail]
-                      + ") and its last attempt failed" + failed_with[risk_fail])
-    only_stale = stale & ~risk_fail
-    out[only_stale] = ("not renewed for " + renewed_days[only_stale] + " while reporting"
-                       + failed_with[only_stale])
-    out[risk_silent] = ("silent for " + silent_days[risk_silent] + "; expires on "
-                        + day[risk_silent] + " unless it renewed unseen")
-    return out.to_numpy(dtype=object)
+    cases = [  # later cases win: a machine that is both failing and silent says it failed
+        ("unknown", status == "unknown"), ("notification", status == "notification"),
+        ("oot", oot), ("expired", expired & ~oot), ("grace", grace),
+        ("silent", risk_silent), ("stale", stale & ~risk_fail), ("failed", risk_fail),
+    ]
+    out = np.full(len(frame), "", dtype=object)
+    for key, mask in cases:
+        if mask.any():
+            picked = {k: (v if isinstance(v, str) else np.asarray(v, dtype=object)[mask])
+                      for k, v in columns.items()}
+            out[mask] = fill(words[key], picked, int(mask.sum()))
+    return out

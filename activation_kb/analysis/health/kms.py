@@ -24,10 +24,11 @@ import pyarrow.compute as pc
 
 from ... import schema
 from ...errors import AnalysisError
-from ...params import check_date, check_duration
+from ...params import check_date, check_duration, check_lang
 from ._facts import _kms_names, _office
 from ._records import KIND_CODES, DeviceRecords, device_records
 from ._source import events_of
+from ._words import say
 from .device import RENEWAL, default_at
 
 __all__ = ["kms_health", "assess_kms", "KmsHealth", "COUNT_WINDOW", "DAILY_COLUMNS", "HOST_COLUMNS"]
@@ -39,10 +40,10 @@ DAILY_COLUMNS = ("host", "day", "requests", "answered", "not_answered", "clients
                  "clients_30d", "servers_30d", "count_30d", "count_reported",
                  "count_reported_clients", "count_reported_servers", "threshold", "below",
                  "error_codes")
-HOST_COLUMNS = ("host", "status", "message", "message_fr", "count", "clients", "servers",
-                "threshold", "below_now", "falls_below_on", "renewals_needed", "renewing",
-                "last_request", "last_answer", "stopped_answering", "unanswered_since",
-                "machines_unanswered", "requests_30d", "answered_30d")
+HOST_COLUMNS = ("host", "status", "message", "count", "clients", "servers", "threshold",
+                "below_now", "falls_below_on", "renewals_needed", "renewing", "last_request",
+                "last_answer", "stopped_answering", "unanswered_since", "machines_unanswered",
+                "requests_30d", "answered_30d")
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,7 @@ def kms_health(
     *,
     horizon: str | pd.Timedelta = "30D",
     tz: str | None = None,
+    lang: str = "en",
 ) -> KmsHealth:
     """Assess each KMS host: what it answered, how many clients it counts, when it falls short.
 
@@ -261,6 +263,8 @@ def kms_health(
         How far ahead to forecast the count.
     tz : str, optional
         Time zone of a naive ``at``.
+    lang : {"en", "fr"}
+        Language of the hosts' messages.
 
     Returns
     -------
@@ -290,11 +294,11 @@ def kms_health(
     ahead = check_duration(horizon, "horizon")
     until = None if at is None else check_date(at, "at", tz=tz).value
     events, _ = events_of(source, tz)
-    return assess_kms(events, until, ahead)
+    return assess_kms(events, until, ahead, lang=check_lang(lang))
 
 
 def assess_kms(events: pd.DataFrame, until: int | None, ahead: pd.Timedelta,
-               rec: DeviceRecords | None = None) -> KmsHealth:
+               rec: DeviceRecords | None = None, lang: str = "en") -> KmsHealth:
     """Run :func:`kms_health` on a canonical frame.
 
     Parameters
@@ -307,6 +311,8 @@ def assess_kms(events: pd.DataFrame, until: int | None, ahead: pd.Timedelta,
         Forecast horizon.
     rec : DeviceRecords, optional
         The records already placed on their devices (:func:`~._records.device_records`).
+    lang : {"en", "fr"}
+        Language of the messages.
 
     Returns
     -------
@@ -328,7 +334,7 @@ def assess_kms(events: pd.DataFrame, until: int | None, ahead: pd.Timedelta,
         dtype=np.int64)
     daily = _daily(contacts, thresholds) if len(contacts) else pd.DataFrame(
         columns=list(DAILY_COLUMNS))
-    hosts, forecast = _forecast(contacts, thresholds, when, ahead, renewal)
+    hosts, forecast = _forecast(contacts, thresholds, when, ahead, renewal, lang)
     return KmsHealth(hosts=hosts, daily=daily, forecast=forecast, contacts=contacts, at=when)
 
 
@@ -339,7 +345,8 @@ def _renewal(events: pd.DataFrame) -> pd.Timedelta:
 
 
 def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
-              ahead: pd.Timedelta, renewal: pd.Timedelta) -> tuple[pd.DataFrame, pd.DataFrame]:
+              ahead: pd.Timedelta, renewal: pd.Timedelta, lang: str = "en"
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per host: the count now and projected, and the sentence that says it."""
     hosts = sorted(contacts["host"].unique()) if len(contacts) else []
     names = _short_names(hosts)
@@ -389,8 +396,7 @@ def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
             "machines_unanswered": int(after.loc[~after["answered"], "client"].nunique()),
             "requests_30d": int(len(recent)), "answered_30d": int(recent["answered"].sum()),
         }
-        row["status"], row["message"] = _say(names[host], row, at)
-        row["message_fr"] = _say_fr(names[host], row, at)
+        row["status"], row["message"] = _say(names[host], row, at, lang)
         del row["idle"]
         rows.append(row)
         series.append(pd.DataFrame({"host": host, "day": days, "count": projected,
@@ -408,67 +414,25 @@ def _forecast(contacts: pd.DataFrame, thresholds: pd.Series, at: pd.Timestamp,
     return frame, forecast
 
 
-def _fr_int(value: object) -> str:
-    """Write a whole number in French format (narrow no-break space between thousands)."""
-    return f"{int(value):,}".replace(",", "\u202f")
-
-
-def _say_fr(name: str, row: dict[str, Any], at: pd.Timestamp) -> str:
-    """Return the sentence of :func:`_say` in French (the status stays the same)."""
-    count, threshold = _fr_int(row["count"]), _fr_int(row["threshold"])
+def _say(name: str, row: dict[str, Any], at: pd.Timestamp, lang: str) -> tuple[str, str]:
+    """Return the status and the sentence of a host (in ``lang``)."""
+    values = {"name": name, "count": row["count"], "threshold": row["threshold"]}
     if row["idle"]:
-        days = (at - row["last_request"]).days
-        return (f"{name} : inactif, aucune demande depuis le {row['last_request']:%d/%m/%Y} "
-                f"({_fr_int(days)} jours ; ses clients utilisent d'autres hôtes) ; "
-                f"compte de clients {count}")
-    if row["stopped_answering"]:
-        since = (f"depuis le {row['last_answer']:%d/%m/%Y %H:%M} UTC"
-                 if pd.notna(row["last_answer"]) else "dans les données")
-        return (f"{name} : ne répond plus {since} : {_fr_int(row['unanswered_since'])} demandes "
-                f"de {_fr_int(row['machines_unanswered'])} machines sans réponse (vérifier l'hôte, "
-                f"sppsvc, TCP 1688, DNS) ; compte de clients {count} aujourd'hui")
-    if row["below_now"]:
-        more = int(row["threshold"]) - int(row["count"])
-        ask = ("machine de plus ne demande" if more == 1
-               else "machines de plus ne demandent")
-        return (f"{name} : compte de clients {count} aujourd'hui, sous le seuil de {threshold} : "
-                f"les clients reçoivent 0xC004F038 tant que {_fr_int(more)} {ask} pas "
-                "l'activation")
-    if pd.notna(row["falls_below_on"]):
-        more = int(row["renewals_needed"])
-        renew = ("machine de plus se renouvelle" if more == 1
-                 else "machines de plus se renouvellent")
-        return (f"{name} : compte de clients {count} aujourd'hui, passe sous {threshold} le "
-                f"{row['falls_below_on']:%d/%m/%Y} sauf si {_fr_int(more)} {renew}")
-    return (f"{name} : compte de clients {count} aujourd'hui, reste au moins à {threshold} "
-            f"({_fr_int(row['renewing'])} machines en renouvellement)")
-
-
-def _say(name: str, row: dict[str, Any], at: pd.Timestamp) -> tuple[str, str]:
-    """Status and sentence of a host."""
-    count, threshold = row["count"], row["threshold"]
-    if row["idle"]:
-        days = (at - row["last_request"]).days
-        return "idle", (f"{name}: idle, no request since {row['last_request']:%Y-%m-%d} "
-                        f"({days} days; its clients use other hosts); client count {count}")
-    if row["stopped_answering"]:
-        since = (f"since {row['last_answer']:%Y-%m-%d %H:%M} UTC" if pd.notna(row["last_answer"])
-                 else "in the data")
-        return "not_answering", (
-            f"{name}: stopped answering {since}: {row['unanswered_since']} requests from "
-            f"{row['machines_unanswered']} machines unanswered (check the host, sppsvc, TCP 1688, "
-            f"DNS); client count {count} today")
-    if row["below_now"]:
-        more = threshold - count
-        return "below_threshold", (
-            f"{name}: client count {count} today, below {threshold}: clients get 0xC004F038 "
-            f"until {more} more {'machine requests' if more == 1 else 'machines request'} "
-            "activation")
-    if pd.notna(row["falls_below_on"]):
-        more = row["renewals_needed"]
-        return "at_risk", (
-            f"{name}: client count {count} today, falls below {threshold} on "
-            f"{row['falls_below_on']:%Y-%m-%d} unless {more} more "
-            f"{'machine renews' if more == 1 else 'machines renew'}")
-    return "ok", (f"{name}: client count {count} today, stays at or above {threshold} "
-                  f"({row['renewing']} machines renewing)")
+        status = "idle"
+        values.update(last_request=f"{row['last_request']:%Y-%m-%d}",
+                      idle_days=(at - row["last_request"]).days)
+    elif row["stopped_answering"]:
+        status = "not_answering"
+        values.update(when=f"{row['last_answer']:%Y-%m-%d %H:%M}"
+                      if pd.notna(row["last_answer"]) else "",
+                      unanswered=row["unanswered_since"], machines=row["machines_unanswered"])
+    elif row["below_now"]:
+        status = "below_threshold"
+        values.update(more=row["threshold"] - row["count"])
+    elif pd.notna(row["falls_below_on"]):
+        status = "at_risk"
+        values.update(day=f"{row['falls_below_on']:%Y-%m-%d}", more=row["renewals_needed"])
+    else:
+        status = "ok"
+        values.update(renewing=row["renewing"])
+    return status, say(status, lang, **values)
