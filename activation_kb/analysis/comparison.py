@@ -13,7 +13,7 @@ import pandas as pd
 
 from .attempts import AttemptTable
 
-__all__ = ["COMPARED", "previous_period"]
+__all__ = ["COMPARED", "previous_period", "previous_window", "previous_result"]
 
 #: Figures compared between the period and the previous one.
 COMPARED = ("failed_attempts", "failure_rate", "failing_devices")
@@ -50,11 +50,32 @@ def previous_period(table: AttemptTable, start: pd.Timestamp | None,
     """
     if start is None or end is None or len(table.attempts) == 0:
         return None
-    start, end = pd.Timestamp(start), pd.Timestamp(end)
-    before = start - (end - start)
+    before, start = previous_window(start, end)
     earlier = table.between(before, start)
     if len(earlier.attempts) == 0:
         return None
-    first = table.attempts["time"].min()
-    return {"period_start": before.isoformat(), "period_end": start.isoformat(),
-            **_figures(earlier), "complete": bool(first <= before + pd.Timedelta("1D"))}
+    return previous_result(before, start, _figures(earlier), table.attempts["time"].min())
+
+
+def previous_window(start: pd.Timestamp, end: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return ``(before, start)``: the period of the same length just before ``[start, end)``."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    return start - (end - start), start
+
+
+def previous_result(before: pd.Timestamp, start: pd.Timestamp, figures: dict[str, Any],
+                    first: pd.Timestamp) -> dict[str, Any]:
+    """Return :func:`previous_period`'s answer from the previous period's figures.
+
+    Parameters
+    ----------
+    before, start : pandas.Timestamp
+        The previous period (:func:`previous_window`).
+    figures : dict
+        ``attempts``, ``failed_attempts``, ``failure_rate`` and ``failing_devices`` of it.
+    first : pandas.Timestamp
+        The first attempt of the data read (the previous period is complete when the data
+        begin at most a day after its start).
+    """
+    return {"period_start": before.isoformat(), "period_end": start.isoformat(), **figures,
+            "complete": bool(first <= before + pd.Timedelta("1D"))}

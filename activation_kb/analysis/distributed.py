@@ -68,6 +68,9 @@ class Plan:
     requests : tuple
         ``(name, keys, period_only)``: counts keyed by ``keys`` over the whole range, or over
         the period only.
+    before : pandas.Timestamp or None
+        Start of the previous period of the same length (``[before, lo)``, which the report
+        compares the period with); None when there is none.
     """
 
     first: pd.Timestamp | None
@@ -76,6 +79,7 @@ class Plan:
     freq: str
     tz: str | None
     requests: tuple[tuple[str, tuple[str, ...], bool], ...]
+    before: pd.Timestamp | None = None
 
 
 def _cat_concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -163,7 +167,11 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
         n = known.groupby(["device", dim], observed=True).size().reset_index(name="n")
         profile.append(n.rename(columns={dim: "value"}).assign(dimension=dim))
     pa_ = period.attempts
+    times = mine.attempts["time"]
     return {
+        "first_attempt": times.min() if len(times) else None,
+        "last_attempt": times.max() if len(times) else None,
+        "previous": _previous_part(mine, plan),
         "counts": counts,
         "profile": pd.concat(profile, ignore_index=True),
         "devices": pd.Series(attempts["device"].astype(str).unique()),
@@ -180,6 +188,31 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
     }
 
 
+def _previous_part(table: AttemptTable, plan: Plan) -> dict[str, Any] | None:
+    """Attempts, failed attempts and failing devices of the previous period in ``table``."""
+    if plan.before is None or plan.lo is None:
+        return None
+    earlier = table.between(plan.before, plan.lo).attempts
+    failed = earlier[earlier["failed"].to_numpy(bool)]
+    return {"attempts": int(len(earlier)), "failed_attempts": int(len(failed)),
+            "failing": pd.Series(failed["device"].astype(str).unique(), dtype=object)}
+
+
+def _merge_previous(parts: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    parts = [p for p in parts if p is not None]
+    if not parts:
+        return None
+    failing = pd.concat([p["failing"] for p in parts], ignore_index=True)
+    return {"attempts": sum(p["attempts"] for p in parts),
+            "failed_attempts": sum(p["failed_attempts"] for p in parts),
+            "failing": pd.Series(failing.unique(), dtype=object)}
+
+
+def _edge(values: Sequence[Any], pick) -> Any:
+    known = [v for v in values if v is not None and not pd.isna(v)]
+    return pick(known) if known else None
+
+
 def _merge_unreadable(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
     examples = [e for p in parts for e in p["unreadable_code_examples"]]
     return {"unreadable_codes": sum(p["unreadable_codes"] for p in parts),
@@ -194,6 +227,9 @@ def merge_facts(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
     profile = pd.concat([p["profile"] for p in parts], ignore_index=True)
     last = pd.concat([p["last_seen"] for p in parts], ignore_index=True)
     return {
+        "first_attempt": _edge([p["first_attempt"] for p in parts], min),
+        "last_attempt": _edge([p["last_attempt"] for p in parts], max),
+        "previous": _merge_previous([p["previous"] for p in parts]),
         "counts": {name: merge_count_parts([p["counts"][name] for p in parts])
                    for name in parts[0]["counts"]},
         "profile": profile.groupby(["device", "value", "dimension"], sort=False)["n"].sum()

@@ -7,6 +7,7 @@ is the pandas engine's own code: :func:`~.spikes.detect_spikes` on the counts,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 from .. import schema as S
 from ..params import SpikeParams
 from .attempts import AttemptTable
+from .comparison import previous_result, previous_window
 from .distributed import PROFILE_DIMENSIONS, Plan, compute_facts, dask_client
 from .frequency import assemble_counts
 from .incidents import explain_spikes
@@ -73,7 +75,8 @@ def _empty_facts(plan: Plan) -> dict[str, Any]:
                                         "time": pd.Series([], dtype="datetime64[ns, UTC]")}),
              "failed": None, "errors": None, "attempts": 0, "sites": pd.Series([], dtype=str),
              "events": 0, "records": 0, "kms_hosts": pd.Series([], dtype=str),
-             "unreadable": {"unreadable_codes": 0, "unreadable_code_examples": []}}
+             "unreadable": {"unreadable_codes": 0, "unreadable_code_examples": []},
+             "first_attempt": None, "last_attempt": None, "previous": None}
     facts["profile_table"] = profile_table(facts)
     return facts
 
@@ -96,7 +99,12 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
 
     root = open_store(store)
     first, lo, hi = store_period(root, since, until, tz, spike_params.history)
+    span_first, span_last = _period_edges(root, lo, hi)
+    start = lo if lo is not None else span_first
+    end = hi if hi is not None else span_last
     plan = _plan(first, lo, hi, freq, tz)
+    if lo is not None and end is not None:
+        plan = replace(plan, before=previous_window(lo, end)[0])
     days = _days(root, first, hi)
     if days:
         with dask_client(scheduler, workers, memory_limit) as client:
@@ -122,7 +130,7 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
         errors, failed = empty.errors, empty.attempts
     profile = facts["profile_table"]
     incidents = explain_spikes(spikes, AttemptTable(attempts=profile, errors=errors), lang=lang,
-                               dimensions=PROFILE_DIMENSIONS)
+                               dimensions=PROFILE_DIMENSIONS, data_end=facts["last_attempt"])
     if lo is not None:
         failed = failed[(failed["time"] >= lo).to_numpy(bool)].reset_index(drop=True)
         errors = errors[errors["attempt"].isin(failed["attempt"]).to_numpy(bool)]
@@ -132,9 +140,6 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
                              "events", lo, hi, tz)
     code_counts = assemble_counts(facts["counts"]["code_counts"], freq,
                                   list(requests["code_counts"]), "events", lo, hi, tz)
-    span_first, span_last = _period_edges(root, lo, hi)
-    start = lo if lo is not None else span_first
-    end = hi if hi is not None else span_last
     attempts = int(facts["attempts"])
     failures = int(len(failed))
     summary = {
@@ -153,6 +158,7 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
         "duplicates": 0,
         "incidents": int(len(incidents)),
         "codes": int(table.errors["code"].nunique()),
+        "previous": _previous(facts, plan, lo),
     }
     quality = _quality(facts["last_seen"], counts,
                        pd.Timestamp(end) if end is not None else pd.Timestamp.now(tz="UTC"))
@@ -167,6 +173,18 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
                     "history": spike_params.history, "engine": "dask"},
         lang=lang, tz=tz, freq=freq, since=lo, until=hi, spike_params=spike_params,
     )
+
+
+def _previous(facts: dict[str, Any], plan: Plan, lo) -> dict[str, Any] | None:
+    """The previous period's figures, as :func:`~.comparison.previous_period` gives them."""
+    part = facts["previous"]
+    if plan.before is None or part is None or not part["attempts"]:
+        return None
+    figures = {"attempts": part["attempts"], "failed_attempts": part["failed_attempts"],
+               "failure_rate": round(part["failed_attempts"] / part["attempts"], 4),
+               "failing_devices": int(len(part["failing"]))}
+    return previous_result(plan.before, pd.Timestamp(lo), figures,
+                           pd.Timestamp(facts["first_attempt"]))
 
 
 def _period_edges(root: Path, lo, hi):

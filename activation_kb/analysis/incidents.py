@@ -250,6 +250,7 @@ def explain_spikes(
     dimensions: Sequence[str] = ("site", "kms_host", "edition", "sku_id", "role"),
     top_n: int = 10,
     min_devices: int = 3,
+    data_end: object = None,
 ) -> pd.DataFrame:
     """Group co-occurring spikes into incidents and explain each with the article.
 
@@ -283,6 +284,10 @@ def explain_spikes(
         Spikes whose failures come from fewer machines are left out: one laptop retrying every
         2 hours at a site where its code is rare is a machine's problem, not an incident. Their
         number is in ``attrs["single_machine_spikes"]``.
+    data_end : timestamp, optional
+        Time of the data's last attempt, which tells an ongoing incident from an ended one;
+        default the last attempt of ``events`` (an engine that passes only the failed attempts
+        gives it).
 
     Returns
     -------
@@ -343,7 +348,10 @@ def explain_spikes(
     out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
     out["incident_id"] = _unique([incident_id(c, s, d) for c, s, d in
                                   zip(out["top_code"], out["start"], out["dimensions"])])
-    data_end = table.attempts["time"].max() if len(table.attempts) else None
+    if data_end is None and "time" in table.attempts.columns and len(table.attempts):
+        data_end = table.attempts["time"].max()
+    if data_end is not None:
+        data_end = pd.Timestamp(data_end)
     out["status"] = ["ongoing" if data_end is not None and end > data_end else "ended"
                      for end in out["end"]]
     out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
