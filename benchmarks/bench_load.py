@@ -1,7 +1,7 @@
 """Benchmark activation_kb.telemetry.load_events against bare pyarrow / lxml baselines.
 
 Usage: ``.venv/bin/python benchmarks/bench_load.py [--csv-events 1000000] [--xml-events 200000]
-[--repeat 5] [--many-files 6800]``
+[--repeat 5] [--many-files 6800] [--memory-events 1000000] [--only speed|memory|rejects]``
 
 Inputs are generated in a temporary directory from ``simulate_fleet`` (a realistic mix of KMS
 requests, responses, host events, failures and status checks) and written with ``write_events``:
@@ -17,6 +17,13 @@ best time is reported (the machine is shared). Peak memory is the process's peak
 (VmHWM) and, after ``+``, its growth over the process after imports; compare it with the size
 of the loaded events frame: the XML is streamed in 1 MB batches, so the growth stays close to
 the frame's own size whatever the file size.
+
+Memory per format (``memory_per_format``, ``--only memory``): the same simulated events written
+as every text and columnar export the loader reads (canonical CSV and Parquet, wevtutil XML,
+Get-WinEvent CSV, Log Analytics Event CSV and WindowsEvent JSON, evtx_dump JSON lines), each
+loaded in a fresh process; the peak resident set growth per million events is printed beside the
+memory of the events frame returned (goal: at most 2x). ``memory_of_rejects`` (``--only
+rejects``): the same per million rejected records.
 
 EVTX (``--evtx-only`` runs just this part; ``--evtx-mb 1024`` for 1 GB files): records/s of
 ``load_events`` (every record read, only activation ones become rows) beside a bare
@@ -116,10 +123,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--many-files", type=int, default=6800,
                     help="machines (one XML file each) of the many-files section; 0 skips it")
+    ap.add_argument("--memory-events", type=int, default=1_000_000,
+                    help="events per file for the memory-per-format and rejects sections")
+    ap.add_argument("--only", choices=["speed", "memory", "rejects"], default=None,
+                    help="run only the speed sections, the memory per format or the rejects "
+                         "section")
     _evtx_arguments(ap)
     a = ap.parse_args()
     if a.evtx_only:
         return _evtx_section(a)
+    if a.only in ("memory", "rejects"):
+        return (memory_per_format if a.only == "memory" else memory_of_rejects)(a.memory_events)
     if a.many_files:
         many_files_section(a.many_files, min(a.repeat, 3))
     with tempfile.TemporaryDirectory(prefix="bench_load_") as d:
@@ -143,6 +157,9 @@ def main() -> None:
               f"{base['peak_mb']:,.0f} MB (+{base['growth_mb']:,.0f}); the events frame "
               f"itself is {ours['frame_mb']:,.0f} MB")
     _evtx_section(a)
+    if a.only is None:
+        memory_per_format(a.memory_events)
+        memory_of_rejects(a.memory_events)
 
 
 # ---- EVTX: load_events beside a bare PyEvtxParser pass over the same file --------------------
@@ -273,6 +290,183 @@ def many_files_section(machines: int, repeat: int) -> None:
               f"load_events {many['s']:.2f} s vs one file {single['s']:.2f} s -> "
               f"{many['s'] / single['s']:.2f}x (goal <= 1.5x) on {os.cpu_count()} cores")
 
+
+# ---- memory per format (issue 11, defect 9) -------------------------------------------------
+
+_MEM_CHILD = r'''
+import gc, json, sys
+path, fmt, tz = sys.argv[1], sys.argv[2], sys.argv[3] or None
+from activation_kb.telemetry import load_events
+
+def rss(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    return float("nan")
+
+gc.collect()
+base = rss("VmRSS:")
+r = load_events(path, format=fmt, tz=tz)
+peak = rss("VmHWM:")
+assert r.records == r.loaded + r.n_rejected + r.duplicates, r.summary()
+print(json.dumps({"n": r.loaded, "records": r.records, "rejected": r.n_rejected,
+                  "growth": peak - base, "peak": peak,
+                  "frame": int(r.events.memory_usage(deep=True).sum())}))
+'''
+
+_INFO_IDS = (12288, 12289, 12290, 12293)
+_MESSAGES = {
+    12288: "The client has sent an activation request to the key management service machine.",
+    12289: "The client has processed an activation response from the key management service "
+           "machine.",
+    12290: "An activation request has been processed.",
+    12293: "Publishing the Key Management Service (KMS) to DNS in the 'contoso.com' domain "
+           "failed.",
+}
+
+
+def _rendered(ev):
+    """Rendered messages of events loaded from XML (their ``raw`` holds the insertion strings)."""
+    import numpy as np
+    import pandas as pd
+
+    sep = "\x1f"
+    raw = ev["raw"].fillna("").astype(object)
+    eid = ev["event_id"].to_numpy()
+    info = raw.str.replace(sep, ",", regex=False)
+    info = info.where(eid != 12290, raw.str.split(sep, n=1).str[1].str.replace(sep, ",",
+                                                                                regex=False))
+    head = pd.Series([_MESSAGES.get(int(i), "") for i in eid], index=ev.index, dtype=object)
+    rendered = head + "\r\nInfo:\r\n" + info.fillna("")
+    plain = raw.str.replace(sep, "\r\n", regex=False)
+    return pd.Series(np.where(np.isin(eid, _INFO_IDS), rendered, plain), index=ev.index)
+
+
+def _write_other_formats(ev, d: Path) -> dict[str, tuple[Path, str, str]]:
+    """Write ``ev`` (loaded from wevtutil XML) as every text export the loader reads."""
+    import json as _json
+
+    import pandas as pd
+
+    message = _rendered(ev)
+    level = ev["level"].astype(str).map({"error": 2, "warning": 3, "info": 4})
+    utc = ev["event_time"].dt.tz_localize(None)
+    out: dict[str, tuple[Path, str, str]] = {}
+    winevent = pd.DataFrame({
+        "Message": message, "Id": ev["event_id"], "Version": 0, "Qualifiers": 16384,
+        "Level": level, "Task": 0, "Opcode": 0, "Keywords": "36028797018963968",
+        "RecordId": ev["record_id"], "ProviderName": ev["provider"],
+        "ProviderId": "e23b33b0-c8c9-472c-a5f9-f2bdfea0f156", "LogName": ev["channel"],
+        "ProcessId": 0, "ThreadId": 0, "MachineName": ev["host"], "UserId": "",
+        "TimeCreated": utc.dt.strftime("%m/%d/%Y %I:%M:%S %p").str.lstrip("0"),
+        "LevelDisplayName": ev["level"].astype(str).str.title(),
+    })
+    path = d / "winevent.csv"
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        winevent.to_csv(fh, index=False, quoting=1, lineterminator="\r\n")
+    out["winevent_csv"] = (path, "winevent_csv", "UTC")
+    la_event = pd.DataFrame({
+        "TimeGenerated [UTC]": utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "Computer": ev["host"], "EventLog": ev["channel"], "Source": ev["provider"],
+        "EventID": ev["event_id"], "EventLevel": level, "EventLevelName": ev["level"],
+        "RenderedDescription": message, "ParameterXml": "", "EventData": "",
+    })
+    path = d / "la_event.csv"
+    la_event.to_csv(path, index=False)
+    out["la_event_csv"] = (path, "la_event", "")
+    items = ev["raw"].fillna("").str.split("\x1f")
+    path = d / "la_windowsevent.json"
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("[\n")
+        rows = zip(utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ev["host"], ev["channel"],
+                   ev["provider"], ev["event_id"], ev["record_id"], level, items)
+        for i, (t, h, c, p, e, rid, lv, it) in enumerate(rows):
+            fh.write(("," if i else "") + _json.dumps(
+                {"TimeGenerated": t, "Computer": h, "Channel": c, "Provider": p, "EventID": int(e),
+                 "EventRecordId": int(rid), "EventLevel": int(lv),
+                 "EventData": {"Data": list(it)}}) + "\n")
+        fh.write("]\n")
+    out["la_windowsevent_json"] = (path, "la_windowsevent", "")
+    path = d / "evtx_dump.jsonl"
+    with open(path, "w", encoding="utf-8") as fh:
+        rows = zip(utc.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), ev["host"], ev["channel"],
+                   ev["provider"], ev["event_id"], ev["record_id"], level, items)
+        for t, h, c, p, e, rid, lv, it in rows:
+            fh.write(_json.dumps({"Event": {"System": {
+                "Provider": {"#attributes": {"Name": p}}, "EventID": int(e), "Level": int(lv),
+                "TimeCreated": {"#attributes": {"SystemTime": t}}, "EventRecordID": int(rid),
+                "Channel": c, "Computer": h}, "EventData": {"Data": {"#text": list(it)}}}})
+                     + "\n")
+    out["evtx_json"] = (path, "evtx_json", "")
+    return out
+
+
+def _measure_memory(path: Path, fmt: str, tz: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", _MEM_CHILD, str(path), fmt, tz], check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def memory_per_format(n: int) -> None:
+    """Peak memory per million events loaded, for each text and columnar format.
+
+    One fresh process per format; its peak resident set (VmHWM) minus its resident set after
+    imports, beside the memory of the events frame it returns (goal: at most 2x).
+    """
+    from activation_kb.telemetry import load_events, write_events
+
+    with tempfile.TemporaryDirectory(prefix="bench_load_mem_") as tmp:
+        d = Path(tmp)
+        events = _events(n)
+        files = {
+            "canonical_csv": (write_events(events, d / "events.csv"), "canonical_csv", ""),
+            "canonical_parquet": (write_events(events, d / "events.parquet"),
+                                  "canonical_parquet", ""),
+            "wevtutil_xml": (write_events(events, d / "events.xml"), "wevtutil_xml", ""),
+        }
+        del events
+        loaded = load_events(files["wevtutil_xml"][0]).events
+        files.update(_write_other_formats(loaded, d))
+        del loaded
+        print(f"peak memory per million events loaded ({n:,} events per file, fresh process "
+              "each; goal: growth <= 2x the frame)")
+        for name, (path, fmt, tz) in files.items():
+            m = _measure_memory(path, fmt, tz)
+            per = 1e6 / max(m["n"], 1) / 2**30
+            print(f"  {name:<22} {_mb(path):>8}: peak RSS growth {m['growth'] * per:5.2f} GiB "
+                  f"per million events vs the events frame {m['frame'] * per:5.2f} GiB -> "
+                  f"{m['growth'] / max(m['frame'], 1):.2f}x (peak RSS {m['peak'] / 2**20:,.0f} "
+                  f"MB)")
+
+
+def memory_of_rejects(n: int) -> None:
+    """Peak memory per million rejected records: XML exports whose every record is rejected.
+
+    Two kinds: a zero FILETIME (1601-01-01) in every record (rejected after parsing, raw text =
+    the record's fields) and a mismatched end tag in every record (malformed XML, raw text = the
+    record's XML, about 1.2 KB each).
+    """
+    import re
+
+    from activation_kb.telemetry import write_events
+
+    with tempfile.TemporaryDirectory(prefix="bench_load_rej_") as tmp:
+        d = Path(tmp)
+        text = write_events(_events(n), d / "events.xml").read_text(encoding="utf-8")
+        kinds = {
+            "time out of range": re.sub(r'SystemTime="[^"]*"',
+                                        'SystemTime="1601-01-01T00:00:00.0000000Z"', text),
+            "malformed XML": text.replace("</EventRecordID>", "</EventRecordIX>"),
+        }
+        del text
+        for kind, body in kinds.items():
+            bad = d / "all_rejected.xml"
+            bad.write_text(body, encoding="utf-8")
+            m = _measure_memory(bad, "wevtutil_xml", "")
+            per = 1e6 / max(m["records"], 1) / 2**30
+            print(f"every record rejected ({kind}): {m['rejected']:,} of {m['records']:,} "
+                  f"records ({_mb(bad)}): peak RSS growth {m['growth'] * per:5.2f} GiB per "
+                  f"million rejects (peak RSS {m['peak'] / 2**20:,.0f} MB)")
 
 if __name__ == "__main__":
     main()

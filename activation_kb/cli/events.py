@@ -21,6 +21,10 @@ _PATHS_HELP = "Files, directories or glob patterns (quote globs) of event export
 
 def _input_options(command):
     """Add PATH... and the options that say how to read it (listed in this order)."""
+    command = click.option("--strict", is_flag=True,
+                           help="Fail when a file found is not an event export (README, notes, "
+                                "hidden or metadata files) instead of listing it as "
+                                "skipped.")(command)
     command = click.option("--rejected", "rejected_out", default=None, metavar="FILE",
                            type=click.Path(dir_okay=False, writable=True),
                            help="Write the rejected records (file, record number, reason, raw "
@@ -37,10 +41,10 @@ def _input_options(command):
     return click.argument("paths", nargs=-1, required=True, metavar="PATH...")(command)
 
 
-def _load(paths, fmt, tz, rejected_out):
+def _load(paths, fmt, tz, rejected_out, strict=False):
     from ..telemetry import load_events
 
-    result = load_events(list(paths), format=fmt, tz=tz)
+    result = load_events(list(paths), format=fmt, tz=tz, strict=strict)
     if rejected_out:
         result.rejected.to_csv(rejected_out, index=False)
     return result
@@ -67,6 +71,17 @@ def _print_summary(summary: dict[str, Any], most: int = 20) -> None:
                        f"{f['duplicates']:,} duplicates")
         if len(notable) > most:
             click.echo(f"  ... and {len(notable) - most:,} more (--json lists every file)")
+    if summary.get("unreadable_values"):
+        click.echo("values present but unreadable (record loaded, value left empty):")
+        for column, count in summary["unreadable_values"].items():
+            click.echo(f"  {column:<22}{count:>10,}")
+    skipped = summary.get("skipped_files") or []
+    if skipped:
+        click.echo(f"skipped (not event exports): {len(skipped):,}")
+        for s in skipped[:most]:
+            click.echo(f"  SKIPPED {s['path']}: {s['reason']}")
+        if len(skipped) > most:
+            click.echo(f"  ... and {len(skipped) - most:,} more (--json lists every one)")
 
 
 def register(group: click.Group) -> None:
@@ -80,12 +95,13 @@ def register(group: click.Group) -> None:
     @progress_options
     @_input_options
     @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-    def summarize(paths, fmt, tz, rejected_out, as_json) -> None:
+    def summarize(paths, fmt, tz, rejected_out, strict, as_json) -> None:
         """Load PATH... and print record counts, time span, counts by event kind and by code.
 
-        PATH may be a file (plain or gzipped), a directory or a glob pattern.
+        PATH may be a file (plain or gzipped), a directory or a glob pattern. Files that are
+        not exports (README, notes, hidden files) are listed as skipped unless --strict.
         """
-        summary = _load(paths, fmt, tz, rejected_out).summary()
+        summary = _load(paths, fmt, tz, rejected_out, strict).summary()
         if as_json:
             click.echo(json.dumps(summary, indent=2))
         else:
@@ -96,7 +112,7 @@ def register(group: click.Group) -> None:
     @_input_options
     @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
                   help="Output file: .parquet, .csv or .xml (.csv.gz, .xml.gz compressed).")
-    def convert(paths, fmt, tz, rejected_out, output) -> None:
+    def convert(paths, fmt, tz, rejected_out, strict, output) -> None:
         """Load PATH... and write one canonical events file to OUTPUT.
 
         PATH may be a file (plain or gzipped), a directory or a glob pattern.
@@ -104,10 +120,12 @@ def register(group: click.Group) -> None:
         from ..telemetry import output_format, write_events
 
         output_format(output)  # a bad output name fails before anything is read
-        result = _load(paths, fmt, tz, rejected_out)
+        result = _load(paths, fmt, tz, rejected_out, strict)
         write_events(result.events, output)
+        skipped = (f"; {len(result.skipped_files):,} files skipped (not exports)"
+                   if result.skipped_files else "")
         click.echo(f"wrote {result.loaded:,} events to {output} ({result.records:,} records: "
-                   f"{result.n_rejected:,} rejected, {result.duplicates:,} duplicates)")
+                   f"{result.n_rejected:,} rejected, {result.duplicates:,} duplicates{skipped})")
 
     _store_commands(events)
 
@@ -179,3 +197,4 @@ def _store_commands(events: click.Group) -> None:
             f"{last['time']}: {last['files']:,} file(s), {last['records']:,} records, "
             f"{last['loaded']:,} stored, {last['rejected']:,} rejected, "
             f"{last['duplicates']:,} duplicates" if last else "never"))
+

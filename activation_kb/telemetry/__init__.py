@@ -6,8 +6,11 @@ an output name before anything is read), :class:`LoadResult`, :class:`Format`, a
 
 Readers (one per :class:`Format`, listed in ``_formats.READERS``) turn each file into raw
 records; ``_build.build_events`` parses batches of them column-wise into the canonical schema of
-:mod:`activation_kb.schema`; ``_load.load_events`` expands paths, sniffs formats, accounts for
-every record (loaded, rejected or duplicate) and de-duplicates overlapping exports.
+:mod:`activation_kb.schema`; ``_file.read_file`` reads one file (sniffing its format, or telling
+it is not an export) and accounts for every record it holds, loaded or rejected; its result
+pickles, so files can be read in worker processes. ``_load.load_events`` expands paths (skipping
+what is not an export), reads each file and ``_load.combine`` de-duplicates overlapping exports
+and sorts.
 """
 
 from __future__ import annotations

@@ -28,10 +28,11 @@ from pandas.api.extensions import ExtensionArray
 
 from .. import schema as S
 from ..catalogue.categories import category_of
-from ._fields import BOUND, HR, KIND_PARSERS
+from ._fields import BOUND, HR, KIND_PARSERS, TIME_RANGE, UNREADABLE, parse_times
 
 __all__ = ["RAW_FIELDS", "Reject", "Skipped", "TimeParser", "EVENT_KIND_BY_ID", "KMS_CHANNEL",
-           "PROVIDERS", "PROVIDER_PATTERN", "build_events", "batched", "level_name"]
+           "PROVIDERS", "PROVIDER_PATTERN", "build_events", "batched", "level_name", "RAW_LIMIT",
+           "clip_raw", "shown", "TIME_RANGE", "Unreadable"]
 
 #: Order of the fields in a raw record tuple.
 RAW_FIELDS = ("record", "event_id", "time", "record_id", "level", "channel", "host", "provider",
@@ -91,6 +92,26 @@ class Skipped(NamedTuple):
     count: int
 
 
+#: Characters of a rejected record's text kept in ``rejected.raw``; longer texts are cut (and
+#: counted in the load summary as ``rejected_raw_cut``).
+RAW_LIMIT = 512
+#: What ends a cut raw text.
+CUT_MARK = " [...]"
+
+
+def clip_raw(text: str | None) -> str:
+    """Return ``text`` capped at :data:`RAW_LIMIT` characters, ending with ``[...]`` when cut."""
+    if not text:
+        return ""
+    return text if len(text) <= RAW_LIMIT else text[:RAW_LIMIT] + CUT_MARK
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)``, shortened to about ``limit`` characters, for messages."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}...' ({len(str(value)):,} chars)"
+
+
 def batched(items: Iterable[tuple | Reject], size: int = 10_000,
             ) -> Iterator[list[tuple] | Reject]:
     """Group raw records into lists of up to ``size``; yield each reject alone, in file order.
@@ -133,6 +154,8 @@ LOCAL_FORMATS = (
 )
 
 
+
+
 @dataclass
 class TimeParser:
     """Parse a file's event times to UTC.
@@ -140,7 +163,8 @@ class TimeParser:
     ``tz=None``: the times carry UTC or an offset (ISO 8601). Otherwise they are local wall times
     in ``tz``; the first of ``formats`` that reads every time of the first batch is kept for the
     whole file. A time repeated by a daylight-saving change is taken as the first (summer-time)
-    one; a time skipped by it is moved forward.
+    one; a time skipped by it is moved forward. Times outside :data:`TIME_RANGE` are missing in
+    the result and flagged, so their records are rejected with that reason.
     """
 
     formats: tuple[str, ...] = ("ISO8601",)
@@ -153,34 +177,35 @@ class TimeParser:
             return "an ISO 8601 UTC time such as 2024-03-01T08:00:00.0000000Z"
         return f"a local time in the file's date format ({self.chosen or 'not yet known'})"
 
-    def __call__(self, values: pa.Array) -> pd.Series:
-        """Return a UTC datetime Series (NaT where a value does not parse)."""
+    def __call__(self, values: pa.Array) -> tuple[pd.Series, np.ndarray]:
+        """Return UTC times (NaT where a value does not parse) and where a time is out of range."""
         text = pd.Series(pc.utf8_trim_whitespace(values), dtype=_STR)
         fmt = self.chosen
         if fmt is None:  # the first format that reads every time, else the one that reads most
             filled = text[text.notna() & (text != "")]
             counts = []
             for candidate in self.formats:
-                counts.append(int(self._parse(filled, candidate).notna().sum()))
+                counts.append(int(self._parse(filled, candidate)[0].notna().sum()))
                 if counts[-1] == len(filled):
                     break
             best = max(range(len(counts)), key=counts.__getitem__)
             fmt = self.formats[best]
             if counts[best]:  # keep it for the file once it has read something
                 self.chosen = fmt
-        out = self._parse(text, fmt)
+        out, outside = self._parse(text, fmt)
         if self.tz is not None:
             if out.dt.tz is None:
                 out = out.dt.tz_localize(self.tz, ambiguous=np.ones(len(out), bool),
                                          nonexistent="shift_forward")
             out = out.dt.tz_convert("UTC")
-        return out.astype(S.EVENT_DTYPES[S.EVENT_TIME])
+        return out.astype(S.EVENT_DTYPES[S.EVENT_TIME]), outside
 
-    def _parse(self, text: pd.Series, fmt: str) -> pd.Series:
+    def _parse(self, text: pd.Series, fmt: str) -> tuple[pd.Series, np.ndarray]:
         try:
-            return pd.to_datetime(text, format=fmt, errors="coerce", utc=self.tz is None)
+            return parse_times(text, fmt, utc=self.tz is None)
         except (ValueError, TypeError):  # e.g. naive and aware local times mixed
-            return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+            empty = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+            return empty, np.zeros(len(text), bool)
 
 
 def _text(values: tuple) -> pa.Array:
@@ -249,8 +274,9 @@ def _levels(values: tuple) -> np.ndarray:
 
 
 def _describe(row: tuple) -> str:
-    return "; ".join(f"{name}={value!s}" for name, value in zip(RAW_FIELDS[1:], row[1:])
-                     if value not in (None, ""))
+    return clip_raw("; ".join(f"{name}={str(value)[:RAW_LIMIT]}"
+                              for name, value in zip(RAW_FIELDS[1:], row[1:])
+                              if value not in (None, "")))
 
 
 def _check(rows: list[tuple], times: TimeParser) -> tuple[list[Reject], Any]:
@@ -258,27 +284,40 @@ def _check(rows: list[tuple], times: TimeParser) -> tuple[list[Reject], Any]:
     cols = list(zip(*rows))
     ids, id_ok = _integers(cols[1], 10)
     id_ok &= ids <= 0xFFFFFFFF
-    when = times(_text(cols[2]))
+    when, outside = times(_text(cols[2]))
     host = pc.utf8_trim_whitespace(_text(cols[6]))
     host_ok = pc.fill_null(pc.not_equal(host, ""), False).to_numpy(zero_copy_only=False)
     time_ok = when.notna().to_numpy()
     ok = id_ok & time_ok & host_ok
     rejects = []
+    lo, hi = (t.date().isoformat() for t in TIME_RANGE)
     for i in np.flatnonzero(~ok):
         row = rows[i]
         if not id_ok[i]:
-            reason = f"EventID {row[1]!r} is not an event number"
+            reason = f"EventID {shown(row[1])} is not an event number"
+        elif outside[i]:
+            reason = (f"time {shown(row[2])} is outside the range of event times ({lo} to "
+                      f"{hi}); a zero or damaged timestamp (1601-01-01 is a zero FILETIME)")
         elif not time_ok[i]:
-            reason = f"time {row[2]!r} is not a valid time; expected {times.expected()}"
+            reason = f"time {shown(row[2])} is not a valid time; expected {times.expected()}"
         else:
             reason = "no computer name (Computer/MachineName is empty)"
         rejects.append(Reject(int(row[0]), reason, _describe(row)))
     return rejects, (ok, cols, ids, when, host)
 
 
+class Unreadable(NamedTuple):
+    """A value present in a loaded record that could not be read (the field is left missing)."""
+
+    record: int
+    column: str
+    value: str
+    reason: str
+
+
 def build_events(rows: list[tuple], source: str, fmt: str, times: TimeParser,
-                 ) -> tuple[pd.DataFrame, list[Reject]]:
-    """Build canonical events from raw record tuples; return ``(events, rejects)``.
+                 ) -> tuple[pd.DataFrame, list[Reject], list[Unreadable]]:
+    """Build canonical events from raw record tuples; return ``(events, rejects, unreadable)``.
 
     Parameters
     ----------
@@ -288,12 +327,19 @@ def build_events(rows: list[tuple], source: str, fmt: str, times: TimeParser,
         File name and format value, stored in ``source_file`` / ``source_format``.
     times : TimeParser
         How this file's times are written.
+
+    Returns
+    -------
+    tuple
+        The events built, the records rejected (no usable event ID, time or computer name), and
+        the values present in loaded records but unreadable (a result code that is not a 32-bit
+        HRESULT, a number out of range...), each with its record number.
     """
     rejects, (ok, cols, ids, when, host) = _check(rows, times)
     if rejects:
         rows = [r for r, good in zip(rows, ok) if good]
         if not rows:
-            return S.empty_events(), rejects
+            return S.empty_events(), rejects, []
         cols = list(zip(*rows))
         keep = np.flatnonzero(ok)
         ids, when, host = ids[keep], when[keep], host.take(pa.array(keep))
@@ -309,11 +355,18 @@ def build_events(rows: list[tuple], source: str, fmt: str, times: TimeParser,
 
     data = pc.fill_null(_text(cols[8]), "")
     buffers: dict[str, Any] = {}
+    unreadable: list[Unreadable] = []
     for code in np.unique(kind):
         parser = KIND_PARSERS.get(_KINDS[code])
         if parser is not None:
             idx = np.flatnonzero(kind == code)
-            _put(buffers, n, idx, parser(data.take(pa.array(idx))))
+            parsed = parser(data.take(pa.array(idx)))
+            for column, bad, text, why in parsed.pop(UNREADABLE, ()):
+                where = np.flatnonzero(bad)
+                values = text.take(pa.array(where)).to_pylist()
+                unreadable.extend(Unreadable(int(cols[0][idx[i]]), column, clip_raw(v)[:80], why)
+                                  for i, v in zip(where, values))
+            _put(buffers, n, idx, parsed)
     hr = buffers.pop(HR, None)
     if hr is None:
         hr = _blank(HR, n)
@@ -369,4 +422,6 @@ def build_events(rows: list[tuple], source: str, fmt: str, times: TimeParser,
             out[column] = _blank(column, n)
         if isinstance(out[column], np.ndarray) and out[column].dtype == object:
             out[column] = pd.array(out[column], dtype=_STR)
-    return pd.DataFrame(out), rejects
+    if unreadable:
+        unreadable.sort(key=lambda u: u.record)
+    return pd.DataFrame(out), rejects, unreadable

@@ -59,7 +59,9 @@ __all__ = ["read_evtx", "EVTX_MAGIC"]
 #: Records of interest parsed by lxml at a time.
 _BATCH = 2000
 _RAW = 2000
-_ATTR = re.compile(r'(\w+)="([^"]*)"')
+# a name starts after a non-word character: without (?<!\w), a long word-character run in a
+# value was tried from each of its characters (quadratic: 58 s for 100 kB)
+_ATTR = re.compile(r'(?<!\w)(\w+)="([^"]*)"')
 _RECORD_NUMBER = re.compile(r"record number (\d+)")
 _CHUNK_NUMBER = re.compile(r"chunk number (\d+)")
 _PROVIDER = re.compile(PROVIDER_PATTERN)

@@ -29,7 +29,8 @@ from ._source import Source, detect_encoding
 from ._tabular import header_names
 from ._xml import read_wevtutil_xml
 
-__all__ = ["Format", "FormatSpec", "READERS", "sniff", "resolve_format", "check_not_empty"]
+__all__ = ["Format", "FormatSpec", "READERS", "sniff", "detect", "resolve_format",
+           "check_not_empty", "EXPORT_SUFFIXES", "not_export_reason", "allowed_formats"]
 
 
 class Format(enum.StrEnum):
@@ -99,12 +100,24 @@ _ALIASES = {"xml": Format.WEVTUTIL_XML, "parquet": Format.CANONICAL_PARQUET,
             "jsonl": Format.EVTX_JSON}
 _BY_SUFFIX = {".evtx": Format.EVTX, ".xml": Format.WEVTUTIL_XML,
               ".parquet": Format.CANONICAL_PARQUET, ".jsonl": Format.EVTX_JSON}
-_JSON_KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)(?: \[[^\]]*\])?"\s*:')
+#: Suffixes (after removing ``.gz``) that only exports carry here: a file with one of them whose
+#: content is none of the formats is an error, never skipped.
+EXPORT_SUFFIXES = (".xml", ".evtx", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".parquet")
+#: What a file that is not an export often is, by its first bytes.
+_NOT_EXPORTS = ((b"PK\x03\x04", "a zip archive: extract it to load the exports inside"),
+                (b"\xd0\xcf\x11\xe0", "an Office/OLE document"), (b"%PDF", "a PDF document"),
+                (b"\x89PNG", "an image"), (b"\xff\xd8\xff", "an image"))
+# A quoted name, then an optional " [unit]" that cannot run past the next quote: linear.
+_JSON_KEY = re.compile(r'"([A-Za-z_][A-Za-z0-9_]*)(?: \[[^\]"]*\])?"\s*:')
 _JSON_COLUMN = re.compile(r'"name"\s*:\s*"([A-Za-z_][A-Za-z0-9_]*)"')
 
 
-def _allowed() -> str:
+def allowed_formats() -> str:
+    """Return the format names ``format=`` accepts, for messages."""
     return ", ".join(f.value for f in Format) + " (or " + ", ".join(_ALIASES) + ")"
+
+
+_allowed = allowed_formats
 
 
 def resolve_format(format: str | Format) -> Format:
@@ -138,6 +151,28 @@ def _table_format(names: set[str]) -> Format | None:
     return Format(table) if table else None
 
 
+def _suffix(src: Source) -> str:
+    name = src.path.name.lower().removesuffix(".gz")
+    return "." + name.rsplit(".", 1)[1] if "." in name.lstrip(".") else ""
+
+
+def not_export_reason(src: Source, head: bytes) -> str | None:
+    """Why ``src`` (that :func:`detect` could not place) is not an export; None: it should be.
+
+    A file whose suffix only exports carry (:data:`EXPORT_SUFFIXES`) should be one: its content
+    is a problem to report. Any other file (``README.md``, ``notes.txt``, ``inventory.xlsx``)
+    that is empty or whose content is none of the formats is not an export.
+    """
+    if _suffix(src) in EXPORT_SUFFIXES:
+        return None
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
+        return "empty file, not an event export"
+    what = next((w for magic, w in _NOT_EXPORTS if head.startswith(magic)), None)
+    start = f"starts with {head[:16]!r}"
+    return (f"cannot tell the format ({what}); not an event export" if what else
+            f"cannot tell the format ({start}); not an event export")
+
+
 def sniff(src: Source) -> Format:
     """Tell the format of ``src`` from its first bytes (decompressed), then from its suffix.
 
@@ -148,6 +183,23 @@ def sniff(src: Source) -> Format:
     """
     head = src.head()
     check_not_empty(src, head)
+    found = detect(src, head)
+    if found is None:
+        raise TelemetryError(
+            f"{src.name}: cannot tell the format (starts with {head[:16]!r}); expected an event "
+            "export: wevtutil XML, EVTX, evtx_dump JSON lines, Get-WinEvent/Get-EventLog/Event "
+            "Viewer CSV, Log Analytics Event/WindowsEvent CSV or JSON, or a canonical "
+            f"CSV/Parquet; pass format= (--format) to choose one of {_allowed()}")
+    return found
+
+
+def detect(src: Source, head: bytes | None = None) -> Format | None:
+    """Tell the format of ``src`` from its content, then its suffix; None when neither tells.
+
+    XML needs an ``<Event`` in its first 64 KB (a README starting with an HTML tag is not an
+    export), JSON and CSV need the columns of a format they carry.
+    """
+    head = src.head() if head is None else head
     if head.startswith(EVTX_MAGIC):
         return Format.EVTX
     if head.startswith(b"PAR1"):
@@ -158,7 +210,7 @@ def sniff(src: Source) -> Format:
         body = body[: len(body) // 2 * 2]
     text = body.decode(encoding, "replace").lstrip()
     found: Format | None = None
-    if text.startswith("<"):
+    if text.startswith("<") and "<Event" in text:
         found = Format.WEVTUTIL_XML
     elif text.startswith(("{", "[")):
         if '"Event"' in text[:4096] and '"System"' in text[:4096]:
@@ -170,12 +222,5 @@ def sniff(src: Source) -> Format:
     elif "\x00" not in text[:512]:
         found = _table_format(set(header_names(text)))
     if found is None:
-        name = src.path.name.lower().removesuffix(".gz")
-        found = next((f for s, f in _BY_SUFFIX.items() if name.endswith(s)), None)
-    if found is None:
-        raise TelemetryError(
-            f"{src.name}: cannot tell the format (starts with {head[:16]!r}); expected an event "
-            "export: wevtutil XML, EVTX, evtx_dump JSON lines, Get-WinEvent/Get-EventLog/Event "
-            "Viewer CSV, Log Analytics Event/WindowsEvent CSV or JSON, or a canonical "
-            f"CSV/Parquet; pass format= (--format) to choose one of {_allowed()}")
+        found = _BY_SUFFIX.get(_suffix(src))
     return found

@@ -1,11 +1,12 @@
-"""``load_events``: read many exports into one canonical events frame; account for every record."""
+"""``load_events``: read many exports into one canonical events frame; account for every record.
+
+One file is read here (:func:`~._file.read_file`); several are read in groups, on all cores when
+they are big enough (:mod:`._parallel`). Either way :func:`combine_parts` puts the files' rows
+together, de-duplicates overlapping exports, sorts, and accounts per file.
+"""
 
 from __future__ import annotations
 
-import csv
-import gc
-import struct
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,39 +17,27 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from lxml import etree
 
 from .. import schema as S
 from ..errors import SchemaError, TelemetryError
-from ._build import Reject, Skipped, TimeParser, build_events
-from ._formats import READERS, Format, FormatSpec, check_not_empty, resolve_format, sniff
+from ._file import (
+    _DATA_ERRORS,
+    BATCH,
+    empty_unreadable_values,
+    gc_paused,
+    read_file,
+)
+from ._formats import Format, allowed_formats, resolve_format
 from ._result import LoadResult
-from ._source import Source, expand_paths
+from ._source import SkippedFile, expand_paths
 
-__all__ = ["load_events", "combine_parts"]
+__all__ = ["load_events", "combine_parts", "BATCH", "_DATA_ERRORS"]
 
-#: Raw records parsed together (bounded memory: the batch, not the file, is held as text).
-BATCH = 50_000
-#: Errors of damaged input that a reader may let through; they become TelemetryError.
-_DATA_ERRORS = (OSError, EOFError, zlib.error, UnicodeError, struct.error, etree.LxmlError,
-                pa.ArrowException, csv.Error)
 _KEY = [S.HOST, S.CHANNEL, S.RECORD_ID]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while records are read.
-
-    A batch holds tens of thousands of freshly made tuples; without the pause, CPython scans them
-    again and again (about a tenth of the load time). Nothing read here forms reference cycles.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
+#: The ``stats`` key that marks a file found not to be an export (a placeholder keeping the
+#: file indexes of a group aligned): its value is the reason.
+NOT_EXPORT = "not_export"
+_gc_paused = gc_paused
 
 
 @contextmanager
@@ -60,67 +49,11 @@ def _progress(total: int) -> Iterator[Callable[[int], None]]:
         yield current.advance
 
 
-class _File:
-    """Reads one file: batches raw records through the builder, counts, rejects."""
-
-    def __init__(self, src: Source, fmt: Format, spec: FormatSpec, tz: str | None,
-                 on_error: str, rejected: list[dict[str, Any]]) -> None:
-        self.src, self.fmt, self.spec, self.on_error = src, fmt, spec, on_error
-        self.source_format = spec.source_format or fmt.value
-        self.times = TimeParser(spec.time_formats, tz if spec.local_times else None)
-        self.rejected = rejected
-        self.frames: list[pd.DataFrame] = []
-        self.stats = {"path": src.name, "format": fmt.value, "records": 0, "loaded": 0,
-                      "rejected": 0, "duplicates": 0, "skipped": 0}
-        self._pending: list[tuple] = []
-
-    @property
-    def _last_reason(self) -> str:
-        mine = [r for r in self.rejected[-1:] if r[S.SOURCE_FILE] == self.src.name]
-        return mine[0]["reason"] if mine else ""
-
-    def reject(self, item: Reject) -> None:
-        if self.on_error == "raise":
-            raise TelemetryError(f"{self.src.name}: record {item.record}: {item.reason}")
-        self.rejected.append({S.SOURCE_FILE: self.src.name, S.SOURCE_RECORD: item.record,
-                              S.SOURCE_FORMAT: self.source_format, "reason": item.reason,
-                              S.RAW: item.raw})
-        self.stats["rejected"] += 1
-
-    def flush(self) -> None:
-        if not self._pending:
-            return
-        frame, rejects = build_events(self._pending, self.src.name, self.source_format,
-                                      self.times)
-        self._pending = []
-        for item in rejects:
-            self.reject(item)
-        if len(frame):
-            self.frames.append(frame)
-
-    def read(self) -> None:
-        for item in self.spec.read(self.src):
-            if isinstance(item, list):
-                self.stats["records"] += len(item)
-                self._pending.extend(item)
-                if len(self._pending) >= BATCH:
-                    self.flush()
-            elif isinstance(item, Skipped):  # read, not an activation event: not a row
-                self.stats["skipped"] += item.count
-            elif isinstance(item, pd.DataFrame):
-                self.flush()
-                self.stats["records"] += len(item)
-                self.frames.append(item)
-            else:
-                if self.on_error == "raise":
-                    self.flush()  # an earlier bad record in the batch is named first
-                self.stats["records"] += 1
-                self.reject(item)
-        self.flush()
-        if self.src.problem and not self._last_reason.startswith("truncated"):
-            self.stats["records"] += 1
-            self.reject(Reject(self.stats["records"], f"truncated: {self.src.problem}; records "
-                               "after the last one read are lost", ""))
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _duplicates(events: pd.DataFrame) -> np.ndarray:
@@ -140,17 +73,50 @@ def _duplicates(events: pd.DataFrame) -> np.ndarray:
     return dup & has
 
 
-def _is_sorted(events: pd.DataFrame) -> bool:
-    """Tell whether rows are already ordered by event_time, then host."""
+def _order(events: pd.DataFrame) -> np.ndarray | None:
+    """Row order by event_time, then host (stable); None when the rows are in order already."""
     t = events[S.EVENT_TIME].to_numpy(dtype="datetime64[ns]").view("int64")
     step = np.diff(t)
-    if (step < 0).any():
-        return False
-    ties = np.flatnonzero(step == 0)
-    if not len(ties):
-        return True
-    host = pa.array(events[S.HOST].array)
-    return not pc.any(pc.less(host.take(pa.array(ties + 1)), host.take(pa.array(ties)))).as_py()
+    if not (step < 0).any():
+        ties = np.flatnonzero(step == 0)
+        if not len(ties):
+            return None
+        host = pa.array(events[S.HOST].array)
+        if not pc.any(pc.less(host.take(pa.array(ties + 1)), host.take(pa.array(ties)))).as_py():
+            return None
+    host_rank = pd.factorize(events[S.HOST], sort=True)[0]
+    return np.lexsort((host_rank, t))
+
+
+def _take(holder: list[pd.DataFrame], rows: np.ndarray) -> pd.DataFrame:
+    """``frame.take(rows)`` of the frame in ``holder``, one column at a time.
+
+    The frame is taken out of ``holder`` and each old column is let go once copied, so peak
+    memory is the frame plus one column, not two frames (the caller keeps no other reference).
+    """
+    events = holder.pop()
+    columns = {c: events[c].array for c in events.columns}
+    del events
+    out: dict[str, Any] = {}
+    pool = pa.default_memory_pool()
+    for c in list(columns):
+        values = columns.pop(c)
+        if hasattr(values, "__arrow_array__") and isinstance(values.dtype, pd.StringDtype):
+            # one contiguous copy first, the chunks let go, then the take: Arrow's take of a
+            # chunked string column would hold the chunks, their concatenation and the result
+            dtype = values.dtype
+            arrow = pa.chunked_array(values.__arrow_array__())
+            del values
+            combined = arrow.combine_chunks()
+            del arrow
+            pool.release_unused()
+            out[c] = pd.array(combined.take(rows), dtype=dtype)
+            del combined
+        else:
+            out[c] = values.take(rows)
+            del values
+        pool.release_unused()  # hand the old column's pages back before the next copy
+    return pd.DataFrame(out, copy=False)
 
 
 def _conform(events: pd.DataFrame) -> pd.DataFrame:
@@ -171,12 +137,34 @@ def _check_tz(tz: str | None) -> None:
                              "Europe/Paris, America/New_York or UTC") from None
 
 
+def _refuse_skipped(skipped: list[SkippedFile]) -> None:
+    """``strict=True``: files that are not exports are an error."""
+    shown = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:5])
+    more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    raise TelemetryError(f"{len(skipped)} file(s) are not event exports (strict): {shown}{more}; "
+                         "move them out of the export folder or load without strict")
+
+
+def _nothing_read(skipped: list[SkippedFile]) -> TelemetryError:
+    """Return the error for paths where every file found was skipped (none is an export)."""
+    expected = ("expected an event export: wevtutil XML, EVTX, evtx_dump JSON lines, "
+                "Get-WinEvent/Get-EventLog/Event Viewer CSV, Log Analytics Event/WindowsEvent "
+                f"CSV or JSON, or a canonical CSV/Parquet; pass format= (--format) to choose one "
+                f"of {allowed_formats()}")
+    if len(skipped) == 1:
+        return TelemetryError(f"{skipped[0].path}: {skipped[0].reason}; {expected}")
+    shown = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:5])
+    return TelemetryError(f"none of the {len(skipped)} files is an event export: {shown}"
+                          + ("; ..." if len(skipped) > 5 else "") + f"; {expected}")
+
+
 def load_events(
     paths: str | Path | Iterable[str | Path],
     format: str | Format | None = None,
     tz: str | None = None,
     on_error: str = "quarantine",
     *,
+    strict: bool = False,
     since: object = None,
     until: object = None,
 ) -> LoadResult:
@@ -185,39 +173,49 @@ def load_events(
     Parameters
     ----------
     paths : str, Path or iterable of them
-        A file, a directory (every file below it, hidden files skipped), a glob pattern
-        (``"exports/*.xml.gz"``) or a list of any of these: fleets collect one file per machine.
-        Any file may be gzipped.
+        A file, a directory (every file below it), a glob pattern (``"exports/*.xml.gz"``) or a
+        list of any of these: fleets collect one file per machine. Any file may be gzipped.
     format : str or Format, optional
         Read every file as this format (see :class:`Format`; aliases ``xml``, ``parquet``,
         ``jsonl``). By default each file's format is sniffed from its content, then its suffix.
     tz : str, optional
         IANA time zone of the local times in ``Get-WinEvent``/``Get-EventLog``/Event Viewer CSV
         exports (required for them). Other formats carry UTC and ignore it.
-    since, until : str or timestamp, optional
-        With an event store (``activation_kb.ingest``) as ``paths``: read only the events of
-        ``[since, until)`` (naive times are UTC); only the days of that period are opened.
     on_error : {"quarantine", "raise"}
         ``"quarantine"`` keeps going and lists unusable records in ``result.rejected`` with
         file, record number and reason; ``"raise"`` raises at the first one.
+    strict : bool
+        Files that are not exports are normally skipped and listed in ``result.skipped_files``
+        with the reason: hidden files and folders, folder metadata (``desktop.ini``,
+        ``Thumbs.db``, ``.DS_Store``), Office lock files, and, when ``format`` is not given,
+        files whose content is none of the formats and whose suffix is not an export's
+        (``README.md``, ``notes.txt``, a ``.zip``). ``strict=True`` makes any of them an
+        error. A ``.xml``, ``.csv``, ``.json`` (...) file that is not an export is always an
+        error.
+    since, until : str or timestamp, optional
+        With an event store (``activation_kb.ingest``) as ``paths``: read only the events of
+        ``[since, until)`` (naive times are UTC); only the days of that period are opened.
 
     Returns
     -------
     LoadResult
-        ``events`` (canonical, sorted by event_time then host), ``rejected``, ``files`` and the
-        counts, with ``records == loaded + n_rejected + duplicates``. Records repeated in
-        overlapping exports (same host, channel and record_id) are loaded once, from the first
-        file given; the others are counted as duplicates of the file they came from. EVTX logs
-        (and their evtx_dump JSON) hold every provider's records: those of other providers
-        than Software Protection are counted in ``skipped`` and are not in ``records``.
-        From an event store, ``events`` holds the stored events of the period (nothing to
-        account: they were accounted for at ingest, see ``activation-kb events store``).
+        ``events`` (canonical, sorted by event_time then host), ``rejected``,
+        ``unreadable_values`` (values present in loaded records but unreadable, e.g. a result
+        code that is not a 32-bit HRESULT), ``skipped_files``, ``files`` and the counts, with
+        ``records == loaded + n_rejected + duplicates``. Records repeated in overlapping
+        exports (same host, channel and record_id) are loaded once, from the first file given;
+        the others are counted as duplicates of the file they came from. EVTX logs (and their
+        evtx_dump JSON) hold every provider's records: those of other providers than Software
+        Protection are counted in ``skipped`` and are not in ``records``. From an event store,
+        ``events`` holds the stored events of the period (nothing to account: they were
+        accounted for at ingest, see ``activation-kb events store``).
 
     Raises
     ------
     TelemetryError
-        For a missing, empty, unrecognised or unreadable file, an unsafe XML file, a missing
-        ``tz`` for a local-time format, a bad ``format``/``tz``/``on_error``, and, with
+        For a missing, empty, unrecognised or unreadable file or folder, an unsafe XML file, a
+        missing ``tz`` for a local-time format, a bad ``format``/``tz``/``on_error``, paths
+        holding no export at all, with ``strict=True`` a file that is not an export, and, with
         ``on_error="raise"``, the first unusable record (its file and number).
 
     Examples
@@ -241,18 +239,31 @@ def load_events(
                              "result.events instead")
     forced = resolve_format(format) if format is not None else None
     _check_tz(tz)
-    files = expand_paths(paths)
+    skipped: list[SkippedFile] = []
+    files = expand_paths(paths, skipped)
+    if strict and skipped:
+        _refuse_skipped(skipped)
     if len(files) > 1:  # many files: read in groups, on all cores when they are big enough
-        return _load_many(files, forced, tz, on_error)
-    return _load_each(files, forced, tz, on_error)
+        result = _load_many(files, forced, tz, on_error, skipped)
+    else:
+        result = _load_each(files, forced, tz, on_error, skipped)
+    if strict and result.skipped_files:
+        _refuse_skipped([SkippedFile(**s) for s in result.skipped_files])
+    if not result.files and result.skipped_files:
+        raise _nothing_read([SkippedFile(**s) for s in result.skipped_files])
+    return result
 
 
-def _load_each(files: list[Path], forced: Format | None, tz: str | None,
-               on_error: str) -> LoadResult:
+def _load_each(files: list[Path], forced: Format | None, tz: str | None, on_error: str,
+               skipped: list[SkippedFile] | None = None) -> LoadResult:
     """Read files one after the other in this process (one file, or the reference in tests)."""
-    rejected: list[dict[str, Any]] = []
-    readers: list[_File] = []
-    with _progress(sum(p.stat().st_size for p in files)) as tick, _gc_paused():
+    stats: list[dict[str, Any]] = []
+    frames: list[pd.DataFrame] = []
+    owners: list[np.ndarray] = []
+    rejected: list[pd.DataFrame] = []
+    unreadable: list[pd.DataFrame] = []
+    raw_cut = 0
+    with _progress(sum(_size(p) for p in files)) as tick, gc_paused():
         for path in files:
             counted = [0]
 
@@ -260,32 +271,36 @@ def _load_each(files: list[Path], forced: Format | None, tz: str | None,
                 counted[0] += n
                 tick(n)
 
-            src = Source(path, count)
-            fmt = forced or sniff(src)
-            spec = READERS[fmt]
-            check_not_empty(src, expected=spec.label)
-            if spec.local_times and tz is None:
-                raise TelemetryError(
-                    f"{src.name}: {spec.label} writes local times without an offset; pass "
-                    "tz= (CLI: --tz) with the time zone of the machine that exported it, "
-                    "e.g. tz='Europe/Paris'")
-            reader = _File(src, fmt, spec, tz, on_error, rejected)
-            try:
-                reader.read()
-            except _DATA_ERRORS as exc:
-                raise TelemetryError(f"{src.name}: not readable as {spec.label} "
-                                     f"({type(exc).__name__}: {exc})") from exc
-            tick(max(path.stat().st_size - counted[0], 0))
-            readers.append(reader)
-    return _combine(readers, rejected)
+            got = read_file(path, forced, tz, on_error, count)
+            tick(max(_size(path) - counted[0], 0))
+            if isinstance(got, SkippedFile):
+                stats.append(_placeholder(got))
+                continue
+            index = len(stats)
+            stats.append(got.stats)
+            frames.extend(got.frames)
+            owners.extend(np.full(len(f), index, np.int64) for f in got.frames)
+            rejected.append(got.rejected)
+            unreadable.append(got.unreadable)
+            raw_cut += got.raw_cut
+            got.frames = []
+    owner = np.concatenate(owners) if owners else np.zeros(0, np.int64)
+    return combine_parts(frames, owner, stats, rejected, unreadable=unreadable,
+                         skipped_files=skipped, raw_cut=raw_cut)
 
 
-def _load_many(files: list[Path], forced: Format | None, tz: str | None,
-               on_error: str) -> LoadResult:
+def _placeholder(skipped: SkippedFile) -> dict[str, Any]:
+    """Per-file counts of a file that is not an export (it keeps the files' indexes aligned)."""
+    return {"path": skipped.path, "format": "", "records": 0, "loaded": 0, "rejected": 0,
+            "duplicates": 0, "skipped": 0, NOT_EXPORT: skipped.reason}
+
+
+def _load_many(files: list[Path], forced: Format | None, tz: str | None, on_error: str,
+               skipped: list[SkippedFile] | None = None) -> LoadResult:
     """Read several files with :func:`._parallel.read_files` and account for them."""
     from ._parallel import PARALLEL_MIN_BYTES, read_files
 
-    total = sum(p.stat().st_size for p in files)
+    total = sum(_size(p) for p in files)
     with _progress(total) as tick:
         parts = read_files(files, forced, tz, on_error, tick=tick,
                            workers=None if total >= PARALLEL_MIN_BYTES else 1)
@@ -293,23 +308,45 @@ def _load_many(files: list[Path], forced: Format | None, tz: str | None,
     owner = (np.concatenate([p.owner for p in parts if len(p.frame)]) if frames
              else np.zeros(0, np.int64))
     return combine_parts(frames, owner, [s for p in parts for s in p.stats],
-                         [r for p in parts for r in p.rejected])
+                         [r for p in parts for r in p.rejected],
+                         unreadable=[u for p in parts for u in p.unreadable],
+                         skipped_files=skipped, raw_cut=sum(p.raw_cut for p in parts))
 
 
-def _combine(readers: list[_File], rejected: list[dict[str, Any]]) -> LoadResult:
-    """Concatenate, de-duplicate, sort, and account per file."""
-    frames = [f for r in readers for f in r.frames]
-    owner = np.concatenate([np.full(len(f), i, np.int32) for i, r in enumerate(readers)
-                            for f in r.frames]) if frames else np.zeros(0, np.int32)
-    return combine_parts(frames, owner, [r.stats for r in readers], rejected)
+def _rejected_frame(rejected: list) -> pd.DataFrame:
+    """Rejected records given as frames (or, from older callers, dicts) -> one frame."""
+    parts = [r for r in rejected if isinstance(r, pd.DataFrame) and len(r)]
+    rows = [r for r in rejected if isinstance(r, dict)]
+    if rows:
+        parts.append(pd.DataFrame(rows, columns=list(S.REJECTED_COLUMNS))
+                     .astype(dict(S.REJECTED_DTYPES)))
+    return pd.concat(parts, ignore_index=True) if parts else S.empty_rejected()
 
 
 def combine_parts(frames: list[pd.DataFrame], owner: np.ndarray, stats: list[dict[str, Any]],
-                  rejected: list[dict[str, Any]]) -> LoadResult:
+                  rejected: list, *, unreadable: Iterable[pd.DataFrame] = (),
+                  skipped_files: Iterable[SkippedFile] | None = None,
+                  raw_cut: int = 0) -> LoadResult:
     """Concatenate frames (``owner``: the file index of each row), de-duplicate, sort, account.
 
-    ``stats`` holds one dict per file (path, format, records, loaded, rejected, duplicates);
-    ``loaded`` and ``duplicates`` are filled in here.
+    Parameters
+    ----------
+    frames : list of pandas.DataFrame
+        The files' events, in file order.
+    owner : numpy.ndarray
+        The index in ``stats`` of the file each row came from.
+    stats : list of dict
+        One dict per file (path, format, records, loaded, rejected, duplicates, skipped);
+        ``loaded`` and ``duplicates`` are filled in here. An entry with a ``not_export`` reason
+        stands for a file that is not an export: it goes to ``skipped_files``, not ``files``.
+    rejected : list of pandas.DataFrame (or of dict)
+        The files' rejected records. ``frames`` is emptied: the result holds the rows.
+    unreadable : iterable of pandas.DataFrame
+        The files' unreadable values.
+    skipped_files : iterable of SkippedFile, optional
+        Files found that are not exports (by name, before reading).
+    raw_cut : int
+        Rejected records whose raw text was cut.
     """
     if not frames:
         events = S.empty_events()
@@ -317,18 +354,30 @@ def combine_parts(frames: list[pd.DataFrame], owner: np.ndarray, stats: list[dic
         events = frames[0]
     else:
         events = pd.concat(frames, ignore_index=True)
+    frames.clear()  # the concatenated frame is now the only holder of the events
     dup = _duplicates(events)
     if dup.any():
         for i, count in enumerate(np.bincount(owner[dup], minlength=len(stats))):
             stats[i]["duplicates"] = int(count)
-        events, owner = events.loc[~dup], owner[~dup]
+        owner = owner[~dup]
+        holder = [events]
+        del events
+        events = _take(holder, np.flatnonzero(~dup))
     for i, count in enumerate(np.bincount(owner, minlength=len(stats))):
         stats[i]["loaded"] = int(count)
-    if not _is_sorted(events):
-        events = events.sort_values([S.EVENT_TIME, S.HOST], kind="stable")
+    order = _order(events)
+    if order is not None:
+        holder = [events]
+        del events
+        events = _take(holder, order)
     events = _conform(events.reset_index(drop=True))
-    rej = (pd.DataFrame(rejected, columns=list(S.REJECTED_COLUMNS))
-           .astype(dict(S.REJECTED_DTYPES)) if rejected else S.empty_rejected())
-    return LoadResult(events=events, rejected=rej, records=sum(f["records"] for f in stats),
-                      loaded=len(events), duplicates=int(dup.sum()), files=stats,
-                      skipped=sum(f.get("skipped", 0) for f in stats))
+    rej = _rejected_frame(rejected)
+    unreadable = [u for u in unreadable if len(u)]
+    unr = pd.concat(unreadable, ignore_index=True) if unreadable else empty_unreadable_values()
+    files = [s for s in stats if NOT_EXPORT not in s]
+    skipped = [s.as_dict() for s in skipped_files or []]
+    skipped += [{"path": s["path"], "reason": s[NOT_EXPORT]} for s in stats if NOT_EXPORT in s]
+    return LoadResult(events=events, rejected=rej, records=sum(f["records"] for f in files),
+                      loaded=len(events), duplicates=int(dup.sum()), files=files,
+                      skipped=sum(f.get("skipped", 0) for f in files), skipped_files=skipped,
+                      unreadable_values=unr, rejected_raw_cut=raw_cut)

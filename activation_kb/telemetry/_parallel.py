@@ -9,7 +9,10 @@ column-wise build (:func:`~._build.build_events`, tens of milliseconds whatever 
 * inside a group, the raw records of the small files of one format are **built together** in
   batches of :data:`~._load.BATCH` records; each record keeps its own file name and number;
 * a group returns one frame and the owner (file index) of each row, so that
-  :func:`~._load.combine_parts` accounts per file exactly as the sequential loader does.
+  :func:`~._load.combine_parts` accounts per file exactly as the sequential loader does;
+* each file is opened and read by the per-file reader (:class:`~._file.Reader`): a file that is
+  not an export keeps its place as a placeholder (so file indexes stay aligned) and is listed as
+  skipped; rejects, unreadable values and errors are those of reading it alone.
 
 Results are identical to reading the files one by one (same rows in the same order, the same
 rejected records with the same reasons, the same per-file counts); ``tests/telemetry`` checks it.
@@ -31,8 +34,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import schema as S
-from ..errors import TelemetryError
-from ._build import Reject, Skipped, TimeParser, build_events
+from ._build import Reject, Skipped, TimeParser, Unreadable, build_events
 
 __all__ = ["Part", "read_files", "worker_count", "PARALLEL_MIN_BYTES", "SMALL_FILE"]
 
@@ -45,12 +47,19 @@ _STR = S.EVENT_DTYPES[S.HOST]
 
 @dataclass
 class Part:
-    """Rows read from a group of files: one frame, and the file index of each row."""
+    """Rows read from a group of files: one frame, and the file index of each row.
+
+    ``stats`` holds one dict per file of the group (a file that is not an export has a
+    placeholder with a ``not_export`` reason); ``rejected`` and ``unreadable`` one frame per
+    file read; ``raw_cut`` counts the rejected records whose raw text was cut.
+    """
 
     frame: pd.DataFrame
     owner: np.ndarray
     stats: list[dict[str, Any]] = field(default_factory=list)
-    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[pd.DataFrame] = field(default_factory=list)
+    unreadable: list[pd.DataFrame] = field(default_factory=list)
+    raw_cut: int = 0
 
 
 def worker_count() -> int:
@@ -71,36 +80,23 @@ class _Pending:
         self.records: list[int] = []   # the row's own record number in its file
 
 
-def _open(path: Path, index: int, forced, tz: str | None, on_error: str, rejected: list):
-    """Open one file as the sequential loader does: sniff, check, and make its reader."""
-    from ._formats import READERS, check_not_empty, sniff
-    from ._load import _File
-    from ._source import Source
-
-    src = Source(path)
-    fmt = forced or sniff(src)
-    spec = READERS[fmt]
-    check_not_empty(src, expected=spec.label)
-    if spec.local_times and tz is None:
-        raise TelemetryError(
-            f"{src.name}: {spec.label} writes local times without an offset; pass "
-            "tz= (CLI: --tz) with the time zone of the machine that exported it, "
-            "e.g. tz='Europe/Paris'")
-    return _File(src, fmt, spec, tz, on_error, rejected)
-
-
 def _build(pending: _Pending, names: list[str], pieces: list, built_rejects: dict[int, list],
-           ) -> None:
-    """Build a batch of several files' records; hand rows and rejects back to their files."""
+           readers: list) -> None:
+    """Build a batch of several files' records; hand rows, rejects, unreadable values back."""
     if not pending.rows:
         return
     files = np.asarray(pending.files, np.int64)
     records = np.asarray(pending.records, np.int64)
-    frame, rejects = build_events(pending.rows, "", pending.source_format, pending.times)
+    frame, rejects, unreadable = build_events(pending.rows, "", pending.source_format,
+                                              pending.times)
     for item in rejects:  # the record field holds the row's position in the batch
         i = item.record
         built_rejects.setdefault(int(files[i]), []).append(
             Reject(int(records[i]), item.reason, item.raw))
+    for item in unreadable:
+        i = item.record
+        readers[int(files[i])].unreadable.append(
+            Unreadable(int(records[i]), item.column, item.value, item.reason))
     if len(frame):
         position = frame[S.SOURCE_RECORD].to_numpy(dtype=np.int64)
         owner = files[position]
@@ -122,7 +118,8 @@ def read_group(paths: list[str], first: int, forced, tz: str | None, on_error: s
     TelemetryError
         As the sequential loader would, for the first unusable file of the group.
     """
-    from ._load import _DATA_ERRORS, BATCH, _gc_paused
+    from ._file import BATCH, gc_paused, open_reader, reading
+    from ._source import SkippedFile
 
     names = [str(Path(p)) for p in paths]
     pieces: list[tuple[pd.DataFrame, np.ndarray]] = []  # (rows, file index of each row)
@@ -130,48 +127,61 @@ def read_group(paths: list[str], first: int, forced, tz: str | None, on_error: s
     readers: list[Any] = []
     small: list[bool] = []
     pending: dict[str, _Pending] = {}
-    with _gc_paused():
+    with gc_paused():
         for i, path in enumerate(paths):
-            reader = _open(Path(path), i, forced, tz, on_error, [])
+            reader = open_reader(Path(path), forced, tz, on_error)
             readers.append(reader)
+            if isinstance(reader, SkippedFile):  # not an export: a placeholder keeps its place
+                small.append(False)
+                continue
             # a file whose date format is chosen from its own times (local-time CSV: US or
             # day-first) is built alone: another file's choice must not parse its times
             is_small = (on_error == "quarantine" and Path(path).stat().st_size <= SMALL_FILE
                         and len(reader.times.formats) == 1)
             small.append(is_small)
-            try:
-                if not is_small:
-                    reader.read()
-                    pieces.extend((f, np.full(len(f), i, np.int64)) for f in reader.frames)
-                    continue
-                batch = pending.setdefault(reader.source_format,
-                                           _Pending(reader.source_format, reader.times))
+            if not is_small:
+                reader.read()
+                pieces.extend((f, np.full(len(f), i, np.int64)) for f in reader.frames)
+                reader.frames = []
+                continue
+            batch = pending.setdefault(reader.source_format,
+                                       _Pending(reader.source_format, reader.times))
+            with reading(reader):
                 _read_small(reader, i, batch, pieces)
-            except _DATA_ERRORS as exc:
-                raise TelemetryError(f"{reader.src.name}: not readable as {reader.spec.label} "
-                                     f"({type(exc).__name__}: {exc})") from exc
             if len(batch.rows) >= BATCH:
-                _build(batch, names, pieces, built_rejects)
+                _build(batch, names, pieces, built_rejects, readers)
         for batch in pending.values():
-            _build(batch, names, pieces, built_rejects)
-    stats, rejected = [], []
+            _build(batch, names, pieces, built_rejects, readers)
+    stats: list[dict[str, Any]] = []
+    rejected: list[pd.DataFrame] = []
+    unreadable: list[pd.DataFrame] = []
+    raw_cut = 0
     for i, reader in enumerate(readers):
+        if isinstance(reader, SkippedFile):
+            from ._load import _placeholder
+
+            stats.append(_placeholder(reader))
+            continue
         if small[i]:
-            for item in built_rejects.get(i, []):
+            for item in sorted(built_rejects.get(i, []), key=lambda r: r.record):
                 reader.reject(item)
-            _truncated(reader)
+            reader.finish()
+            reader.unreadable.sort(key=lambda u: u.record)
         stats.append(reader.stats)
-        rejected.extend(reader.rejected)
+        rejected.append(reader.rejected_frame())
+        unreadable.append(reader.unreadable_frame())
+        raw_cut += reader.rejects.cut
     pieces = [(f, o) for f, o in pieces if len(f)]
     if not pieces:
-        return Part(S.empty_events(), np.zeros(0, np.int64), stats, rejected)
+        return Part(S.empty_events(), np.zeros(0, np.int64), stats, rejected, unreadable,
+                    raw_cut)
     frame = pieces[0][0] if len(pieces) == 1 else pd.concat([f for f, _ in pieces],
                                                             ignore_index=True)
     owner = np.concatenate([o for _, o in pieces])
     if (np.diff(owner) < 0).any():  # formats built in separate batches: back to file order
         order = np.argsort(owner, kind="stable")
         frame, owner = frame.take(order), owner[order]
-    return Part(frame.reset_index(drop=True), owner + first, stats, rejected)
+    return Part(frame.reset_index(drop=True), owner + first, stats, rejected, unreadable, raw_cut)
 
 
 def _read_small(reader, index: int, batch: _Pending, pieces: list) -> None:
@@ -191,14 +201,6 @@ def _read_small(reader, index: int, batch: _Pending, pieces: list) -> None:
         else:
             reader.stats["records"] += 1
             reader.reject(item)
-
-
-def _truncated(reader) -> None:
-    """Reject the lost end of a damaged gzip file, as the sequential loader does."""
-    if reader.src.problem and not reader._last_reason.startswith("truncated"):
-        reader.stats["records"] += 1
-        reader.reject(Reject(reader.stats["records"], f"truncated: {reader.src.problem}; "
-                             "records after the last one read are lost", ""))
 
 
 def _groups(files: list[Path], workers: int) -> list[tuple[int, list[str]]]:

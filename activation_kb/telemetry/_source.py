@@ -2,12 +2,22 @@
 
 Readers never open files themselves; they receive a :class:`Source`, so gzip, encodings and the
 progress bar work the same way for every format.
+
+Text that does not decode never stops a reader: each undecodable byte becomes a lone surrogate
+(U+DC00 + the byte's value, error handler :data:`ESCAPE`), which no valid UTF-8 or UTF-16 text
+can hold, so the reader rejects the one record holding it (:func:`undecodable`) and goes on.
+
+Folders are read as they really are (:func:`expand_paths`): hidden files and folders, Windows
+and macOS folder metadata (``desktop.ini``, ``Thumbs.db``, ``.DS_Store``) and Office lock files
+are listed as skipped with the reason, never read; a folder that cannot be listed is an error.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
 import io
+import os
 import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -18,40 +28,146 @@ from typing import BinaryIO, TextIO
 
 from ..errors import TelemetryError
 
-__all__ = ["Source", "expand_paths", "detect_encoding", "undecodable", "GZIP_MAGIC"]
+__all__ = ["Source", "SkippedFile", "expand_paths", "detect_encoding", "undecodable", "GZIP_MAGIC",
+           "ESCAPE", "not_export_by_name"]
 
 GZIP_MAGIC = b"\x1f\x8b"
 _GLOB_CHARS = set("*?[")
 _HEAD = 1 << 16
+#: Name of the codec error handler that turns each undecodable byte into U+DC00 + its value.
+ESCAPE = "activation_kb.escape"
 
 
-def expand_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
+def _escape(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: each undecodable byte becomes the lone surrogate U+DC00 + byte."""
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    bad = exc.object[exc.start:exc.end]
+    return "".join(chr(0xDC00 + b) for b in bad), exc.end
+
+
+codecs.register_error(ESCAPE, _escape)
+
+#: Folder metadata that Windows, macOS and Office leave beside files (lower-case names).
+_METADATA = {"desktop.ini": "Windows folder settings", "thumbs.db": "Windows thumbnail cache",
+             "ehthumbs.db": "Windows thumbnail cache", "ehthumbs_vista.db":
+             "Windows thumbnail cache", "icon\r": "macOS folder icon"}
+_SYSTEM_DIRS = {"$recycle.bin": "Windows recycle bin", "system volume information":
+                "Windows system folder", "__macosx": "macOS archive metadata"}
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file (or folder) found beside the exports that is not an export, and why."""
+
+    path: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        """Return ``{"path": ..., "reason": ...}`` (JSON-friendly)."""
+        return {"path": self.path, "reason": self.reason}
+
+
+def not_export_by_name(name: str, folder: bool = False) -> str | None:
+    """Why a file or folder with this name is never an export (None when it may be one)."""
+    low = name.lower()
+    if name.startswith("."):
+        return "hidden folder" if folder else "hidden file"
+    if folder:
+        return _SYSTEM_DIRS.get(low)
+    if low in _METADATA:
+        return f"{_METADATA[low]}, not an event export"
+    if name.startswith("~$"):
+        return "Office lock file, not an event export"
+    return None
+
+
+def _walk(root: Path, skipped: list[SkippedFile]) -> list[Path]:
+    """Every file below ``root`` (sorted), skipping hidden and system entries into ``skipped``."""
+    found: list[Path] = []
+    problems: list[OSError] = []
+    seen: set[tuple[int, int]] = set()
+    for top, dirs, files in os.walk(root, onerror=problems.append, followlinks=True):
+        if problems:
+            break
+        here = Path(top)
+        st = here.stat()
+        if (st.st_dev, st.st_ino) in seen:  # a link back up the tree
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        keep = []
+        for d in sorted(dirs):
+            why = not_export_by_name(d, folder=True)
+            if why:
+                skipped.append(SkippedFile(str(here / d), why))
+            else:
+                keep.append(d)
+        dirs[:] = keep
+        for f in sorted(files):
+            path = here / f
+            why = not_export_by_name(f)
+            if why:
+                skipped.append(SkippedFile(str(path), why))
+            elif path.is_file():
+                found.append(path)
+            elif not path.exists():
+                skipped.append(SkippedFile(str(path), "broken link (its target does not exist)"))
+    if problems:
+        exc = problems[0]
+        where = exc.filename or root
+        raise TelemetryError(f"{where}: cannot list this folder ({exc.strerror or exc}); "
+                             "expected a readable folder of event exports (fix its permissions "
+                             "or pass the readable files)")
+    return sorted(found)
+
+
+def expand_paths(paths: str | Path | Iterable[str | Path],
+                 skipped: list[SkippedFile] | None = None) -> list[Path]:
     """Return the files named by ``paths``: files, directories (all files below), globs or a list.
 
-    Hidden files (names starting with ``.``) inside directories are skipped. A file named twice is
-    read once.
+    Inside directories and globs, hidden files and folders (names starting with ``.``), folder
+    metadata (``desktop.ini``, ``Thumbs.db``), Office lock files (``~$...``) and system folders
+    (``$RECYCLE.BIN``) are not read: they are appended to ``skipped`` with the reason. Metadata
+    and lock files named one by one are skipped too; a hidden file named on its own is read. A
+    file named twice is read once.
 
     Raises
     ------
     TelemetryError
-        When a path does not exist or a glob or directory holds no file.
+        When a path does not exist, a folder cannot be listed, or a glob or directory holds no
+        file.
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
+    skipped = [] if skipped is None else skipped
     out: list[Path] = []
     for item in paths:
         text = str(item)
         path = Path(text)
         if path.is_file():
+            why = not_export_by_name(path.name)
+            if why and not path.name.startswith("."):
+                skipped.append(SkippedFile(text, why))
+                continue
             found = [path]
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and not any(
-                part.startswith(".") for part in p.relative_to(path).parts))
-            if not found:
+            before = len(skipped)
+            found = _walk(path, skipped)
+            if not found and len(skipped) == before:
                 raise TelemetryError(f"{path}: the directory holds no file; expected event exports")
         elif _GLOB_CHARS & set(text):
-            found = sorted(Path(p) for p in glob.glob(text, recursive=True) if Path(p).is_file())
-            if not found:
+            matched = sorted(Path(p) for p in glob.glob(text, recursive=True))
+            found = []
+            for p in matched:
+                if p.is_dir():
+                    continue
+                why = not_export_by_name(p.name)
+                if why:
+                    skipped.append(SkippedFile(str(p), why))
+                elif p.is_file():
+                    found.append(p)
+            if not found and not matched:
                 raise TelemetryError(f"{text}: no file matches this pattern; expected event "
                                      "exports")
         else:
@@ -70,8 +186,9 @@ def expand_paths(paths: str | Path | Iterable[str | Path]) -> list[Path]:
 def detect_encoding(head: bytes) -> tuple[str, int]:
     """Return ``(encoding, bom_length)`` of a text file from its first bytes.
 
-    A byte-order mark decides; without one, NUL bytes in every other position mean UTF-16
-    (little- or big-endian), anything else is read as UTF-8.
+    A byte-order mark decides; without one, NUL bytes in most odd (or even) positions of the
+    first 4 KB mean UTF-16 little- (or big-) endian, so a few damaged bytes do not change the
+    verdict; anything else is read as UTF-8.
     """
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8", 3
@@ -79,11 +196,12 @@ def detect_encoding(head: bytes) -> tuple[str, int]:
         return "utf-16-le", 2
     if head.startswith(b"\xfe\xff"):
         return "utf-16-be", 2
-    sample = head[:64]
+    sample = head[:4096]
     if len(sample) >= 4:
-        if sample[1::2].count(0) >= len(sample) // 4 and sample[0::2].count(0) == 0:
+        odd, even = sample[1::2].count(0), sample[0::2].count(0)
+        if odd >= len(sample) // 4 and even * 8 <= odd:
             return "utf-16-le", 0
-        if sample[0::2].count(0) >= len(sample) // 4 and sample[1::2].count(0) == 0:
+        if even >= len(sample) // 4 and odd * 8 <= even:
             return "utf-16-be", 0
     return "utf-8", 0
 
@@ -187,19 +305,40 @@ class Source:
     @property
     def is_gzip(self) -> bool:
         """True when the file starts with the gzip magic number."""
-        with open(self.path, "rb") as fh:
-            return fh.read(2) == GZIP_MAGIC
+        try:
+            with open(self.path, "rb") as fh:
+                return fh.read(2) == GZIP_MAGIC
+        except OSError as exc:
+            raise TelemetryError(f"{self.name}: cannot read the file ({exc.strerror or exc})") \
+                from exc
 
     def head(self, size: int = _HEAD) -> bytes:
-        """Return up to ``size`` decompressed bytes from the start (a damaged gzip tail is fine)."""
-        with open(self.path, "rb") as fh:
-            raw = fh.read(size)
-        if not raw.startswith(GZIP_MAGIC):
-            return raw
+        """Return up to ``size`` decompressed bytes from the start (a damaged gzip tail is fine).
+
+        Raises
+        ------
+        TelemetryError
+            When the file cannot be read, or its gzip data is damaged from the start.
+        """
         try:
-            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(raw, size)
-        except zlib.error as exc:
-            raise TelemetryError(f"{self.name}: damaged gzip data ({exc}); expected a .gz file") \
+            with open(self.path, "rb") as fh:
+                raw = fh.read(size)
+                if not raw.startswith(GZIP_MAGIC):
+                    return raw
+                z = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                out = b""
+                while raw and len(out) < size and not z.eof:  # a few compressed bytes may
+                    try:                                       # give nothing yet: read on
+                        out += z.decompress(raw, size - len(out))
+                    except zlib.error as exc:
+                        if out:
+                            return out
+                        raise TelemetryError(f"{self.name}: damaged gzip data ({exc}); "
+                                             "expected a .gz file") from exc
+                    raw = z.unconsumed_tail or fh.read(1 << 16)
+                return out
+        except OSError as exc:
+            raise TelemetryError(f"{self.name}: cannot read the file ({exc.strerror or exc})") \
                 from exc
 
     @contextmanager
@@ -223,13 +362,14 @@ class Source:
     def open_text(self) -> Iterator[TextIO]:
         """Open the file as text in its own encoding (BOM or UTF-16 detection), newline=''.
 
-        Bytes that do not decode become lone surrogates (``surrogateescape``), so one bad byte
-        costs only the record holding it: readers reject text where :func:`undecodable` is true.
+        Bytes that do not decode become lone surrogates (error handler :data:`ESCAPE`), so one
+        bad byte or UTF-16 code unit costs only the record holding it: readers reject text where
+        :func:`undecodable` is true.
         """
-        encoding, bom = detect_encoding(self.head(64))
+        encoding, bom = detect_encoding(self.head(4096))
         with self.open_binary() as fh:
             fh.read(bom)
-            yield io.TextIOWrapper(fh, encoding=encoding, errors="surrogateescape", newline="")
+            yield io.TextIOWrapper(fh, encoding=encoding, errors=ESCAPE, newline="")
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -7,6 +7,11 @@ declaration in the prolog is refused outright (billion laughs, external entities
 inside the stream only makes that record malformed. A damaged record is rejected on its own and
 reading goes on with the next one; a file that ends inside a record rejects that record as
 truncated. Records larger than :data:`MAX_RECORD` bytes are rejected without being parsed.
+
+Text in another encoding (UTF-16, or one declared by ``<?xml ... encoding=...?>``) is converted
+to UTF-8 as it streams; a byte or UTF-16 code unit that does not decode becomes U+FFFE (which
+XML cannot carry), so only the record holding it is rejected, with the encoding named. The text
+between records is checked by a linear scan (no backtracking pattern), whatever its length.
 """
 
 from __future__ import annotations
@@ -19,24 +24,27 @@ from contextlib import contextmanager
 from lxml import etree
 
 from ..errors import TelemetryError
-from ._build import Reject, batched
+from ._build import RAW_LIMIT, Reject, batched, clip_raw
 from ._fields import SEP
-from ._source import Source, detect_encoding
+from ._source import ESCAPE, Source, detect_encoding, undecodable
 
 __all__ = ["read_wevtutil_xml", "extract_event", "safe_parser", "parse_fragment", "MAX_RECORD"]
 
 _NS = "{http://schemas.microsoft.com/win/2004/08/events/event}"
 _START = re.compile(rb"<Event[\s/>]")
 _END = b"</Event>"
-_FILLER = re.compile(
-    rb"(?:\s+|<\?[^<>]*\?>|<!--(?:(?!-->).)*-->|</?[A-Za-z_][\w.:-]*(?:\s[^<>]*)?>)*", re.S)
-_DECL = re.compile(rb"^\s*<\?xml\b[^>]*\?>")
+#: One piece of what may stand between records: whitespace, a processing instruction, the start
+#: of a comment, or a wrapper start/end tag. Each alternative starts with its own character and
+#: no quantifier is nested, so a failed match costs at most the length it scanned.
+_FILLER_TOKEN = re.compile(rb"\s+|<\?[^<>]*\?>|<!--|</?[A-Za-z_][\w.:-]*(?:\s[^<>]*)?>")
+_DECL = re.compile(rb"\s*<\?xml\b[^>]*\?>")
 _DECLARED = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_STRING_ITEM = re.compile(r"<string>(.*?)</string>", re.S)
+#: What an undecodable byte becomes (U+FFFE in UTF-8): XML cannot carry it, so lxml refuses it.
+_MARK = b"\xef\xbf\xbe"
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _CHUNK = 1 << 20  # small batches keep the parsed tree in cache: ~30% faster than 4 MB
 #: Largest record read, in bytes (real records are a few kilobytes).
 MAX_RECORD = 32 << 20
-_RAW = 2000
 
 _SYSTEM_SLOTS = {"EventID": 1, "TimeCreated": 2, "EventRecordID": 3, "Level": 4, "Channel": 5,
                  "Computer": 6, "Provider": 7}
@@ -58,11 +66,26 @@ def safe_parser() -> etree.XMLParser:
 def parse_fragment(text: str | bytes, parser: etree.XMLParser | None = None) -> etree._Element:
     """Parse an XML fragment (one or more elements) under a dummy root, safely."""
     if isinstance(text, str):
-        text = text.encode("utf-8")
+        text = text.encode("utf-8", "surrogatepass")
     if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
         raise etree.XMLSyntaxError("DTD or entity declaration refused", None, 0, 0)
-    return etree.fromstring(b"<_r>" + _DECL.sub(b"", text, count=1) + b"</_r>",
-                            parser or safe_parser())
+    decl = _DECL.match(text)
+    if decl is not None:
+        text = text[decl.end():]
+    return etree.fromstring(b"<_r>" + text + b"</_r>", parser or safe_parser())
+
+
+def _string_items(text: str) -> list[str]:
+    """Return the texts of the ``<string>...</string>`` items in ``text`` (one linear scan)."""
+    out: list[str] = []
+    pos = 0
+    while (i := text.find("<string>", pos)) >= 0:
+        j = text.find("</string>", i + 8)
+        if j < 0:
+            break
+        out.append(text[i + 8:j])
+        pos = j + 9
+    return out
 
 
 def _data_items(part: etree._Element, user_data: bool) -> list[str]:
@@ -78,7 +101,7 @@ def _data_items(part: etree._Element, user_data: bool) -> list[str]:
             else:
                 text = d.text or ""
                 if text.startswith("<string>"):  # python-evtx: the <string> items as text
-                    out.extend(_STRING_ITEM.findall(text))
+                    out.extend(_string_items(text))
                 else:
                     out.append(text)
     return out
@@ -181,75 +204,121 @@ def _close(ev: etree._Element, v: list, data: list[str], slow: bool) -> tuple | 
 def _one_event(ev: etree._Element, record: int) -> tuple | Reject:
     got = extract_event(ev, record)
     if isinstance(got, str):
-        return Reject(record, got, etree.tostring(ev, encoding="unicode")[:_RAW])
+        return Reject(record, got, clip_raw(etree.tostring(ev, encoding="unicode")))
     return got
 
 
+def _declared_encoding(head: bytes, src: Source) -> str:
+    """Return the encoding an ASCII-compatible file declares in its XML declaration."""
+    decl = _DECL.match(head)
+    declared = _DECLARED.search(decl.group(0)) if decl else None
+    name = declared.group(1).decode("ascii").lower() if declared else "utf-8"
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        info = None
+    if info is None or not info._is_text_encoding:  # e.g. "rot13": a str-to-str codec
+        raise TelemetryError(f"{src.name}: unknown XML encoding {name!r} in the XML declaration; "
+                             "expected UTF-8, UTF-16 or another text encoding such as "
+                             "windows-1252 or shift_jis")
+    if info.name in ("utf-8", "ascii") or info.name.startswith(("utf-16", "utf-32")):
+        return "utf-8"  # no NUL pattern was found: the bytes are not UTF-16/32 whatever it says
+    return info.name
+
+
 @contextmanager
-def _utf8(src: Source) -> Iterator[Callable[[int], bytes]]:
-    """Yield ``read(n)``: the file's bytes as UTF-8, XML declaration removed."""
+def _utf8(src: Source) -> Iterator[tuple[Callable[[int], bytes], str]]:
+    """Yield ``(read(n), encoding)``: the file's bytes as UTF-8, XML declaration removed.
+
+    Bytes that do not decode in the file's encoding become U+FFFE (:data:`_MARK`), one per byte.
+    """
     with src.open_binary() as fh:
         head = fh.read(4096)
         encoding, bom = detect_encoding(head)
         head = head[bom:]
         if encoding == "utf-8" and not bom:  # no byte-order mark: the declaration decides
-            decl = _DECL.match(head)
-            declared = _DECLARED.search(decl.group(0)) if decl else None
-            name = declared.group(1).decode("ascii").lower() if declared else "utf-8"
-            if name.replace("_", "-") in ("utf-8", "utf8", "us-ascii", "ascii"):
-                encoding = "utf-8"
-            else:
-                encoding = name
+            encoding = _declared_encoding(head, src)
         decoder = None
         if encoding != "utf-8":
-            try:
-                decoder = codecs.getincrementaldecoder(encoding)("strict")
-            except LookupError:
-                raise TelemetryError(f"{src.name}: unknown XML encoding {encoding!r}; expected "
-                                     "UTF-8 or UTF-16 wevtutil output") from None
+            decoder = codecs.getincrementaldecoder(encoding)(ESCAPE)
 
         def convert(raw: bytes, final: bool) -> bytes:
-            return decoder.decode(raw, final).encode("utf-8") if decoder else raw
+            if decoder is None:
+                return raw
+            text = decoder.decode(raw, final)
+            if undecodable(text):
+                text = _SURROGATES.sub("\ufffe", text)
+            return text.encode("utf-8")
 
-        first = [_DECL.sub(b"", convert(head, False), count=1)]
+        first = convert(head, False)
+        decl = _DECL.match(first)
+        pending = [first[decl.end():] if decl else first]
 
         def read(n: int) -> bytes:
-            if first:
-                return first.pop()
+            if pending:
+                return pending.pop()
             raw = fh.read(n)
             return convert(raw, not raw)
 
-        yield read
+        yield read, encoding
 
 
 def _filler(text: bytes, src: Source) -> bool:
-    """Tell whether ``text`` (between records) is only whitespace, comments or wrapper tags."""
+    """Tell whether ``text`` (between records) is only whitespace, comments or wrapper tags.
+
+    A linear scan, token by token: each failed token costs at most what it scanned, so no
+    text between records, however long, can make it slow.
+    """
     if not text or text.isspace():
         return True
     if b"<!DOCTYPE" in text or b"<!ENTITY" in text:
         raise TelemetryError(f"{src.name}: {_REFUSED}")
-    return _FILLER.fullmatch(text) is not None
+    pos, end = 0, len(text)
+    while pos < end:
+        m = _FILLER_TOKEN.match(text, pos)
+        if m is None:
+            return False
+        pos = m.end()
+        if m.group() == b"<!--":
+            close = text.find(b"-->", pos)
+            if close < 0:
+                return False
+            pos = close + 3
+    return True
 
 
 def _raw(text: bytes) -> str:
-    return text[:_RAW].decode("utf-8", "replace")
+    return clip_raw(text[: RAW_LIMIT * 4 + 4].decode("utf-8", "replace"))
 
 
-def _parse_one(body: bytes, record: int, parser, truncated: bool) -> tuple | Reject:
+def _bad_text(body: bytes, encoding: str) -> str | None:
+    """Why ``body`` holds text that did not decode (None when it decoded)."""
+    if _MARK in body:
+        return f"bytes that are not valid {encoding} text"
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"bytes that are not valid {encoding} text ({exc.reason} at byte {exc.start})"
+    return None
+
+
+def _parse_one(body: bytes, record: int, parser, truncated: bool, encoding: str,
+               ) -> tuple | Reject:
     try:
         root = parse_fragment(body, parser)
     except etree.XMLSyntaxError as exc:
         if truncated:
             return Reject(record, "truncated: the file ends inside this record (no </Event>)",
                           _raw(body))
-        return Reject(record, f"malformed XML: {exc}", _raw(body))
+        bad = _bad_text(body, encoding)
+        return Reject(record, bad or f"malformed XML: {exc}", _raw(body))
     if len(root) != 1:
         return Reject(record, "malformed XML: expected one <Event> element", _raw(body))
     got = extract_event(root[0], record)
     return Reject(record, got, _raw(body)) if isinstance(got, str) else got
 
 
-def _region(buf: bytes, record: int, parser, eof: bool, src: Source,
+def _region(buf: bytes, record: int, parser, eof: bool, src: Source, encoding: str,
             ) -> tuple[list, int, bool]:
     """Parse the records in ``buf`` (which starts at an ``<Event``).
 
@@ -268,12 +337,12 @@ def _region(buf: bytes, record: int, parser, eof: bool, src: Source,
             return got
     starts = [m.start() for m in _START.finditer(buf)]
     items, record = _records(buf, list(zip(starts, starts[1:] + [len(buf)])), record, parser,
-                             eof, src)
+                             eof, src, encoding)
     return items, record, True
 
 
 def _records(buf: bytes, bounds: list[tuple[int, int]], record: int, parser, eof: bool,
-             src: Source) -> tuple[list, int]:
+             src: Source, encoding: str) -> tuple[list, int]:
     """Parse the records at ``bounds`` of ``buf``; return (rows and rejects, last number)."""
     bodies: list[tuple[int, bytes]] = []
     items: list = []
@@ -296,7 +365,7 @@ def _records(buf: bytes, bounds: list[tuple[int, int]], record: int, parser, eof
         parsed = None
     if parsed is None:
         last = len(bodies) - 1
-        parsed = [_parse_one(b, n, parser, eof and i == last and _END not in b)
+        parsed = [_parse_one(b, n, parser, eof and i == last and _END not in b, encoding)
                   for i, (n, b) in enumerate(bodies)]
     else:
         parsed = [Reject(n, got, _raw(b)) if isinstance(got, str) else got
@@ -320,16 +389,10 @@ def read_wevtutil_xml(src: Source) -> Iterator[list[tuple] | Reject]:
     record = 0
     started = skipping = False
     buf = b""
-    with _utf8(src) as read:
+    with _utf8(src) as (read, encoding):
         eof = False
         while not eof:
-            try:
-                chunk = read(_CHUNK)
-            except UnicodeDecodeError as exc:
-                record += 1
-                yield Reject(record, f"undecodable text after record {record - 1} ({exc}); "
-                             "the rest of the file is not read", _raw(buf))
-                return
+            chunk = read(_CHUNK)
             eof = not chunk
             buf += chunk
             if not started or skipping:
@@ -363,7 +426,7 @@ def read_wevtutil_xml(src: Source) -> Iterator[list[tuple] | Reject]:
                     buf, skipping = buf[-16:], True
                 continue
             items, record, rejects = _region(buf if eof else buf[:cut], record, parser, eof,
-                                             src)
+                                             src, encoding)
             if rejects:
                 yield from batched(items, len(items))
             elif items:

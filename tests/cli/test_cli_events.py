@@ -110,3 +110,61 @@ def test_installed_script_in_a_real_process(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.startswith("Error: ") and bad.stderr.count("\n") == 1
     assert "Traceback" not in bad.stderr and not (tmp_path / "x.parquet").exists()
+
+
+# ---- issue 11 (clear errors) and issue 12 (folders as they really are) ------------------------
+
+
+def _export_folder(tmp_path):
+    shutil.copy(D / "synthetic_client.xml", tmp_path / "pc1.xml")
+    (tmp_path / "README.md").write_text("# March exports\n")
+    (tmp_path / "desktop.ini").write_text("[.ShellClassInfo]\n")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    return tmp_path
+
+
+def test_summarize_lists_skipped_files_and_strict_fails(tmp_path):
+    folder = _export_folder(tmp_path)
+    res = run("summarize", folder)
+    assert res.exit_code == 0, res.output
+    assert "skipped (not event exports): 3" in res.output
+    assert f"  SKIPPED {folder / 'README.md'}: cannot tell the format" in res.output
+    assert f"  SKIPPED {folder / 'desktop.ini'}: Windows folder settings" in res.output
+    data = json.loads(run("summarize", folder, "--json").output)
+    assert sorted(s["path"] for s in data["skipped_files"]) == sorted(
+        str(folder / n) for n in (".DS_Store", "README.md", "desktop.ini"))
+    assert data["loaded"] == 5
+    strict = run("summarize", folder, "--strict")
+    assert strict.exit_code == 2 and strict.output.startswith("Error: 2 file(s) are not event "
+                                                              "exports (strict)")
+    out = tmp_path / "out.parquet"
+    conv = run("convert", folder, "-o", out)
+    assert conv.exit_code == 0 and "3 files skipped (not exports)" in conv.output and out.exists()
+
+
+def test_unreadable_values_are_listed(tmp_path):
+    path = tmp_path / "x.xml"
+    text = (D / "synthetic_client.xml").read_text().replace("hr=0x800704CF", "hr=0x1800704CF")
+    path.write_text(text)
+    res = run("summarize", path)
+    assert res.exit_code == 0, res.output
+    assert "values present but unreadable (record loaded, value left empty):" in res.output
+    assert "  result_code                    1" in res.output
+    assert json.loads(run("summarize", path, "--json").output)["unreadable_values"] == {
+        "result_code": 1}
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("rot.xml", b'<?xml version="1.0" encoding="rot13"?><Events/>', "unknown XML encoding"),
+    ("dup.csv", b'"Message","Id","Id","MachineName","TimeCreated"\n"m","1","2","pc","x"\n',
+     "column 'Id' appears twice"),
+    ("short.evtx", b"ElfFile\x00" + bytes(34), "short.evtx: "),
+    ("only.txt", b"notes only", "only.txt: cannot tell the format"),
+])
+def test_damaged_inputs_exit_2_naming_the_file(tmp_path, name, content, expected):
+    path = tmp_path / name
+    path.write_bytes(content)
+    res = run("summarize", path, "--tz", "UTC")
+    assert res.exit_code == 2, res.output
+    assert res.output.startswith("Error: ") and expected in res.output
+    assert name in res.output and res.output.count("\n") == 1
