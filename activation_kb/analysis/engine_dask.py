@@ -17,7 +17,7 @@ from .. import schema as S
 from ..params import SpikeParams
 from .attempts import AttemptTable
 from .comparison import previous_result, previous_window
-from .distributed import PROFILE_DIMENSIONS, Plan, compute_facts, dask_client
+from .distributed import PROFILE_DIMENSIONS, USAGE_SCHEMA, Plan, compute_facts, dask_client
 from .frequency import assemble_counts
 from .incidents import explain_spikes
 from .spikes import detect_spikes
@@ -69,8 +69,8 @@ def _empty_facts(plan: Plan) -> dict[str, Any]:
     from .distributed import profile_table
 
     facts = {"counts": {name: {"attempts": 0} for name, _, _ in plan.requests},
-             "devices": pd.Series([], dtype=str), "profile": pd.DataFrame(
-                 columns=["device", "value", "dimension", "n"]),
+             "devices": pd.Series([], dtype=str), "profile": {
+                 dim: USAGE_SCHEMA.empty_table() for dim in PROFILE_DIMENSIONS},
              "last_seen": pd.DataFrame({"device": pd.Series([], dtype=str),
                                         "time": pd.Series([], dtype="datetime64[ns, UTC]")}),
              "failed": None, "errors": None, "attempts": 0, "sites": pd.Series([], dtype=str),
@@ -176,7 +176,7 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
 
 
 def _previous(facts: dict[str, Any], plan: Plan, lo) -> dict[str, Any] | None:
-    """The previous period's figures, as :func:`~.comparison.previous_period` gives them."""
+    """Return the previous period's figures, as :func:`~.comparison.previous_period` does."""
     part = facts["previous"]
     if plan.before is None or part is None or not part["attempts"]:
         return None

@@ -208,7 +208,8 @@ def merge_count_parts(parts: Sequence[dict]) -> dict:
         "exposure": exposure.groupby(["time", *dims], sort=False)["attempts"].sum()
         .reset_index(),
         "combos": pd.concat([p["combos"] for p in parts], ignore_index=True).drop_duplicates(),
-        "devices": pd.Series(pd.concat([p["devices"] for p in parts]).unique()),
+        "devices": (None if any(p["devices"] is None for p in parts)  # kept elsewhere
+                    else pd.Series(pd.concat([p["devices"] for p in parts]).unique())),
         "device_rows": pd.concat(rows, ignore_index=True).drop_duplicates() if rows else None,
     }
 

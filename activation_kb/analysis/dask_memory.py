@@ -1,0 +1,244 @@
+"""Memory of the Dask engine's workers: how many records a task may hold, and their allocator.
+
+A worker under a memory limit (``LocalCluster(memory_limit=...)``, ``dask worker
+--memory-limit``) is paused by Dask past 80 % of it (it starts no task until its memory falls
+back) and restarted past 95 %. What it needs, measured on a simulated store of 900,000 records:
+
+- its process, once the modules tasks use are imported: about 160 MB (:func:`worker_memory`
+  asks each worker);
+- what that grows by over a run (the code paths a first task sets up, the heap it keeps):
+  60-90 MB, :data:`WORKER_GROWTH`;
+- the facts of every machine of the fleet (their profile and last attempt), which a worker
+  holds between tasks once, and a merge :data:`MERGE_FAN_IN` more times: 283 bytes a machine
+  (69,000 machines: 20 MB), :data:`BYTES_PER_DEVICE`;
+- a task, at its peak: 660-760 bytes per record it reads (its days as a pandas frame and the
+  attempts built from them), :data:`TASK_BYTES_PER_RECORD`.
+
+:func:`task_records` sizes tasks so that one fits under :data:`TASK_CEILING` of the smallest
+limit; :func:`check_workers` refuses to start when a worker would sit above Dask's pause
+threshold between tasks (the run would stall) or pass its restart threshold while merging, and
+warns when a day is larger than a task should be (a day is never split).
+
+Arrow's default allocator on Linux, mimalloc, keeps the memory a task freed: a process that
+read the same 90,000-record runs eight times in a row grew from 260 to 480 MB with it, and
+stayed at 200 MB with the C library's allocator (whose freed memory Dask's nanny returns to the
+system, ``MALLOC_TRIM_THRESHOLD_``); a task's peak was 1,080 against 660 bytes a record. Arrow
+picks its allocator when a process starts, from ``ARROW_DEFAULT_MEMORY_POOL``: the local
+cluster the engine starts sets it (:data:`WORKER_ENVIRON`); give it to workers started
+otherwise (``ARROW_DEFAULT_MEMORY_POOL=system dask worker ...``; a ``LocalCluster`` of your own:
+:func:`worker_environ`). Workers without it are counted at twice the cost.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import AnalysisError
+
+__all__ = ["WORKER_ENVIRON", "TASK_BYTES_PER_RECORD", "WORKER_GROWTH", "BYTES_PER_DEVICE",
+           "MERGE_FAN_IN", "TASK_CEILING", "STEADY_CEILING", "WorkerMemory",
+           "WorkerMemoryWarning", "worker_environ", "worker_memory", "task_records",
+           "check_workers", "use_system_allocator"]
+
+#: Environment the engine's worker processes start with: Arrow allocating from the C library.
+WORKER_ENVIRON = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
+#: Memory a task needs per record it reads, at its peak (measured 660-760 in a new process,
+#: 420 in a worker that ran tasks before).
+TASK_BYTES_PER_RECORD = 800
+#: What a worker grows by over a run, beside the facts it holds (measured 60-90 MB).
+WORKER_GROWTH = 80 * 2**20
+#: Memory of a machine's facts (profile, last attempt): 283 bytes measured, 400 with what a
+#: merge copies (a merge of two 69,000-machine facts peaked 60 MB above the worker's rest).
+BYTES_PER_DEVICE = 400
+#: Facts merged at a time, in a tree on the workers.
+MERGE_FAN_IN = 2
+#: How much more both are where Arrow does not allocate from the C library.
+_OTHER_ALLOCATOR = 2
+#: Share of a worker's limit a task may take it to (Dask restarts a worker at 95 %).
+TASK_CEILING = 0.85
+#: Share of a worker's limit it may hold between tasks (Dask pauses a worker at 80 %).
+STEADY_CEILING = 0.75
+
+
+class WorkerMemoryWarning(UserWarning):
+    """The workers' memory limit is tight for the store's days, or their allocator keeps memory."""
+
+
+@dataclass(frozen=True)
+class WorkerMemory:
+    """What a worker may use and uses already.
+
+    Attributes
+    ----------
+    limit : int or None
+        Its memory limit in bytes (None: none).
+    memory : int
+        Its process memory (RSS) once the modules tasks use are imported.
+    allocator : str
+        Arrow's allocator in it ("system", "mimalloc", "jemalloc").
+    """
+
+    limit: int | None
+    memory: int
+    allocator: str
+
+
+@contextmanager
+def worker_environ() -> Iterator[None]:
+    """Within the block, worker processes that Dask nannies start get :data:`WORKER_ENVIRON`.
+
+    For a ``distributed.LocalCluster`` of your own::
+
+        with worker_environ():
+            cluster = LocalCluster(n_workers=2, memory_limit="2GB")
+
+    (Dask's ``distributed.nanny.pre-spawn-environ`` setting: set before the process starts,
+    which is when Arrow reads it.)
+    """
+    import dask
+    import distributed  # noqa: F401 - its defaults hold the pre-spawn environment to extend
+
+    key = "distributed.nanny.pre-spawn-environ"
+    with dask.config.set({key: {**dask.config.get(key, default={}), **WORKER_ENVIRON}}):
+        yield
+
+
+def use_system_allocator() -> None:
+    """Make pyarrow allocate from the C library in this process, from now on.
+
+    For workers started without :data:`WORKER_ENVIRON`: pyarrow's own conversions and compute
+    functions then use it (measured: the same eight tasks grew a worker to 390 MB instead of
+    480 MB), but Arrow's C++ readers keep the allocator the process started with.
+    """
+    import pyarrow as pa
+
+    if pa.default_memory_pool().backend_name != "system":
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
+def _worker_state(dask_worker: Any = None) -> dict[str, Any]:
+    """Run on a worker (``Client.run`` gives it): report its limit, memory and allocator.
+
+    The modules tasks use are imported first, so that the memory counts them.
+    """
+    import psutil
+    import pyarrow as pa
+    import pyarrow.dataset  # noqa: F401 - what a task's first read imports
+
+    from ..store import _read  # noqa: F401
+    from . import attempts, frequency  # noqa: F401
+
+    limit = getattr(getattr(dask_worker, "memory_manager", None), "memory_limit", None)
+    return {"limit": int(limit) if limit else None, "allocator": pa.default_memory_pool()
+            .backend_name, "memory": int(psutil.Process().memory_info().rss)}
+
+
+def worker_memory(client: Any) -> dict[str, WorkerMemory]:
+    """Return each worker's memory limit, process memory and allocator, by address."""
+    states = client.run(_worker_state)
+    return {address: WorkerMemory(**state) for address, state in states.items()}
+
+
+def _held(worker: WorkerMemory, devices: int) -> tuple[float, float, float]:
+    """Return what ``worker`` holds between tasks, at a merge's peak, and per task record.
+
+    In bytes; ``devices`` machines' facts are held once between tasks, and merged pairwise.
+    """
+    factor = 1 if worker.allocator == "system" else _OTHER_ALLOCATOR
+    facts = devices * BYTES_PER_DEVICE
+    held = worker.memory + WORKER_GROWTH * factor + facts
+    return held, held + MERGE_FAN_IN * facts, TASK_BYTES_PER_RECORD * factor
+
+
+def task_records(workers: Mapping[str, WorkerMemory], most: int, devices: int = 0) -> int:
+    """Return the most records a task may hold on these workers (at least 1, at most ``most``).
+
+    :data:`TASK_CEILING` of a worker's limit, less what it holds between tasks (its memory,
+    :data:`WORKER_GROWTH` and the facts of ``devices`` machines), divided by
+    :data:`TASK_BYTES_PER_RECORD`; the smallest over the workers that have a limit.
+
+    Parameters
+    ----------
+    workers : mapping
+        Address -> :class:`WorkerMemory` (:func:`worker_memory`).
+    most : int
+        The size without a memory limit (:data:`~.distributed.TASK_RECORDS`).
+    devices : int
+        Machines of the fleet (an estimate).
+
+    Returns
+    -------
+    int
+    """
+    sizes = [most]
+    for worker in workers.values():
+        if worker.limit:
+            held, _, per_record = _held(worker, devices)
+            sizes.append(int((worker.limit * TASK_CEILING - held) // per_record))
+    return max(1, min(sizes))
+
+
+def check_workers(workers: Mapping[str, WorkerMemory], size: int, most: int,
+                  largest: tuple[str, int] | None, devices: int = 0) -> None:
+    """Refuse workers too small to run tasks; warn when a day is larger than a task should be.
+
+    Parameters
+    ----------
+    workers : mapping
+        Address -> :class:`WorkerMemory`.
+    size : int
+        The task size chosen (:func:`task_records`).
+    most : int
+        The task size without a memory limit.
+    largest : (str, int) or None
+        The largest day read and its records.
+    devices : int
+        Machines of the fleet (an estimate).
+
+    Raises
+    ------
+    AnalysisError
+        When a worker would hold more than :data:`STEADY_CEILING` of its limit between tasks
+        (Dask would pause it, and the run stall), or more than :data:`TASK_CEILING` while
+        merging the fleet's facts (Dask would restart it).
+    """
+    limited = {address: w for address, w in workers.items() if w.limit}
+    if not limited:
+        return
+    allocators = sorted({w.allocator for w in limited.values() if w.allocator != "system"})
+    advice = ("; and start workers with ARROW_DEFAULT_MEMORY_POOL=system in their environment "
+              f"(they allocate with {', '.join(allocators)}, which keeps what tasks free; a "
+              "LocalCluster of your own: activation_kb.analysis.dask_memory.worker_environ())"
+              if allocators else "")
+    for address, worker in limited.items():
+        held, merging, _ = _held(worker, devices)
+        need = max(held / STEADY_CEILING, merging / TASK_CEILING)
+        if need > worker.limit:
+            raise AnalysisError(
+                f"Dask worker {address} has a memory limit of {worker.limit / 2**20:,.0f} MiB, "
+                f"too small for the Dask engine: its process uses {worker.memory / 2**20:,.0f} "
+                f"MiB, holds about {held / 2**20:,.0f} MiB between tasks and "
+                f"{merging / 2**20:,.0f} MiB while merging the facts of the fleet's "
+                f"~{devices:,} machines, and Dask pauses a worker past 80 % of its limit and "
+                f"restarts it past 95 %; give workers at least {need / 2**20:,.0f} MiB "
+                f"(memory_limit=, CLI: --memory-limit; dask worker --memory-limit){advice}")
+    if size >= most:  # the memory limit does not bound the tasks
+        return
+    if largest is not None and largest[1] > size:
+        day, rows = largest
+        worst = min(limited.values(),
+                    key=lambda w: w.limit * TASK_CEILING - _held(w, devices)[0])
+        held, _, per_record = _held(worst, devices)
+        need = (held + rows * per_record) / TASK_CEILING
+        warnings.warn(
+            f"day {day} of the store holds {rows:,} records, more than a task should hold "
+            f"under the workers' memory limit (about {size:,} records); a day is never split, "
+            f"so its task may restart its worker; give workers about {need / 2**20:,.0f} MiB "
+            f"(memory_limit=, CLI: --memory-limit){advice}", WorkerMemoryWarning, stacklevel=3)
+    elif allocators:
+        warnings.warn(f"the Dask workers' memory limit bounds the tasks{advice}",
+                      WorkerMemoryWarning, stacklevel=3)
