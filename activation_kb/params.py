@@ -62,11 +62,13 @@ __all__ = [
     "check_number",
     "check_paths",
     "check_period",
+    "check_local_cluster",
     "check_scheduler",
     "check_sensitivity",
     "check_store",
     "check_timezone",
     "check_top_n",
+    "parse_bytes",
     "freq_step",
     "relative_span",
 ]
@@ -659,6 +661,90 @@ def check_scheduler(value: object, engine: str, name: str = "scheduler") -> str 
     return value.strip()
 
 
+_UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def parse_bytes(text: str | int | float) -> int:
+    """Return the bytes of a size such as "2GB", "512MiB" or 1e9.
+
+    Parameters
+    ----------
+    text : str, int or float
+        A number and a unit (B, kB, MB, GB, TB: powers of 1000; KiB, MiB, GiB, TiB: of 1024;
+        none: bytes), or a number of bytes.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        For a text that is not a size.
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return int(text)
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", str(text))
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"{text!r} is not a size such as 2GB or 512MiB")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def check_local_cluster(workers: object, memory_limit: object, engine: str,
+                        scheduler: object) -> tuple[int | None, int | None]:
+    """Check the local Dask cluster's size: worker processes and each one's memory limit.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Worker processes (None: one per core).
+    memory_limit : str or int, optional
+        Memory limit of each worker: "2GB", "512MiB" or bytes (None: Dask's share of the
+        machine's memory).
+    engine : str
+        The engine checked already (:data:`ENGINES`).
+    scheduler : object
+        The scheduler given, if any: its workers are sized where they are started.
+
+    Returns
+    -------
+    (int or None, int or None)
+        The workers and the limit in bytes.
+
+    Raises
+    ------
+    ParameterError
+        For a count that is not a whole number >= 1, a size that is not a size, or either given
+        without engine="dask" or with a scheduler.
+    """
+    given = [(name, value) for name, value in (("workers", workers),
+                                               ("memory_limit", memory_limit))
+             if value is not None and value != ""]
+    for name, value in given:
+        if engine != "dask":
+            raise _fail(ParameterError, name, value,
+                        "the local Dask cluster needs engine='dask' (CLI: --engine dask)")
+        if scheduler is not None and scheduler != "":
+            raise _fail(ParameterError, name, value,
+                        "sizes the local cluster the Dask engine starts, not the workers of a "
+                        "scheduler (start those with dask worker --nworkers N --memory-limit "
+                        "SIZE)")
+    count = None if workers is None or workers == "" else int(
+        check_number(workers, "workers", minimum=1, integer=True))
+    limit = None
+    if memory_limit is not None and memory_limit != "":
+        try:
+            limit = parse_bytes(memory_limit)
+        except ValueError:
+            limit = 0
+        if limit <= 0:
+            raise _fail(ParameterError, "memory_limit", memory_limit,
+                        "expected a memory size per worker such as '2GB' or '512MiB'")
+    return count, limit
+
+
 def _iso(value: object) -> str:
     """Return a checked date as ISO 8601 text, in the zone (or naivety) it was given in."""
     return pd.Timestamp(value.strip() if isinstance(value, str) else value).isoformat()
@@ -749,6 +835,13 @@ class ReportParams:
     scheduler : str, optional
         Address of the Dask scheduler ("tcp://host:8786"); None: a local cluster. Needs
         ``engine="dask"``.
+    workers : int, optional
+        Worker processes of the local cluster (None: one per core). Needs ``engine="dask"``
+        and no scheduler.
+    memory_limit : int, optional
+        Memory limit of each worker of the local cluster, given as "2GB", "512MiB" or bytes
+        and kept in bytes (None: Dask's share of the machine's memory). Needs
+        ``engine="dask"`` and no scheduler.
     """
 
     events: tuple[str, ...] | None = None
@@ -765,6 +858,8 @@ class ReportParams:
     store: str | None = None
     engine: str = "pandas"
     scheduler: str | None = None
+    workers: int | None = None
+    memory_limit: int | str | None = None
 
     def __post_init__(self) -> None:
         tz = check_timezone(self.tz)
@@ -799,6 +894,8 @@ class ReportParams:
             "engine": engine,
             "scheduler": check_scheduler(self.scheduler, engine),
         }
+        values["workers"], values["memory_limit"] = check_local_cluster(
+            self.workers, self.memory_limit, engine, values["scheduler"])
         for key, value in values.items():
             object.__setattr__(self, key, value)
 

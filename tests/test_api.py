@@ -16,6 +16,7 @@ from activation_kb.cli import cli
 #: Stage modules whose ``__all__`` functions are public besides the top-level names.
 MODULES = ("activation_kb.params", "activation_kb.deprecation", "activation_kb.schema",
            "activation_kb.analysis.subset", "activation_kb.analysis.summary",
+           "activation_kb.analysis.dask_memory",
            "activation_kb.report.runner", "activation_kb.telemetry", "activation_kb.views.display",
            "activation_kb.views.figures")
 #: numpydoc's checks that make a docstring wrong rather than terse: no docstring, a parameter

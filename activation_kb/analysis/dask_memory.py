@@ -138,7 +138,18 @@ def _worker_state(dask_worker: Any = None) -> dict[str, Any]:
 
 
 def worker_memory(client: Any) -> dict[str, WorkerMemory]:
-    """Return each worker's memory limit, process memory and allocator, by address."""
+    """Return each worker's memory limit, process memory and allocator, by address.
+
+    Parameters
+    ----------
+    client : distributed.Client
+        A client of the cluster.
+
+    Returns
+    -------
+    dict
+        Address -> :class:`WorkerMemory`, for every worker.
+    """
     states = client.run(_worker_state)
     return {address: WorkerMemory(**state) for address, state in states.items()}
 

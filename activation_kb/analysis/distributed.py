@@ -347,7 +347,7 @@ def _finish(facts: dict[str, Any], plan: Plan) -> dict[str, Any]:
 
 @contextmanager
 def dask_client(scheduler: Any = None, workers: int | None = None,
-                memory_limit: str | None = None):
+                memory_limit: str | int | None = None):
     """Yield a distributed client: to ``scheduler`` (an address or a Client), or to a local cluster.
 
     Without a scheduler a ``LocalCluster`` of worker processes is started (one per core, or

@@ -83,7 +83,7 @@ def _empty_facts(plan: Plan) -> dict[str, Any]:
 
 def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, lang: str,
                        tz: str | None, spike_params: SpikeParams, scheduler: Any = None,
-                       workers: int | None = None, memory_limit: str | None = None):
+                       workers: int | None = None, memory_limit: str | int | None = None):
     """Analyse an event store with the Dask engine; see :func:`~activation_kb.analyze_fleet`.
 
     Returns

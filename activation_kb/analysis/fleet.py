@@ -27,6 +27,7 @@ from ..params import (
     check_choice,
     check_freq,
     check_lang,
+    check_local_cluster,
     check_period,
     check_timezone,
 )
@@ -269,6 +270,8 @@ def analyze_fleet(
     spike_params: SpikeParams | None = None,
     engine: str = "pandas",
     scheduler: Any = None,
+    workers: int | None = None,
+    memory_limit: str | int | None = None,
 ) -> FleetAnalysis:
     """Analyse a fleet's activation events: counts, spikes, incidents and data quality.
 
@@ -303,6 +306,14 @@ def analyze_fleet(
     scheduler : str or distributed.Client, optional
         With ``engine="dask"``: the scheduler's address ("tcp://host:8786") or a client;
         default a local cluster of one worker process per core, started and closed here.
+    workers : int, optional
+        With ``engine="dask"`` and no scheduler: worker processes of the local cluster.
+    memory_limit : str or int, optional
+        With ``engine="dask"`` and no scheduler: memory limit of each worker of the local
+        cluster ("2GB", "512MiB" or bytes; default Dask's share of the machine's memory).
+        Tasks are sized to fit it, however large the store (see
+        :mod:`activation_kb.analysis.dask_memory`); a limit too small to run them is refused
+        before any task runs.
 
     Returns
     -------
@@ -337,6 +348,7 @@ def analyze_fleet(
     if scheduler is not None and engine != "dask":
         raise ParameterError(f"scheduler={scheduler!r}: a Dask scheduler needs engine='dask'",
                              "scheduler", scheduler)
+    workers, memory_limit = check_local_cluster(workers, memory_limit, engine, scheduler)
     from ..store._layout import is_store
 
     store = isinstance(events, (str, Path)) and is_store(events)
@@ -348,7 +360,8 @@ def analyze_fleet(
         from .engine_dask import analyze_store_dask
 
         return analyze_store_dask(events, since=since, until=until, freq=freq, lang=lang,
-                                  tz=tz, spike_params=params, scheduler=scheduler)
+                                  tz=tz, spike_params=params, scheduler=scheduler,
+                                  workers=workers, memory_limit=memory_limit)
     if store:
         frame, loaded = _load_store(events, since, until, tz, params.history)
     else:

@@ -70,11 +70,16 @@ def report_group() -> None:
               show_default=True, help="dask: analyse the store on a Dask cluster.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Dask scheduler, e.g. tcp://host:8786 (default: a local cluster).")
+@click.option("--workers", type=int, default=None, metavar="N",
+              help="Worker processes of the local Dask cluster (default: one per core).")
+@click.option("--memory-limit", "memory_limit", default=None, metavar="SIZE",
+              help="Memory limit of each local Dask worker, e.g. 2GB; tasks are sized to fit "
+                   "it (default: a share of the machine's memory).")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @progress_options
 def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
-                tz, catalogue, fail_on_spike, fail_on_risk, store, engine, scheduler,
-                as_json) -> None:
+                tz, catalogue, fail_on_spike, fail_on_risk, store, engine, scheduler, workers,
+                memory_limit, as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.
 
     Every parameter is checked before a kernel starts (exit 2 for a bad one).
@@ -87,6 +92,7 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
             list(events) or None, since=since, until=until, freq=freq, lang=lang,
             sensitivity=sensitivity, history=history, top_n=top_n, title=title, tz=tz,
             catalogue=catalogue, store=store, engine=engine, scheduler=scheduler,
+            workers=workers, memory_limit=memory_limit,
         )
         result = run_report(out=out, params=params, name=name)
     except ReportParameterError as exc:

@@ -175,7 +175,7 @@ def report_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(value, str) and value.strip() in ("", "None") and name != "output_dir":
             values[name] = None
     output_dir = values.pop("output_dir", None) or "."
-    for name, kind in (("sensitivity", float), ("top_n", int)):
+    for name, kind in (("sensitivity", float), ("top_n", int), ("workers", int)):
         if values.get(name) is None:
             values.pop(name, None)  # the default
         else:

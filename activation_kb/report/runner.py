@@ -308,8 +308,10 @@ def run_report(
         ``sensitivity``, ``history``, ``top_n``, ``title``, ``tz``, ``catalogue``, ``store``
         (an event store, :func:`~activation_kb.ingest`, to report on instead of ``events``:
         only the days of the period and its baseline are read), ``engine`` ("dask" runs the
-        heavy part on a Dask cluster; needs ``store``) and ``scheduler`` (the Dask scheduler's
-        address, "tcp://host:8786"; default a local cluster).
+        heavy part on a Dask cluster; needs ``store``), ``scheduler`` (the Dask scheduler's
+        address, "tcp://host:8786"; default a local cluster), and ``workers`` and
+        ``memory_limit`` (the local cluster's worker processes and each one's memory limit,
+        "2GB").
 
     Returns
     -------

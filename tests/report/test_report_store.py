@@ -32,7 +32,7 @@ def test_store_engine_and_scheduler_are_report_parameters(sample_store):
     assert given["events"] is None  # the notebook reads the store, not the sample
     assert given["store"] == str(sample_store.resolve()) and given["scheduler"] is None
     declared = papermill.inspect_notebook(str(ROOT / "notebooks" / "fleet_report.ipynb"))
-    assert {"store", "engine", "scheduler"} <= set(declared)
+    assert {"store", "engine", "scheduler", "workers", "memory_limit"} <= set(declared)
     assert check_parameters()["engine"] == "pandas"
 
 
@@ -47,6 +47,12 @@ def test_store_engine_and_scheduler_are_report_parameters(sample_store):
         (dict(store="STORE", events=str(DATA / "sample" / "events.parquet")), ParameterError,
          "not both"),
         (dict(store=str(DATA / "sample")), ParameterError, "not an event store"),
+        (dict(memory_limit="2GB"), ParameterError, "needs engine='dask'"),
+        (dict(store="STORE", engine="dask", memory_limit="lots"), ParameterError,
+         "memory size per worker"),
+        (dict(store="STORE", engine="dask", workers=0), ParameterError, "whole number >= 1"),
+        (dict(store="STORE", engine="dask", scheduler="tcp://127.0.0.1:8786",
+              memory_limit="2GB"), ParameterError, "dask worker --nworkers N --memory-limit"),
     ],
 )
 def test_bad_store_parameters_are_refused_before_any_kernel(sample_store, tmp_path, kwargs,
@@ -56,6 +62,14 @@ def test_bad_store_parameters_are_refused_before_any_kernel(sample_store, tmp_pa
         run_report(out=tmp_path / "r", **kwargs)
     assert issubclass(caught.value.kind, kind)
     assert not (tmp_path / "r").exists()
+
+
+def test_the_local_cluster_size_is_a_report_parameter(sample_store):
+    params = ReportParams(store=str(sample_store), engine="dask", workers=2,
+                          memory_limit="1.5GiB")
+    assert (params.workers, params.memory_limit) == (2, int(1.5 * 2**30))
+    given = check_parameters(store=sample_store, engine="dask", memory_limit="400MB")
+    assert (given["workers"], given["memory_limit"]) == (None, 400_000_000)
 
 
 def test_cli_names_the_store_options_and_exits_2(sample_store, tmp_path):
@@ -69,6 +83,9 @@ def test_cli_names_the_store_options_and_exits_2(sample_store, tmp_path):
     result = runner.invoke(cli, ["report", "run", "--out", str(tmp_path / "r"), "--store",
                                  str(tmp_path / "nothing")])
     assert result.exit_code == 2 and "not an event store" in result.output
+    result = runner.invoke(cli, ["report", "run", "--out", str(tmp_path / "r"), "--store",
+                                 str(sample_store), "--engine", "dask", "--memory-limit", "2XB"])
+    assert result.exit_code == 2 and "--memory-limit '2XB'" in result.output
 
 
 @pytest.mark.notebook

@@ -6,7 +6,14 @@ import pandas as pd
 import pytest
 from conftest import DATA
 
-from activation_kb import AnalysisError, analyze_fleet, ingest, simulate_fleet, write_events
+from activation_kb import (
+    AnalysisError,
+    ParameterError,
+    analyze_fleet,
+    ingest,
+    simulate_fleet,
+    write_events,
+)
 from activation_kb.analysis.attempts import activation_attempts
 
 pytestmark = pytest.mark.xdist_group("dask")
@@ -124,3 +131,14 @@ def test_one_task_per_day_gives_the_same_answers(cluster, sample_store, monkeypa
     one_per_day = analyze_fleet(sample_store, engine="dask",
                                 scheduler=cluster.scheduler_address, **period)
     _same(analyze_fleet(sample_store, **period), one_per_day)
+
+
+def test_the_local_cluster_takes_a_memory_limit_and_refuses_one_too_small(sample_store):
+    # the engine starts the cluster itself: one worker limited to 250 MB, which the worker's
+    # own process nearly fills; refused before any task, naming the limit it was given
+    with pytest.raises(AnalysisError, match=r"memory limit of 238 MiB, too small .* give "
+                                            r"workers at least [\d,]+ MiB"):
+        analyze_fleet(sample_store, engine="dask", workers=1, memory_limit="250MB")
+    with pytest.raises(ParameterError, match="memory_limit='2GB'.*local cluster"):
+        analyze_fleet(sample_store, engine="dask", scheduler="tcp://127.0.0.1:1",
+                      memory_limit="2GB")

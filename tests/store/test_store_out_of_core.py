@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 import os
-import resource
 import time
 import warnings
 
@@ -118,7 +117,12 @@ def _in_memory(store) -> tuple[int, float, float]:
 
 
 def _peak_rss() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """The peak RSS of this process since it started (VmHWM; ru_maxrss would carry over the
+    peak of the process that forked it, across exec)."""
+    for line in open("/proc/self/status", encoding="ascii"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM in /proc/self/status")
 
 
 def test_dask_workers_analyse_a_store_several_times_their_memory(big_store, cluster):
