@@ -23,7 +23,7 @@ import pytest
 
 from activation_kb import AnalysisError, analyze_fleet, ingest, simulate_fleet, write_events
 
-pytestmark = pytest.mark.xdist_group("dask")
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask")]
 distributed = pytest.importorskip("distributed")
 duckdb = pytest.importorskip("duckdb")
 
