@@ -117,8 +117,10 @@ def _in_memory(store) -> tuple[int, float, float]:
 
 
 def _peak_rss() -> int:
-    """The peak RSS of this process since it started (VmHWM; ru_maxrss would carry over the
-    peak of the process that forked it, across exec)."""
+    """Peak RSS of this process since it started.
+
+    VmHWM: ``ru_maxrss`` carries the peak of the process that forked it over ``exec``.
+    """
     for line in open("/proc/self/status", encoding="ascii"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
