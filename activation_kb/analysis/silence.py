@@ -15,6 +15,7 @@ fleet logged nothing is missing (the collection itself stopped), not a zero.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -23,7 +24,8 @@ from .attempts import AttemptTable
 from .frequency import time_buckets
 from .spikes import SPIKE_COLUMNS, detect_spikes
 
-__all__ = ["SILENCE_KEYS", "SILENCE_MEASURES", "activity_counts", "detect_silences"]
+__all__ = ["SILENCE_KEYS", "SILENCE_MEASURES", "activity_counts", "activity_from_parts",
+           "activity_parts", "detect_silences", "merge_activity_parts"]
 
 #: Dimensions whose silence is looked for.
 SILENCE_KEYS: tuple[str, ...] = ("site", "kms_host")
@@ -43,6 +45,79 @@ def _records(events: pd.DataFrame, key: str) -> pd.DataFrame:
         return pd.DataFrame({"time": mine[schema.EVENT_TIME], key: names})
     return pd.DataFrame({"time": events[schema.EVENT_TIME],
                          key: events[schema.SITE].astype("string").fillna("").astype(str)})
+
+
+def activity_parts(
+    table: AttemptTable,
+    events: pd.DataFrame,
+    *,
+    freq: str = "h",
+    tz: str | None = None,
+    keys: Sequence[str] = SILENCE_KEYS,
+    measures: Sequence[str] = SILENCE_MEASURES,
+) -> dict[str, Any]:
+    """Return the additive parts of :func:`activity_counts` for ``events``.
+
+    Parts of disjoint slices of the records (the days of an event store) merge with
+    :func:`merge_activity_parts` into the parts of the whole; :func:`activity_from_parts`
+    turns them into the counts. This is how the Dask engine counts activity day by day.
+
+    Parameters
+    ----------
+    table : AttemptTable
+        The attempts of ``events``.
+    events : pandas.DataFrame
+        Canonical events.
+    freq, tz : str
+        Bucket size and time zone.
+    keys, measures : sequence of str
+        Among :data:`SILENCE_KEYS` and :data:`SILENCE_MEASURES`.
+
+    Returns
+    -------
+    dict
+        ``"buckets"``: the buckets in which the fleet logged anything; ``"counts"``: per
+        ``(key, measure)``, the non-zero counts (``time``, key, ``value``).
+    """
+    buckets = time_buckets(events[schema.EVENT_TIME], freq, tz).drop_duplicates()
+    counts = {}
+    for key in keys:
+        for measure in measures:
+            rows = _successes(table, key) if measure == "successes" else _records(events, key)
+            rows = rows[(rows[key] != "") & rows[key].notna()]
+            rows = rows.assign(time=time_buckets(rows["time"], freq, tz))
+            counts[(key, measure)] = (rows.groupby(["time", key], observed=True).size()
+                                      .rename("value").reset_index())
+    return {"buckets": pd.Series(buckets.to_numpy()), "counts": counts}
+
+
+def merge_activity_parts(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Merge the :func:`activity_parts` of disjoint slices of the records."""
+    parts = list(parts)
+    if len(parts) == 1:
+        return parts[0]
+    buckets = pd.concat([p["buckets"] for p in parts], ignore_index=True).drop_duplicates()
+    counts = {}
+    for name, first in parts[0]["counts"].items():
+        key = name[0]
+        both = pd.concat([p["counts"][name] for p in parts], ignore_index=True)
+        counts[name] = (both.groupby(["time", key], observed=True)["value"].sum()
+                        .reset_index() if len(both) else first)
+    return {"buckets": buckets.reset_index(drop=True), "counts": counts}
+
+
+def activity_from_parts(parts: dict[str, Any], by: str, measure: str) -> pd.DataFrame:
+    """Return :func:`activity_counts`' frame from merged :func:`activity_parts`."""
+    buckets = parts["buckets"].sort_values()
+    counts = parts["counts"][(by, measure)]
+    if counts.empty or buckets.empty:
+        return pd.DataFrame({"time": pd.Series(dtype=buckets.dtype), by: pd.Series(dtype=str),
+                             "value": pd.Series(dtype=float)})
+    grid = pd.DataFrame({by: sorted(counts[by].astype(str).unique())}).merge(
+        pd.DataFrame({"time": buckets.to_numpy()}), how="cross")
+    counts = counts.astype({by: str})
+    out = grid.merge(counts, on=["time", by], how="left").fillna({"value": 0.0})
+    return out[["time", by, "value"]].astype({"value": float})
 
 
 def activity_counts(
@@ -78,18 +153,8 @@ def activity_counts(
         every value of ``by`` seen (0 where it had nothing); buckets where the fleet logged
         nothing are left out, so they are missing, not zero.
     """
-    rows = _successes(table, by) if measure == "successes" else _records(events, by)
-    rows = rows[(rows[by] != "") & rows[by].notna()]
-    buckets = time_buckets(events[schema.EVENT_TIME], freq, tz).drop_duplicates().sort_values()
-    if rows.empty or buckets.empty:
-        return pd.DataFrame({"time": pd.Series(dtype=buckets.dtype), by: pd.Series(dtype=str),
-                             "value": pd.Series(dtype=float)})
-    rows = rows.assign(time=time_buckets(rows["time"], freq, tz))
-    counts = rows.groupby(["time", by], observed=True).size().rename("value").reset_index()
-    grid = pd.DataFrame({by: sorted(rows[by].unique())}).merge(
-        pd.DataFrame({"time": buckets.to_numpy()}), how="cross")
-    out = grid.merge(counts, on=["time", by], how="left").fillna({"value": 0.0})
-    return out[["time", by, "value"]].astype({"value": float})
+    parts = activity_parts(table, events, freq=freq, tz=tz, keys=[by], measures=[measure])
+    return activity_from_parts(parts, by, measure)
 
 
 def detect_silences(
@@ -100,6 +165,7 @@ def detect_silences(
     tz: str | None = None,
     keys: Sequence[str] = SILENCE_KEYS,
     measures: Sequence[str] = SILENCE_MEASURES,
+    activity: dict[str, Any] | None = None,
     **detect: object,
 ) -> pd.DataFrame:
     """Falls in the activity of every site and KMS host: ``detect_spikes(direction="down")``.
@@ -118,6 +184,9 @@ def detect_silences(
         Among :data:`SILENCE_KEYS`.
     measures : sequence of str
         Among :data:`SILENCE_MEASURES`.
+    activity : dict, optional
+        Merged :func:`activity_parts` to count from instead of ``table`` and ``events``
+        (which may then be None): how the Dask engine passes what its workers counted.
     **detect
         Passed to :func:`~activation_kb.detect_spikes` (``sensitivity``, ``history``,
         ``fleet_size`` ...); ``direction`` is "down".
@@ -131,7 +200,9 @@ def detect_silences(
     found = []
     for key in keys:
         for measure in measures:
-            counts = activity_counts(table, events, freq=freq, by=key, measure=measure, tz=tz)
+            counts = (activity_from_parts(activity, key, measure) if activity is not None
+                      else activity_counts(table, events, freq=freq, by=key, measure=measure,
+                                           tz=tz))
             if counts.empty:
                 continue
             spikes = detect_spikes(counts, **{**detect, "direction": "down"}, keys=[key],
