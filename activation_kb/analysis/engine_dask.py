@@ -96,7 +96,7 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
         attempt).
     """
     from ..store._layout import open_store
-    from .fleet import DETECTION_KEYS, FleetAnalysis
+    from .fleet import DETECTION_KEYS, FleetAnalysis, counts_start
 
     root = open_store(store)
     first, lo, hi = store_period(root, since, until, tz, spike_params.history)
@@ -113,9 +113,10 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
     else:
         facts = _empty_facts(plan)
     requests = {name: keys for name, keys, _ in plan.requests}
+    start_counts = counts_start(first, facts["first_attempt"])
     spikes = pd.concat(
         [detect_spikes(assemble_counts(facts["counts"][f"spikes:{'+'.join(keys)}"], freq,
-                                       list(keys), "events", first, hi, tz),
+                                       list(keys), "events", start_counts, hi, tz),
                        fleet_size=int(len(facts["devices"])), **spike_params.detect_kwargs())
          for keys in DETECTION_KEYS],
         ignore_index=True,

@@ -238,6 +238,7 @@ def _detect(table: AttemptTable, freq: str, tz: str | None, first: pd.Timestamp 
             end: pd.Timestamp | None, params: SpikeParams) -> pd.DataFrame:
     """Spikes of every key set of :data:`DETECTION_KEYS` over ``[first, end)``."""
     kwargs = params.detect_kwargs()
+    first = counts_start(first, table.attempts["time"].min() if len(table.attempts) else None)
     found = [
         detect_spikes(
             error_frequency(table, freq=freq, by=list(keys), since=first, until=end, tz=tz),
@@ -246,6 +247,19 @@ def _detect(table: AttemptTable, freq: str, tz: str | None, first: pd.Timestamp 
         for keys in DETECTION_KEYS
     ]
     return pd.concat(found, ignore_index=True)
+
+
+def counts_start(first: pd.Timestamp | None, data_start: pd.Timestamp | None):
+    """Where the counts the detector reads begin: ``first``, unless the data begin later.
+
+    Buckets before the first attempt of the data are not quiet, they are not there: counting
+    them as zeros would give the detector weeks of silence before the first day of the data,
+    and the ordinary level of the first days would look like a spike. ``None`` starts the
+    counts at the data's first bucket.
+    """
+    if first is None or data_start is None or pd.Timestamp(data_start) > first:
+        return None
+    return first
 
 
 def _spike_params(spike_params: SpikeParams | None, sensitivity: float,

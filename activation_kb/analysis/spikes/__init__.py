@@ -51,7 +51,8 @@ each pass only looks at the past, so the result does too. They do not depend on 
 *Warm-up.* Nothing is judged before the cycle has been seen twice (two days for steps under a
 day, two weeks of daily buckets, six longer buckets), and the dispersion learns from windows
 after its first cycle. ``baseline_days`` says how many days of quiet past stood behind a spike's
-baseline; ``warming_up`` marks the spikes judged with less than a week of it (or ``history``).
+baseline; ``warming_up`` marks the spikes judged with less than a week of it (a week is what the
+weekly profile needs, so a ``history`` shorter than a week leaves every spike warming up).
 
 *Spikes* (:mod:`._runs`). A window is significant when its score reaches
 ``score_threshold(sensitivity) + log10(number of scales)`` and its excess (its deficit, going
@@ -197,12 +198,12 @@ def _run(counts: pd.DataFrame, request: _Request) -> _Result:
     return _Result(grid, settings, fitted, find_spikes(fitted, threshold, settings, direction))
 
 
-def _rows(result: _Result, history: str) -> list[dict]:
+def _rows(result: _Result) -> list[dict]:
     """One dict per spike, in the columns of :data:`SPIKE_COLUMNS`."""
     grid, settings, fitted = result.grid, result.settings, result.fitted
     spikes = result.spikes
     edges = grid.edges
-    warm = min(_WARM, check_duration(history, "history")) / pd.Timedelta(days=1)
+    warm = _WARM / pd.Timedelta(days=1)  # the weekly profile needs a week, whatever `history`
     rows = []
     for sp in spikes:
         row = {key: grid.combos.iloc[sp.key][key] for key in grid.columns.keys}
@@ -304,7 +305,7 @@ def detect_spikes(
         ``expected``, ``excess`` (negative going down), ``ratio`` (observed / expected),
         ``peak_observed``, ``peak_expected``, ``buckets``, ``score``, ``severity``,
         ``baseline_days`` (days of quiet past behind the baseline at the start) and
-        ``warming_up`` (less than a week of it, or less than ``history``). Largest absolute
+        ``warming_up`` (less than a week of it, whatever ``history``). Largest absolute
         excess first. ``attrs`` hold ``sensitivity``, ``threshold``, ``min_excess``,
         ``direction`` and ``summed_rows``.
 
@@ -341,7 +342,7 @@ def detect_spikes(
         return out
     result = _run(counts, request)
     keys_ = result.grid.columns.keys
-    out = pd.DataFrame(_rows(result, history), columns=[*keys_, *SPIKE_COLUMNS])
+    out = pd.DataFrame(_rows(result), columns=[*keys_, *SPIKE_COLUMNS])
     if out.empty:
         out = _empty(counts, keys_, time)
     else:  # largest absolute excess first
