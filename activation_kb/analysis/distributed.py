@@ -41,6 +41,7 @@ from .dask_memory import (
     worker_memory,
 )
 from .frequency import count_parts, merge_count_parts
+from .silence import activity_parts, merge_activity_parts
 from .summary import EXAMPLES, unreadable
 
 __all__ = ["Plan", "partition_facts", "merge_facts", "compute_facts", "dask_client",
@@ -67,9 +68,10 @@ READ_COLUMNS = (S.EVENT_TIME, S.HOST, S.ROLE, S.EVENT_KIND, S.RESULT_CODE, S.IS_
                 # what unreadable() reports: records whose written result code was not read
                 S.EVENT_ID, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD)
 _TREE = MERGE_FAN_IN  # facts merged this many at a time
-#: What :func:`~.summary.unreadable` reads.
-_UNREADABLE_COLUMNS = (S.EVENT_KIND, S.RESULT_CODE, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD,
-                       S.EVENT_ID)
+#: What :func:`~.summary.unreadable` and :func:`~.silence.activity_parts` read of a task's own
+#: records (a copy of these columns only, not of the frame).
+_OWN_COLUMNS = (S.EVENT_KIND, S.RESULT_CODE, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD, S.EVENT_ID,
+                S.EVENT_TIME, S.ROLE, S.HOST, S.SITE)
 #: Most records one task reads without a memory limit (about 500 MB at the peak of a task).
 TASK_RECORDS = 500_000
 _ID_SHIFT = 40  # attempt ids: partition number << 40 + the attempt's number in its partition
@@ -188,7 +190,9 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
     profile = {dim: _usage(attempts, dim) for dim in PROFILE_DIMENSIONS}
     pa_ = period.attempts
     times = mine.attempts["time"]
+    own_rows = _rows(frame, own, _OWN_COLUMNS)
     return {
+        "activity": activity_parts(mine, own_rows, freq=plan.freq, tz=plan.tz),
         "first_attempt": times.min() if len(times) else None,
         "last_attempt": times.max() if len(times) else None,
         "previous": _previous_part(mine, plan),
@@ -204,7 +208,7 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
         "events": int(here.sum()),
         "records": int(own.sum()),
         "kms_hosts": pd.Series(hosts.astype(str).unique()),
-        "unreadable": unreadable(_rows(frame, own, _UNREADABLE_COLUMNS)),
+        "unreadable": unreadable(own_rows),
     }
 
 
@@ -289,6 +293,7 @@ def merge_facts(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
         return parts[0]
     last = pd.concat([p["last_seen"] for p in parts], ignore_index=True)
     return {
+        "activity": merge_activity_parts([p["activity"] for p in parts]),
         "first_attempt": _edge([p["first_attempt"] for p in parts], min),
         "last_attempt": _edge([p["last_attempt"] for p in parts], max),
         "previous": _merge_previous([p["previous"] for p in parts]),
