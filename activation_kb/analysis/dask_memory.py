@@ -58,7 +58,8 @@ BYTES_PER_DEVICE = 400
 MERGE_FAN_IN = 2
 #: How much more both are where Arrow does not allocate from the C library.
 _OTHER_ALLOCATOR = 2
-#: Share of a worker's limit a task may take it to (Dask restarts a worker at 95 %).
+#: Share of a worker's limit a task may take it to (Dask restarts a worker at 95 %; past its
+#: pause threshold, 80 %, it only starts no new task until the running one ends).
 TASK_CEILING = 0.85
 #: Share of a worker's limit it may hold between tasks (Dask pauses a worker at 80 %).
 STEADY_CEILING = 0.75
