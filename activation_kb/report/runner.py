@@ -240,6 +240,11 @@ def check_exports(params: ReportParams) -> None:
     holding no export at all are an error. Only the first bytes of files whose name does not
     say they are exports are read (:func:`~activation_kb.telemetry._scan.scan_exports`).
 
+    Parameters
+    ----------
+    params : ReportParams
+        The checked parameters of the run (``events``, ``store``, ``strict``).
+
     Raises
     ------
     ReportParameterError
