@@ -744,13 +744,10 @@ class SpikeParams:
         Returns
         -------
         dict
-            ``sensitivity`` and ``history``; ``direction`` too unless it is "up" (the
-            detector's only behaviour so far).
+            ``sensitivity``, ``history`` and ``direction``.
         """
-        out: dict[str, Any] = {"sensitivity": self.sensitivity, "history": self.history}
-        if self.direction != "up":
-            out["direction"] = self.direction
-        return out
+        return {"sensitivity": self.sensitivity, "history": self.history,
+                "direction": self.direction}
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,7 @@ if __name__ == "__main__":
 
 _SQL = r"""
 WITH r AS (
-  SELECT event_time, result_code, category,
+  SELECT CAST(event_time AS TIMESTAMPTZ) AS event_time, result_code, category,
          lower(regexp_replace(CASE WHEN event_kind = 'kms_host_request'
                THEN coalesce(nullif(client_name, ''), nullif(cmid, '')) ELSE host END,
                '\..*$', '')) AS device

@@ -164,7 +164,7 @@ def test_sensitivity_accepts_exactly_0_to_1(value):
 def test_spike_params_are_checked_when_built():
     params = SpikeParams(sensitivity=0.7, history="14D")
     assert params.lookback == pd.Timedelta(days=14)
-    assert params.detect_kwargs() == {"sensitivity": 0.7, "history": "14D"}
+    assert params.detect_kwargs() == {"sensitivity": 0.7, "history": "14D", "direction": "up"}
     assert SpikeParams(direction="both").detect_kwargs()["direction"] == "both"
     with pytest.raises(SensitivityError):
         SpikeParams(sensitivity=2)

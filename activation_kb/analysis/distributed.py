@@ -31,6 +31,7 @@ from .. import schema as S
 from ..errors import MissingDependencyError
 from .attempts import AttemptTable, activation_attempts
 from .frequency import count_parts, merge_count_parts
+from .silence import activity_parts, merge_activity_parts
 from .summary import EXAMPLES, unreadable
 
 __all__ = ["Plan", "partition_facts", "merge_facts", "compute_facts", "dask_client",
@@ -168,7 +169,9 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
         profile.append(n.rename(columns={dim: "value"}).assign(dimension=dim))
     pa_ = period.attempts
     times = mine.attempts["time"]
+    own_rows = frame[own].reset_index(drop=True)
     return {
+        "activity": activity_parts(mine, own_rows, freq=plan.freq, tz=plan.tz),
         "first_attempt": times.min() if len(times) else None,
         "last_attempt": times.max() if len(times) else None,
         "previous": _previous_part(mine, plan),
@@ -184,7 +187,7 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
         "events": int(here.sum()),
         "records": int(own.sum()),
         "kms_hosts": pd.Series(hosts.astype(str).unique()),
-        "unreadable": unreadable(frame[own].reset_index(drop=True)),
+        "unreadable": unreadable(own_rows),
     }
 
 
@@ -227,6 +230,7 @@ def merge_facts(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
     profile = pd.concat([p["profile"] for p in parts], ignore_index=True)
     last = pd.concat([p["last_seen"] for p in parts], ignore_index=True)
     return {
+        "activity": merge_activity_parts([p["activity"] for p in parts]),
         "first_attempt": _edge([p["first_attempt"] for p in parts], min),
         "last_attempt": _edge([p["last_attempt"] for p in parts], max),
         "previous": _merge_previous([p["previous"] for p in parts]),

@@ -19,7 +19,8 @@ from .attempts import AttemptTable
 from .comparison import previous_result, previous_window
 from .distributed import PROFILE_DIMENSIONS, Plan, compute_facts, dask_client
 from .frequency import assemble_counts
-from .incidents import explain_spikes
+from .incidents import explain_spikes, number_incidents
+from .silence import detect_silences, silence_incidents
 from .spikes import detect_spikes
 from .summary import EXAMPLES, SILENT_AFTER, _longest_run, uncatalogued
 
@@ -76,7 +77,7 @@ def _empty_facts(plan: Plan) -> dict[str, Any]:
              "failed": None, "errors": None, "attempts": 0, "sites": pd.Series([], dtype=str),
              "events": 0, "records": 0, "kms_hosts": pd.Series([], dtype=str),
              "unreadable": {"unreadable_codes": 0, "unreadable_code_examples": []},
-             "first_attempt": None, "last_attempt": None, "previous": None}
+             "first_attempt": None, "last_attempt": None, "previous": None, "activity": None}
     facts["profile_table"] = profile_table(facts)
     return facts
 
@@ -95,7 +96,7 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
         attempt).
     """
     from ..store._layout import open_store
-    from .fleet import DETECTION_KEYS, FleetAnalysis
+    from .fleet import DETECTION_KEYS, FleetAnalysis, counts_start
 
     root = open_store(store)
     first, lo, hi = store_period(root, since, until, tz, spike_params.history)
@@ -112,15 +113,14 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
     else:
         facts = _empty_facts(plan)
     requests = {name: keys for name, keys, _ in plan.requests}
+    start_counts = counts_start(first, facts["first_attempt"])
     spikes = pd.concat(
         [detect_spikes(assemble_counts(facts["counts"][f"spikes:{'+'.join(keys)}"], freq,
-                                       list(keys), "events", first, hi, tz),
+                                       list(keys), "events", start_counts, hi, tz),
                        fleet_size=int(len(facts["devices"])), **spike_params.detect_kwargs())
          for keys in DETECTION_KEYS],
         ignore_index=True,
     )
-    if lo is not None:
-        spikes = spikes[spikes["end"] > lo].reset_index(drop=True)
     errors = facts["errors"]
     failed = facts["failed"]
     if errors is None or not len(errors):
@@ -128,9 +128,18 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
 
         empty = activation_attempts(S.empty_events())
         errors, failed = empty.errors, empty.attempts
-    profile = facts["profile_table"]
-    incidents = explain_spikes(spikes, AttemptTable(attempts=profile, errors=errors), lang=lang,
-                               dimensions=PROFILE_DIMENSIONS, data_end=facts["last_attempt"])
+    profile = AttemptTable(attempts=facts["profile_table"], errors=errors)
+    data_end = facts["last_attempt"]
+    silences, silent = _silences(facts, spike_params, freq, tz, lang,
+                                 explain_spikes(spikes, profile, lang=lang,
+                                                dimensions=PROFILE_DIMENSIONS, data_end=data_end))
+    if lo is not None:
+        spikes = spikes[spikes["end"] > lo].reset_index(drop=True)
+        silences = silences[silences["end"] > lo].reset_index(drop=True)
+        silent = silent[silent["end"] > lo]
+    incidents = number_incidents(
+        explain_spikes(spikes, profile, lang=lang, dimensions=PROFILE_DIMENSIONS,
+                       data_end=data_end), silent)
     if lo is not None:
         failed = failed[(failed["time"] >= lo).to_numpy(bool)].reset_index(drop=True)
         errors = errors[errors["attempt"].isin(failed["attempt"]).to_numpy(bool)]
@@ -166,13 +175,27 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
                    single_machine_spikes=int(incidents.attrs.get("single_machine_spikes", 0)))
     return FleetAnalysis(
         events=S.empty_events(), table=table, counts=counts, code_counts=code_counts,
-        spikes=spikes, incidents=incidents, summary=summary, quality=quality,
+        spikes=spikes, incidents=incidents, summary=summary, quality=quality, silences=silences,
         uncatalogued=uncatalogued(table), rejected=S.empty_rejected(), files=[],
         parameters={"since": since, "until": until, "freq": freq, "lang": lang,
                     "sensitivity": spike_params.sensitivity, "tz": tz,
                     "history": spike_params.history, "engine": "dask"},
         lang=lang, tz=tz, freq=freq, since=lo, until=hi, spike_params=spike_params,
     )
+
+
+def _silences(facts: dict[str, Any], params: SpikeParams, freq: str, tz: str | None, lang: str,
+              failures: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Falls in activity and their went-silent incidents, from the workers' activity counts."""
+    if facts["activity"] is None:
+        silences = detect_silences(None, None, activity={"buckets": pd.Series([], dtype=object),
+                                                         "counts": {}}, keys=())
+    else:
+        silences = detect_silences(None, None, freq=freq, tz=tz, activity=facts["activity"],
+                                   sensitivity=params.sensitivity, history=params.history,
+                                   fleet_size=int(len(facts["devices"])))
+    return silences, silence_incidents(silences, lang=lang, data_end=facts["last_attempt"],
+                                       failures=failures)
 
 
 def _previous(facts: dict[str, Any], plan: Plan, lo) -> dict[str, Any] | None:

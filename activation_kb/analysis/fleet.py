@@ -10,7 +10,6 @@ its machine-readable part (``incidents.json``, ``incidents.csv``, ``run_summary.
 
 from __future__ import annotations
 
-import inspect
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +34,17 @@ from ..progress import stage
 from .attempts import AttemptTable, activation_attempts
 from .comparison import previous_period
 from .frequency import error_frequency
-from .incidents import explain_spikes
+from .incidents import explain_spikes, number_incidents
+from .silence import SILENCE_KEYS, detect_silences, silence_incidents
 from .spikes import detect_spikes
 from .summary import quality_notes, summarize, uncatalogued, unreadable
 
-__all__ = ["FleetAnalysis", "analyze_fleet", "write_outputs", "DETECTION_KEYS"]
+__all__ = ["FleetAnalysis", "analyze_fleet", "write_outputs", "DETECTION_KEYS", "SILENCE_KEYS"]
 
 #: Key sets spikes are looked for in: each code fleet-wide, and each code per site.
 DETECTION_KEYS: tuple[tuple[str, ...], ...] = (("code",), ("code", "site"))
+# SILENCE_KEYS (from .silence): each site and each KMS host whose successful activations or
+# records fall away ("went silent" incidents)
 #: The engines :func:`analyze_fleet` runs on.
 ENGINES = ("pandas", "dask")
 
@@ -62,9 +64,10 @@ class FleetAnalysis:
     code_counts : pandas.DataFrame
         Failed attempts per bucket and code.
     spikes : pandas.DataFrame
-        Spikes of every key set in :data:`DETECTION_KEYS`.
+        Spikes of failures of every key set in :data:`DETECTION_KEYS`.
     incidents : pandas.DataFrame
-        ``explain_spikes`` of those spikes.
+        ``explain_spikes`` of those spikes, and the sites and KMS hosts that went silent
+        (``kind`` "went_silent"), numbered together, largest first.
     summary : dict
         Fleet size, attempts, failure rate, period, records loaded and rejected.
     quality : dict
@@ -93,6 +96,10 @@ class FleetAnalysis:
         The spike-detection parameters.
     filters : dict
         What :meth:`where` kept (empty for the whole fleet): name -> tuple of values.
+    silences : pandas.DataFrame
+        Falls in the successful activations and records of each site and KMS host
+        (:func:`~activation_kb.analysis.silence.detect_silences`), behind the "went silent"
+        incidents.
     """
 
     events: pd.DataFrame
@@ -114,6 +121,7 @@ class FleetAnalysis:
     until: pd.Timestamp | None = None
     spike_params: SpikeParams = field(default_factory=SpikeParams)
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    silences: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def skipped_files(self) -> list[dict[str, str]]:
@@ -243,9 +251,7 @@ def _detect(table: AttemptTable, freq: str, tz: str | None, first: pd.Timestamp 
             end: pd.Timestamp | None, params: SpikeParams) -> pd.DataFrame:
     """Spikes of every key set of :data:`DETECTION_KEYS` over ``[first, end)``."""
     kwargs = params.detect_kwargs()
-    if "direction" in kwargs and "direction" not in inspect.signature(detect_spikes).parameters:
-        raise ParameterError(f"direction={params.direction!r}: this version detects rises only; "
-                             "expected direction='up'", "direction", params.direction)
+    first = counts_start(first, table.attempts["time"].min() if len(table.attempts) else None)
     found = [
         detect_spikes(
             error_frequency(table, freq=freq, by=list(keys), since=first, until=end, tz=tz),
@@ -254,6 +260,19 @@ def _detect(table: AttemptTable, freq: str, tz: str | None, first: pd.Timestamp 
         for keys in DETECTION_KEYS
     ]
     return pd.concat(found, ignore_index=True)
+
+
+def counts_start(first: pd.Timestamp | None, data_start: pd.Timestamp | None):
+    """Where the counts the detector reads begin: ``first``, unless the data begin later.
+
+    Buckets before the first attempt of the data are not quiet, they are not there: counting
+    them as zeros would give the detector weeks of silence before the first day of the data,
+    and the ordinary level of the first days would look like a spike. ``None`` starts the
+    counts at the data's first bucket.
+    """
+    if first is None or data_start is None or pd.Timestamp(data_start) > first:
+        return None
+    return first
 
 
 def _spike_params(spike_params: SpikeParams | None, sensitivity: float,
@@ -302,13 +321,17 @@ def analyze_fleet(
         Time zone of local times in CSV exports, of naive ``since``/``until`` and of the
         buckets (a day starts at local midnight).
     sensitivity : float
-        Spike detection sensitivity in (0, 1] (see :func:`~activation_kb.detect_spikes`).
+        Spike detection sensitivity in (0, 1] (see :func:`~activation_kb.detect_spikes`), for
+        rises in failures and for sites and KMS hosts that went silent.
     history : str
         How far back the spike baseline looks. Events up to this long before ``since`` are
         read for the baseline only: the report shows the period, compared with the weeks
         before it.
     spike_params : SpikeParams, optional
-        The spike parameters as one object (instead of ``sensitivity`` and ``history``).
+        The spike parameters as one object (instead of ``sensitivity`` and ``history``); its
+        ``direction`` applies to the failure counts (rises by default). Falls in the
+        successful activations and records of each site and KMS host are always looked for
+        (``direction="down"``) and become "went silent" incidents.
     engine : {"pandas", "dask"}
         ``"dask"`` analyses an event store (see :func:`~activation_kb.ingest`) on a Dask
         cluster: one task per run of days, only small results come back (see
@@ -383,11 +406,20 @@ def analyze_fleet(
         table_all = activation_attempts(frame)
     with stage("detecting spikes"):
         spikes = _detect(table_all, freq, tz, first, hi, params)
+    with stage("detecting silences"):
+        silences = detect_silences(table_all, frame, freq=freq, tz=tz,
+                                   sensitivity=params.sensitivity, history=params.history,
+                                   fleet_size=table_all.devices)
+        data_end = table_all.attempts["time"].max() if len(table_all.attempts) else None
+        silent = silence_incidents(silences, lang=lang, data_end=data_end,  # weeks before: echoes
+                                   failures=explain_spikes(spikes, table_all, lang=lang))
     if lo is not None:  # report the period only
         spikes = spikes[spikes["end"] > lo].reset_index(drop=True)
+        silences = silences[silences["end"] > lo].reset_index(drop=True)
+        silent = silent[silent["end"] > lo]
         frame = _window(frame, lo, None)
     with stage("explaining incidents"):
-        incidents = explain_spikes(spikes, table_all, lang=lang)
+        incidents = number_incidents(explain_spikes(spikes, table_all, lang=lang), silent)
     with stage("counting errors"):
         table = table_all.between(lo, None) if lo is not None else table_all
         counts = error_frequency(table, freq=freq, by="category", since=lo, until=hi, tz=tz)
@@ -413,6 +445,7 @@ def analyze_fleet(
         parameters={"since": since, "until": until, "freq": freq, "lang": lang,
                     "sensitivity": params.sensitivity, "tz": tz, "history": params.history},
         lang=lang, tz=tz, freq=freq, since=lo, until=hi, spike_params=params,
+        silences=silences,
     )
 
 

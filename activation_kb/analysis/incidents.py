@@ -21,8 +21,8 @@ from ..l10n import dimension_label, format_percent, value_label
 from ..params import check_duration, check_lang, check_number, check_top_n
 from .attempts import DIMENSIONS, AttemptTable, activation_attempts
 
-__all__ = ["explain_spikes", "catalogue_rows", "code_text", "incident_id", "INCIDENT_COLUMNS",
-           "UMBRELLA_CODES", "STATUSES"]
+__all__ = ["explain_spikes", "catalogue_rows", "code_text", "incident_id", "number_incidents",
+           "INCIDENT_COLUMNS", "INCIDENT_KINDS", "UMBRELLA_CODES", "STATUSES"]
 
 #: Codes that name a symptom whose cause another code of the same attempts names:
 #: 0xC004F074 ("no KMS could be contacted") comes with the 12288 error of each host tried.
@@ -56,7 +56,12 @@ INCIDENT_COLUMNS = (
     "dimensions",
     "codes_detail",
     "spikes",
+    "kind",
+    "title",
 )
+#: Kinds of incident: codes failing more than usual; a site or KMS host whose successful
+#: activations or records fell away (:mod:`activation_kb.analysis.silence`).
+INCIDENT_KINDS = ("failures", "went_silent")
 #: An incident is ``ongoing`` when its window reaches the end of the data, else ``ended``.
 STATUSES = ("ongoing", "ended")
 _DEVICES_LISTED = 20
@@ -306,8 +311,10 @@ def explain_spikes(
         ``severity``, ``scope`` (the dimension values that hold most failures), ``dimensions``
         (ranked list of dicts: dimension, value, devices, share of the failing devices,
         fleet_share, lift, excess_share; a device's value is its most frequent one over all its
-        attempts), ``codes_detail`` (per code: failures, devices and text) and ``spikes``
-        (number of spikes grouped).
+        attempts), ``codes_detail`` (per code: failures, devices and text), ``spikes``
+        (number of spikes grouped), ``kind`` ("failures") and ``title`` ("0xC004F074 — KMS
+        host unreachable"). A site or KMS host that went silent is an incident of
+        :func:`~activation_kb.analysis.silence.silence_incidents` instead.
 
     Raises
     ------
@@ -345,17 +352,44 @@ def explain_spikes(
         for ids in groups
     ]
     out = pd.DataFrame(incidents)
-    out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
-    out["incident_id"] = _unique([incident_id(c, s, d) for c, s, d in
-                                  zip(out["top_code"], out["start"], out["dimensions"])])
+    out["incident_id"] = [incident_id(c, s, d) for c, s, d in
+                          zip(out["top_code"], out["start"], out["dimensions"])]
     if data_end is None and "time" in table.attempts.columns and len(table.attempts):
         data_end = table.attempts["time"].max()
     if data_end is not None:
         data_end = pd.Timestamp(data_end)
     out["status"] = ["ongoing" if data_end is not None and end > data_end else "ended"
                      for end in out["end"]]
-    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+    out = number_incidents(out)
     out.attrs["single_machine_spikes"] = dropped
+    return out
+
+
+def number_incidents(*frames: pd.DataFrame) -> pd.DataFrame:
+    """Put incident frames together, largest excess first, each id once.
+
+    Parameters
+    ----------
+    *frames : pandas.DataFrame
+        Frames with the columns of :data:`INCIDENT_COLUMNS` and their stable
+        :func:`incident_id` (:func:`explain_spikes`,
+        :func:`~activation_kb.analysis.silence.silence_incidents`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One frame; an id that comes twice gets ``-2``, ``-3`` ...; ``attrs`` of the first frame.
+    """
+    kept = [f for f in frames if len(f)]
+    if not kept:
+        out = pd.DataFrame({c: pd.Series(dtype=object) for c in INCIDENT_COLUMNS})
+    else:
+        out = pd.concat([f[list(INCIDENT_COLUMNS)] for f in kept], ignore_index=True)
+        out = out.sort_values(["excess", "start"], ascending=[False, True], kind="stable")
+        out["incident_id"] = _unique(list(out["incident_id"]))
+    out = out[list(INCIDENT_COLUMNS)].reset_index(drop=True)
+    if frames:
+        out.attrs.update(frames[0].attrs)
     return out
 
 
@@ -520,4 +554,6 @@ def _incident(group, errors_list, profile, rows, lang, top_n) -> dict[str, Any]:
         "dimensions": ranked,
         "codes_detail": detail,
         "spikes": int(len(group)),
+        "kind": "failures",
+        "title": f"{top_code} — {category_label(lead['category'], lang=lang)}",
     }

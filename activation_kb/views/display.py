@@ -564,13 +564,20 @@ def act_first(analysis: FleetAnalysis | pd.DataFrame, *, lang: str | None = None
         anchor_id = text_html(inc["incident_id"])
         items.append(
             f"<li>{_status(inc.get('status'), lang)[1]} "
-            f'<a href="#{anchor_id}"><b>{anchor_id}</b></a> · {text_html(inc["top_code"])} '
-            f"— {text_html(inc['category_label'])} · {text_html(inc['scope'])}<br>"
+            f'<a href="#{anchor_id}"><b>{anchor_id}</b></a> · {text_html(_what(inc))} '
+            f"· {text_html(inc['scope'])}<br>"
             + text_html(words["act_line"].format(
                 devices=plural(int(inc["devices"]), words["machine"], lang)))
             + f"{text_html(step)}</li>"
         )
     return HTML(f'{title}<ol class="akb-act">{"".join(items)}</ol>')
+
+
+def _what(inc: dict[str, Any]) -> str:
+    """Return what an incident is: its main code and category, or the title of a silence."""
+    if inc.get("kind") == "went_silent":  # a site or KMS host that went silent has no code
+        return str(inc["title"])
+    return f"{inc['top_code']} — {inc['category_label']}"
 
 
 @old_forms(positional=("lang", "tz"))
@@ -608,7 +615,7 @@ def incidents_table(incidents: pd.DataFrame | FleetAnalysis, *, lang: str | None
             ("html", f'<a href="#{ident}">{ident}</a>'), _status(inc.get("status"), lang),
             _severity(inc["severity"], lang),
             f"{_when(inc['start'], tz, lang)} → {_when(inc['end'], tz, lang)}",
-            f"{inc['top_code']} — {inc['category_label']}", _num(inc["devices"], lang),
+            _what(inc), _num(inc["devices"], lang),
             _num(inc["failures"], lang), inc["scope"],
         ])
     header = [words[k] for k in ("id", "status", "severity", "window", "top_code", "devices",
@@ -642,7 +649,7 @@ def incident(inc: Any, *, lang: str = "en", tz: str | None = None) -> HTML:
     ident = text_html(inc["incident_id"])
     colon = "\u00a0:" if lang == "fr" else ":"
     head = (f'<h3 id="{ident}">{_status(inc.get("status"), lang)[1]} {ident}{colon} '
-            f"{text_html(inc['top_code'])} — {text_html(inc['category_label'])}</h3>")
+            f"{text_html(_what(inc))}</h3>")
     listed = list(inc.get("affected_devices") or [])
     more = int(inc["devices"]) - len(listed)
     facts = _table([
@@ -666,6 +673,13 @@ def incident(inc: Any, *, lang: str = "en", tz: str | None = None) -> HTML:
             f"<p><b>{text_html(words['resolution'])}{colon}</b></p>"
             f"{markdown_html(detail['resolution']) or text_html(words['none'])}"
             + (f"<ul>{links}</ul>" if links else "")
+        )
+    if inc.get("kind") == "went_silent":  # no code: what fell, why it may have, what to check
+        codes.append(
+            f"<p><b>{text_html(words['message'])}{colon}</b> {text_html(inc['message'])}</p>"
+            f"<p><b>{text_html(words['cause'])}{colon}</b></p>{markdown_html(inc['cause'])}"
+            f"<p><b>{text_html(words['resolution'])}{colon}</b></p>"
+            f"{markdown_html(inc['resolution'])}"
         )
     return HTML(
         f'<div class="akb-card akb-sev-{text_html(inc["severity"])}">{head}{facts}'

@@ -182,7 +182,7 @@ def plot_frequency(
     >>> counts = error_frequency(events, freq="h", by="category")
     >>> fig = plot_frequency(counts, detect_spikes(error_frequency(events, freq="h", by="code")))
     >>> [t.name for t in fig.data if t.name.startswith("Spike")][:2]
-    ['Spike peaks', 'Spike peaks: KMS host not activated or not usable']
+    ['Spike peaks', 'Spike peaks: KMS host unreachable']
     """
     analysis = counts if isinstance(counts, FleetAnalysis) else None
     if analysis is not None:
@@ -521,7 +521,8 @@ def plot_incident(
         rows=2, cols=1, row_heights=[0.58, 0.42], vertical_spacing=0.16,
         subplot_titles=(label(lang, "codes_over_time"), label(lang, "dimensions")),
     )
-    category = inc.get("category") or category_of(inc["top_code"])
+    category = inc.get("category") or (category_of(inc["top_code"]) if inc["top_code"]
+                                         else "other")  # a site that went silent has no code
     title, subtitle = _incident_titles(inc, category, lang)
     new_figure(fig, title, lang, subtitle=subtitle)
     fig.update_layout(height=780, margin={"t": 150}, barmode="group",
@@ -548,10 +549,12 @@ def plot_incident(
 
 def _incident_titles(inc: dict[str, Any], category: str, lang: str) -> tuple[str, str]:
     """Return the incident figure's title (id, top code, category) and subtitle (window ...)."""
-    title = (f"<b>{escape(inc['incident_id'])}</b> · {escape(inc['top_code'])} · "
-             f"{category_text(category, lang)}")
+    silent = inc.get("kind") == "went_silent"
+    what = (escape(inc["title"]) if silent
+            else f"{escape(inc['top_code'])} · {category_text(category, lang)}")
+    title = f"<b>{escape(inc['incident_id'])}</b> · {what}"
     facts = [f"{format_time(inc['start'], lang)} → {format_time(inc['end'], lang)} UTC"]
-    if inc.get("devices") is not None:
+    if inc.get("devices") is not None and not silent:
         facts.append(f"{format_number(inc['devices'], lang)} {label(lang, 'failed_devices')}")
     if inc.get("severity"):
         severity = str(inc["severity"])

@@ -17,7 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..analysis.incidents import catalogue_rows, code_text
-from ..analysis.spikes import SEVERITIES
+from ..analysis.spikes import SEVERITIES, SPIKE_COLUMNS
 from ..catalogue.categories import category_of, load_categories
 from ..errors import AnalysisError
 from .style import (
@@ -36,8 +36,7 @@ __all__ = ["add_spike_marks", "incident_hover", "incident_records", "spike_hover
            "spike_rows", "text_lines"]
 
 #: Columns of detect_spikes output that are not keys.
-_SPIKE_FIELDS = ("start", "end", "detected", "peak", "observed", "expected", "excess", "ratio",
-                 "peak_observed", "peak_expected", "buckets", "score", "severity")
+_SPIKE_FIELDS = SPIKE_COLUMNS
 _MARKER = {"symbol": "diamond", "size": 13, "line": {"color": "#222222", "width": 1.5}}
 _INCIDENT_NEEDS = ("incident_id", "start", "end", "top_code", "category", "codes")
 
@@ -52,7 +51,11 @@ def text_lines(text: Mapping[str, Any], lang: str, max_lines: int = 6) -> list[s
 
 
 def incident_records(incidents: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Return the rows of an explain_spikes frame as dicts (none for None)."""
+    """Return the rows of an explain_spikes frame as dicts (none for None).
+
+    A site or KMS host that went silent is no failure to mark on a chart of failures: its
+    incident (``kind`` "went_silent") is left out.
+    """
     if incidents is None:
         return []
     if not isinstance(incidents, pd.DataFrame):
@@ -62,7 +65,8 @@ def incident_records(incidents: pd.DataFrame | None) -> list[dict[str, Any]]:
     missing = [c for c in _INCIDENT_NEEDS if c not in incidents.columns]
     if missing:
         raise AnalysisError(f"incidents lacks column(s) {missing}; expected explain_spikes output")
-    return incidents.to_dict(orient="records")
+    rows = incidents.to_dict(orient="records")
+    return [r for r in rows if r.get("kind") != "went_silent"]
 
 
 @cache

@@ -30,14 +30,15 @@ def test_whole_sample(sample):
 
 
 def test_a_short_period_is_compared_with_the_weeks_before(sample):
-    """The count-low incident fills half of this week: without the weeks before, it would be
-    its own baseline."""
+    """The count-low incident fills half of this week: the weeks before say it is one; with a
+    day of history the baseline has not seen a week and says so (warming_up)."""
     week = analyze_fleet(sample, since="2026-01-25", until="2026-02-02")
     assert list(week.incidents["top_code"]) == ["0xC004F038"]
+    assert not week.spikes["warming_up"].any()
     assert week.counts["time"].min() == pd.Timestamp("2026-01-25", tz="UTC")
     assert week.summary["period_start"] == "2026-01-25T00:00:00+00:00"
     blind = analyze_fleet(sample, since="2026-01-25", until="2026-02-02", history="1D")
-    assert blind.incidents.empty
+    assert blind.spikes["warming_up"].all() and (blind.spikes["baseline_days"] <= 1).all()
 
 
 def test_since_as_a_duration(sample):
