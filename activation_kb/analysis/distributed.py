@@ -192,7 +192,7 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
 
 
 def _previous_part(table: AttemptTable, plan: Plan) -> dict[str, Any] | None:
-    """Attempts, failed attempts and failing devices of the previous period in ``table``."""
+    """Return the attempts, failed attempts and failing devices of the previous period."""
     if plan.before is None or plan.lo is None:
         return None
     earlier = table.between(plan.before, plan.lo).attempts

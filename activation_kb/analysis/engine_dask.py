@@ -199,7 +199,7 @@ def _silences(facts: dict[str, Any], params: SpikeParams, freq: str, tz: str | N
 
 
 def _previous(facts: dict[str, Any], plan: Plan, lo) -> dict[str, Any] | None:
-    """The previous period's figures, as :func:`~.comparison.previous_period` gives them."""
+    """Return the previous period's figures, as :func:`~.comparison.previous_period` does."""
     part = facts["previous"]
     if plan.before is None or part is None or not part["attempts"]:
         return None
