@@ -57,6 +57,7 @@ __all__ = [
     "check_choice",
     "check_date",
     "check_duration",
+    "check_flag",
     "check_freq",
     "check_lang",
     "check_number",
@@ -487,6 +488,44 @@ def check_top_n(value: object, name: str = "top_n") -> int:
     return int(check_number(value, name, minimum=1, integer=True))
 
 
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0", "")
+
+
+def check_flag(value: object, name: str) -> bool:
+    """Return a yes/no parameter as a bool; schedulers may give it as text ("true", "no").
+
+    Parameters
+    ----------
+    value : bool, 0, 1 or str
+        ``True``/``False``, ``1``/``0``, or text: ``true``, ``yes``, ``on``, ``1`` (any case)
+        and ``false``, ``no``, ``off``, ``0`` or empty text.
+    name : str
+        The parameter's name in the message.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    ChoiceError
+        For anything else.
+
+    Examples
+    --------
+    >>> check_flag("True", "strict"), check_flag(0, "strict"), check_flag("no", "strict")
+    (True, False, False)
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+        return value.strip().lower() in _TRUE
+    raise _fail(ChoiceError, name, value, "expected true or false")
+
+
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     """Return ``value`` when it is one of ``choices``.
 
@@ -839,6 +878,11 @@ class ReportParams:
         Memory limit of each worker of the local cluster, given as "2GB", "512MiB" or bytes
         and kept in bytes (None: Dask's share of the machine's memory). Needs
         ``engine="dask"`` and no scheduler.
+    strict : bool
+        Files found beside the exports that are not exports (``README.md``, ``notes.txt``,
+        ``desktop.ini``, hidden files ...) are normally skipped and listed with the reason in
+        the report, ``manifest.json`` and ``summary.txt``; ``True`` makes them an error, raised
+        by :func:`~activation_kb.run_report` before the kernel starts.
     """
 
     events: tuple[str, ...] | None = None
@@ -857,6 +901,7 @@ class ReportParams:
     scheduler: str | None = None
     workers: int | None = None
     memory_limit: int | str | None = None
+    strict: bool = False
 
     def __post_init__(self) -> None:
         tz = check_timezone(self.tz)
@@ -890,6 +935,7 @@ class ReportParams:
             "store": check_store(self.store),
             "engine": engine,
             "scheduler": check_scheduler(self.scheduler, engine),
+            "strict": check_flag(self.strict, "strict"),
         }
         values["workers"], values["memory_limit"] = check_local_cluster(
             self.workers, self.memory_limit, engine, values["scheduler"])

@@ -231,6 +231,7 @@ def _quality(last_seen: pd.DataFrame, counts: pd.DataFrame, end: pd.Timestamp) -
         "rejected": 0,
         "rejected_by_reason": {},
         "duplicates": 0,
+        "skipped_files": [],  # a store holds exports' events only
         "silent_devices": int(len(silent)),
         "silent_examples": [str(d) for d in silent.sort_values().index[:EXAMPLES]],
         "silent_after": str(SILENT_AFTER),

@@ -73,7 +73,9 @@ class FleetAnalysis:
         Fleet size, attempts, failure rate, period, records loaded and rejected.
     quality : dict
         Data-quality notes: rejected records by reason, duplicates, records whose result code
-        could not be read, silent machines, empty buckets.
+        could not be read, silent machines, empty buckets, and ``skipped_files``: the files
+        found beside the exports that are not exports (path and reason; see
+        :attr:`skipped_files`).
     uncatalogued : pandas.DataFrame
         Codes seen that the article does not document, with their description.
     rejected : pandas.DataFrame
@@ -121,6 +123,15 @@ class FleetAnalysis:
     spike_params: SpikeParams = field(default_factory=SpikeParams)
     filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
     silences: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def skipped_files(self) -> list[dict[str, str]]:
+        """Files found beside the exports that are not exports, not read: path and reason.
+
+        A ``README.md``, ``notes.txt``, ``desktop.ini``, ``Thumbs.db``, a hidden file, an
+        archive ... (see :func:`~activation_kb.load_events`); empty for a frame or a store.
+        """
+        return list(self.quality.get("skipped_files", []))
 
     @property
     def measure(self) -> str:
@@ -172,19 +183,21 @@ class FleetAnalysis:
                      since=since, until=until)
 
 
-def _load(events: Any, tz: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _load(events: Any, tz: str | None, strict: bool = False,
+          ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Events from a frame or from paths, and how the input was read."""
     if isinstance(events, pd.DataFrame):
         frame = events
         if set(schema.EVENT_COLUMNS) - set(events.columns):
             frame = schema.coerce_events(events)
         return frame, {"rejected": schema.empty_rejected(), "files": [], "records": len(frame),
-                       "duplicates": 0}
+                       "duplicates": 0, "skipped_files": []}
     from ..telemetry import load_events
 
-    result = load_events(events, tz=tz)
+    result = load_events(events, tz=tz, strict=strict)
     return result.events, {"rejected": result.rejected, "files": result.files,
-                           "records": result.records, "duplicates": result.duplicates}
+                           "records": result.records, "duplicates": result.duplicates,
+                           "skipped_files": result.skipped_files}
 
 
 def _period(start: pd.Timestamp | pd.Timedelta | None, end: pd.Timestamp | None,
@@ -215,7 +228,7 @@ def _load_store(store: Any, since: object, until: object, tz: str | None,
             "shorter period")
     frame = read_range(root, first, hi)
     return frame, {"rejected": schema.empty_rejected(), "files": [], "records": len(frame),
-                   "duplicates": 0}
+                   "duplicates": 0, "skipped_files": []}
 
 
 def _before(moment: pd.Timestamp, span: pd.Timedelta) -> pd.Timestamp:
@@ -291,6 +304,7 @@ def analyze_fleet(
     scheduler: Any = None,
     workers: int | None = None,
     memory_limit: str | int | None = None,
+    strict: bool = False,
 ) -> FleetAnalysis:
     """Analyse a fleet's activation events: counts, spikes, incidents and data quality.
 
@@ -337,6 +351,11 @@ def analyze_fleet(
         Tasks are sized to fit it, however large the store (see
         :mod:`activation_kb.analysis.dask_memory`); a limit too small to run them is refused
         before any task runs.
+    strict : bool
+        Files found beside the exports that are not exports (``README.md``, ``notes.txt``,
+        ``desktop.ini``, hidden files ...) are normally skipped and listed with the reason in
+        ``quality["skipped_files"]`` (:attr:`FleetAnalysis.skipped_files`); ``strict=True``
+        makes them an error, raised before any file is read.
 
     Returns
     -------
@@ -348,7 +367,8 @@ def analyze_fleet(
         For a bad parameter (its subclass names the kind: DateError, FrequencyError ...),
         before any file is read.
     TelemetryError
-        For unreadable inputs.
+        For unreadable inputs, paths holding no export, and with ``strict`` files that are
+        not exports.
 
     Examples
     --------
@@ -388,7 +408,7 @@ def analyze_fleet(
     if store:
         frame, loaded = _load_store(events, since, until, tz, params.history)
     else:
-        frame, loaded = _load(events, tz)
+        frame, loaded = _load(events, tz, strict)
     unread = unreadable(frame)
     lo, hi = _period(start, end, frame)
     # the baseline learns from up to `history` before the period: a short period (a week) is
@@ -471,7 +491,8 @@ def write_outputs(analysis: FleetAnalysis, directory: str | Path) -> dict[str, P
     dict
         ``{"incidents.json": path, "incidents.csv": path, "run_summary.json": path}``. In the
         CSV, list and dict columns (``codes``, ``affected_devices``, ``dimensions`` ...) are
-        JSON text.
+        JSON text. ``run_summary.json`` holds ``summary``, ``quality``, ``files`` (read),
+        ``skipped_files`` (found, not exports: path and reason) and ``parameters``.
     """
     out = Path(directory)
     incidents = analysis.incidents
@@ -491,6 +512,7 @@ def write_outputs(analysis: FleetAnalysis, directory: str | Path) -> dict[str, P
         "summary": analysis.summary,
         "quality": analysis.quality,
         "files": analysis.files,
+        "skipped_files": analysis.skipped_files,
         "parameters": analysis.parameters,
     }
     paths["run_summary.json"].write_text(

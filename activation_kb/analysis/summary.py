@@ -91,7 +91,8 @@ def quality_notes(table: AttemptTable, loaded: dict[str, Any], counts: pd.DataFr
     table : AttemptTable
         The period's attempts.
     loaded : dict
-        The input's ``rejected`` frame and ``duplicates`` count.
+        The input's ``rejected`` frame, ``duplicates`` count and ``skipped_files`` (files that
+        are not exports: path and reason).
     counts : pandas.DataFrame
         The period's counts (``error_frequency``), for the empty buckets.
     end : pandas.Timestamp
@@ -101,7 +102,8 @@ def quality_notes(table: AttemptTable, loaded: dict[str, Any], counts: pd.DataFr
     Returns
     -------
     dict
-        ``rejected``, ``rejected_by_reason``, ``duplicates``, ``silent_devices``,
+        ``rejected``, ``rejected_by_reason``, ``duplicates``, ``skipped_files`` (path and
+        reason of each file found that is not an export), ``silent_devices``,
         ``silent_examples``, ``silent_after``, ``buckets``, ``empty_buckets``,
         ``longest_gap_buckets``.
     """
@@ -115,6 +117,8 @@ def quality_notes(table: AttemptTable, loaded: dict[str, Any], counts: pd.DataFr
         "rejected": int(len(rejected)),
         "rejected_by_reason": {str(k): int(v) for k, v in reasons.items()},
         "duplicates": int(loaded["duplicates"]),
+        "skipped_files": [{"path": str(s["path"]), "reason": str(s["reason"])}
+                          for s in loaded.get("skipped_files", [])],
         "silent_devices": int(len(silent)),
         "silent_examples": [str(d) for d in silent.sort_values().index[:EXAMPLES]],
         "silent_after": str(SILENT_AFTER),

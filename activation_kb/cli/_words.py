@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..l10n import format_count, plural
 
-__all__ = ["CLI_TEXT", "report_line", "type_text", "words"]
+__all__ = ["CLI_TEXT", "report_line", "skipped_line", "type_text", "words"]
 
 CLI_TEXT: dict[str, dict[str, str]] = {
     "en": {
@@ -20,6 +20,8 @@ CLI_TEXT: dict[str, dict[str, str]] = {
         "({rejected} rejected)",
         "incident": "incident", "device": "device", "record": "record",
         "from_english": "from the English article",
+        "skipped": "{files} skipped: not event exports (manifest.json gives each one's reason)",
+        "file": "file",
     },
     "fr": {
         "category": "Catégorie", "type": "Type d’activation", "cause": "Cause",
@@ -36,6 +38,9 @@ CLI_TEXT: dict[str, dict[str, str]] = {
         "({rejected} rejetés)",
         "incident": "incident", "device": "appareil", "record": "enregistrement",
         "from_english": "d’après l’article anglais",
+        "skipped": "{files} ignoré(s) : pas des exports d’événements (manifest.json donne le "
+        "motif de chacun)",
+        "file": "fichier",
     },
 }
 
@@ -66,3 +71,9 @@ def report_line(lang: str, out: object, seconds: float, incidents: int, devices:
                               devices=plural(devices, w["device"], lang),
                               records=plural(records, w["record"], lang),
                               rejected=format_count(rejected, lang))
+
+
+def skipped_line(lang: str, count: int) -> str:
+    """Return the line of ``report run`` saying how many files were skipped (not exports)."""
+    w = words(lang)
+    return w["skipped"].format(files=plural(count, w["file"], lang))

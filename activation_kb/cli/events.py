@@ -75,7 +75,11 @@ def _print_summary(summary: dict[str, Any], most: int = 20) -> None:
         click.echo("values present but unreadable (record loaded, value left empty):")
         for column, count in summary["unreadable_values"].items():
             click.echo(f"  {column:<22}{count:>10,}")
-    skipped = summary.get("skipped_files") or []
+    _print_skipped(summary.get("skipped_files") or [], most)
+
+
+def _print_skipped(skipped: list[dict[str, str]], most: int = 20) -> None:
+    """List the files that are not exports, with the reason (summarize, ingest)."""
     if skipped:
         click.echo(f"skipped (not event exports): {len(skipped):,}")
         for s in skipped[:most]:
@@ -145,19 +149,25 @@ def _store_commands(events: click.Group) -> None:
                   help="Wait this long for another ingest to finish (default: exit 2 at once).")
     @click.option("--workers", type=int, default=None,
                   help="Processes parsing files (default: every core).")
+    @click.option("--strict", is_flag=True,
+                  help="Fail (exit 2, before anything is written) when a file found is not an "
+                       "event export (README, notes, hidden or metadata files) instead of "
+                       "listing it as skipped.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-    def ingest_command(paths, store, fmt, tz, wait, workers, as_json) -> None:
+    def ingest_command(paths, store, fmt, tz, wait, workers, strict, as_json) -> None:
         """Append EXPORTS... (files, directories, globs) to the event store --store DIR.
 
         Files ingested before (same sha256) are skipped without parsing; records already in
-        the store are counted as duplicates and not stored twice. Exit 2 when another ingest
-        holds the store (see --wait) or an input is unusable.
+        the store are counted as duplicates and not stored twice. Files that are not exports
+        (README, notes, hidden files) are listed as skipped unless --strict. Exit 2 when
+        another ingest holds the store (see --wait) or an input is unusable.
         """
         from ..errors import StoreLockedError
         from ..store import ingest
 
         try:
-            result = ingest(list(paths), store, format=fmt, tz=tz, wait=wait, workers=workers)
+            result = ingest(list(paths), store, format=fmt, tz=tz, wait=wait, workers=workers,
+                            strict=strict)
         except StoreLockedError as exc:
             raise fail(str(exc), 2) from exc
         if as_json:
@@ -174,6 +184,7 @@ def _store_commands(events: click.Group) -> None:
                 click.echo(f"  {f['path']}: {f['reason']}")
             if len(result.skipped) > 20:
                 click.echo(f"  ... and {len(result.skipped) - 20:,} more (--json lists them)")
+        _print_skipped(result.skipped_files)
 
     @events.command("store")
     @click.argument("store", type=click.Path(file_okay=False))

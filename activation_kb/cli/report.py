@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from ._common import fail, progress_options
-from ._words import report_line
+from ._words import report_line, skipped_line
 
 __all__ = ["register"]
 
@@ -75,14 +75,20 @@ def report_group() -> None:
 @click.option("--memory-limit", "memory_limit", default=None, metavar="SIZE",
               help="Memory limit of each local Dask worker, e.g. 2GB; tasks are sized to fit "
                    "it (default: a share of the machine's memory).")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 2, before the kernel starts) when a file found beside the exports "
+                   "is not one (README.md, notes.txt, desktop.ini, hidden files), instead of "
+                   "skipping it and listing it in the manifest.")
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 @progress_options
 def run_command(name, events, out, since, until, freq, lang, sensitivity, history, top_n, title,
                 tz, catalogue, fail_on_spike, fail_on_risk, store, engine, scheduler, workers,
-                memory_limit, as_json) -> None:
+                memory_limit, strict, as_json) -> None:
     """Run the fleet report and write HTML, the executed notebook, incidents and a manifest.
 
-    Every parameter is checked before a kernel starts (exit 2 for a bad one).
+    Every parameter is checked before a kernel starts (exit 2 for a bad one). Files beside the
+    exports that are not exports are skipped and listed (manifest.json, summary.txt, the
+    report's data quality) unless --strict.
     """
     from ..errors import ReportError, ReportParameterError
     from ..report.runner import report_params, run_report
@@ -92,7 +98,7 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
             list(events) or None, since=since, until=until, freq=freq, lang=lang,
             sensitivity=sensitivity, history=history, top_n=top_n, title=title, tz=tz,
             catalogue=catalogue, store=store, engine=engine, scheduler=scheduler,
-            workers=workers, memory_limit=memory_limit,
+            workers=workers, memory_limit=memory_limit, strict=strict,
         )
         result = run_report(out=out, params=params, name=name)
     except ReportParameterError as exc:
@@ -108,6 +114,8 @@ def run_command(name, events, out, since, until, freq, lang, sensitivity, histor
                                summary.get("devices", 0), manifest.get("records", 0),
                                manifest.get("rejected", 0)))
         click.echo(f"  {result.html}")
+        if manifest.get("skipped_files"):
+            click.echo("  " + skipped_line(lang, len(manifest["skipped_files"])))
     if fail_on_risk and result.risks:
         raise fail(f"at risk: {'; '.join(result.risks)}; see {result.out_dir / 'health.json'}", 4)
     if fail_on_spike and result.incidents:

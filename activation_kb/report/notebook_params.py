@@ -148,8 +148,9 @@ def _number(name: str, value: Any, kind: type) -> Any:
 def report_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
     """Check and type the report parameters found in ``namespace`` (a notebook's globals).
 
-    Text values become what the report expects: ``"0.5"`` a float, ``"10"`` an int, ``""`` or
-    ``"None"`` nothing; then every value is checked as ``activation-kb report run`` checks it.
+    Text values become what the report expects: ``"0.5"`` a float, ``"10"`` an int,
+    ``"true"``/``"false"`` a flag (``strict``), ``""`` or ``"None"`` nothing; then every value
+    is checked as ``activation-kb report run`` checks it.
 
     Parameters
     ----------
@@ -180,7 +181,7 @@ def report_parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
             values.pop(name, None)  # the default
         else:
             values[name] = _number(name, values[name], kind)
-    for name in ("freq", "lang", "history", "engine"):  # fields whose default is not None
+    for name in ("freq", "lang", "history", "engine", "strict"):  # defaults that are not None
         if values.get(name) is None:
             values.pop(name, None)
     checked = report_params(values.pop("events", None), **values)

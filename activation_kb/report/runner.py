@@ -29,7 +29,13 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import MissingDependencyError, ParameterError, ReportError, ReportParameterError
+from ..errors import (
+    MissingDependencyError,
+    ParameterError,
+    ReportError,
+    ReportParameterError,
+    TelemetryError,
+)
 from ..params import ReportParams
 from ..progress import RELAY_ENV, replay
 from ..progress import stage as progress_stage
@@ -46,6 +52,7 @@ __all__ = [
     "ReportSpec",
     "ReportResult",
     "check_parameters",
+    "check_exports",
     "report_params",
     "run_report",
     "list_reports",
@@ -224,6 +231,35 @@ def check_parameters(events: Any = None, **fields: Any) -> dict[str, Any]:
     return params.notebook_parameters(default_events=[str(default_events())])
 
 
+def check_exports(params: ReportParams) -> None:
+    """Refuse, before any kernel starts, export paths the report's loading would refuse.
+
+    Files found beside the exports that are not exports (``README.md``, ``notes.txt``,
+    ``desktop.ini``, hidden files ...) are an error with ``params.strict`` (every one named,
+    with the reason); without it they are skipped and listed in the manifest, and only paths
+    holding no export at all are an error. Only the first bytes of files whose name does not
+    say they are exports are read (:func:`~activation_kb.telemetry._scan.scan_exports`).
+
+    Parameters
+    ----------
+    params : ReportParams
+        The checked parameters of the run (``events``, ``store``, ``strict``).
+
+    Raises
+    ------
+    ReportParameterError
+        For ``events`` (its ``__cause__`` is the :class:`~activation_kb.TelemetryError`).
+    """
+    if params.events is None or params.store is not None:
+        return  # the bundled sample, or a store: nothing beside the exports
+    from ..telemetry._scan import scan_exports
+
+    try:
+        scan_exports(list(params.events), strict=params.strict)
+    except TelemetryError as exc:
+        raise ReportParameterError(f"events: {exc}", "events", list(params.events)) from exc
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -292,7 +328,8 @@ def run_report(
         Folder to publish into: the code-free offline HTML page (``fleet_report.html``), the
         executed notebook, ``incidents.json``, ``incidents.csv``, ``health.json`` and
         ``health.csv`` (:func:`~activation_kb.write_health`) and ``manifest.json`` (with the
-        health summary: counts by status, ``at_risk``, ``alerts``).
+        health summary: counts by status, ``at_risk``, ``alerts``; the files read, ``inputs``,
+        and those found that are not exports, ``skipped_files``, each with the reason).
     params : ReportParams, optional
         All the report parameters at once (then give neither ``events`` nor ``fields``).
     name : str
@@ -309,9 +346,11 @@ def run_report(
         (an event store, :func:`~activation_kb.ingest`, to report on instead of ``events``:
         only the days of the period and its baseline are read), ``engine`` ("dask" runs the
         heavy part on a Dask cluster; needs ``store``), ``scheduler`` (the Dask scheduler's
-        address, "tcp://host:8786"; default a local cluster), and ``workers`` and
-        ``memory_limit`` (the local cluster's worker processes and each one's memory limit,
-        "2GB").
+        address, "tcp://host:8786"; default a local cluster), ``workers`` and ``memory_limit``
+        (the local cluster's worker processes and each one's memory limit, "2GB") and
+        ``strict`` (a file beside the exports that is not one, e.g. ``README.md``, is an error
+        before the kernel starts, instead of being skipped and listed in the manifest's
+        ``skipped_files``).
 
     Returns
     -------
@@ -320,7 +359,8 @@ def run_report(
     Raises
     ------
     ReportParameterError
-        For a bad parameter, before any kernel starts.
+        For a bad parameter, before any kernel starts; so are paths holding no export at all
+        and, with ``strict``, files that are not exports.
     ReportError
         When a cell fails (its error in the message; the executed notebook is kept in
         ``<out>.failed/``) or the export fails. The previous report in ``out`` is untouched.
@@ -330,6 +370,7 @@ def run_report(
                                    "name", name)
     spec = REPORTS[name]
     checked = report_params(events, params, **fields)
+    check_exports(checked)
     try:
         import papermill as pm
     except ImportError as exc:  # pragma: no cover - papermill is a dependency

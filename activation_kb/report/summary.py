@@ -15,6 +15,8 @@ from typing import Any
 __all__ = ["summary_text"]
 
 _WIDTH = 100
+#: Skipped files named (the manifest lists every one).
+_SKIPPED = 5
 _MARKUP = re.compile(r"\*\*|__|`|\[([^\]]*)\]\([^)]*\)")
 
 
@@ -44,7 +46,8 @@ def summary_text(manifest: Mapping[str, Any], incidents: Sequence[Mapping[str, A
     Parameters
     ----------
     manifest : mapping
-        The run's ``manifest.json`` content (``summary``, ``parameters``, counts).
+        The run's ``manifest.json`` content (``summary``, ``parameters``, counts, and
+        ``skipped_files``: the first five are named with their reason).
     incidents : sequence of mapping
         The run's ``incidents.json`` content.
     report : str
@@ -84,7 +87,11 @@ def summary_text(manifest: Mapping[str, Any], incidents: Sequence[Mapping[str, A
     ]
     skipped = manifest.get("skipped_files") or []
     if skipped:
-        lines.append(f"{len(skipped):,} file(s) skipped (not exports): see manifest.json")
+        lines.append(f"{len(skipped):,} file(s) skipped, not event exports (not read):")
+        for entry in skipped[:_SKIPPED]:
+            lines += _wrap("", f"{entry.get('path', '')}: {entry.get('reason', '')}")
+        if len(skipped) > _SKIPPED:
+            lines.append(f"   ... and {len(skipped) - _SKIPPED:,} more: see manifest.json")
     for number, incident in enumerate(incidents[:most], 1):
         codes = " ".join(incident.get("codes") or [incident.get("top_code", "")])
         label = incident.get("category_label") or incident.get("category") or ""

@@ -50,6 +50,10 @@ class IngestResult:
         Totals over the ingested files; ``records == loaded + rejected + duplicates``. A
         duplicate is a record already in the store, or read twice in this ingest (same host,
         channel and record_id, as :func:`~activation_kb.load_events` de-duplicates).
+    skipped_files : list of dict
+        Files found beside the exports that are not exports (``README.md``, ``notes.txt``,
+        ``desktop.ini``, hidden files ...), not read, not stored, not logged: ``path`` and
+        ``reason``, as :attr:`~activation_kb.telemetry.LoadResult.skipped_files`.
     days : list of str
         The UTC days that received new events.
     seconds : float
@@ -64,6 +68,7 @@ class IngestResult:
     duplicates: int = 0
     days: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    skipped_files: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def skipped(self) -> list[dict[str, Any]]:
@@ -76,15 +81,17 @@ class IngestResult:
         Returns
         -------
         dict
-            ``store``, ``files``, ``ingested``, ``skipped``, the counts (``records``,
-            ``loaded``, ``rejected``, ``duplicates``), ``days`` touched, ``seconds`` and
-            ``per_file`` (one dict per file: path, sha256, status and counts).
+            ``store``, ``files``, ``ingested``, ``skipped`` (files ingested before), the counts
+            (``records``, ``loaded``, ``rejected``, ``duplicates``), ``days`` touched,
+            ``seconds``, ``per_file`` (one dict per file: path, sha256, status and counts) and
+            ``skipped_files`` (files that are not exports: path and reason).
         """
         return {"store": str(self.store), "files": len(self.files),
                 "ingested": len(self.files) - len(self.skipped), "skipped": len(self.skipped),
                 "records": self.records, "loaded": self.loaded, "rejected": self.rejected,
                 "duplicates": self.duplicates, "days": self.days,
-                "seconds": round(self.seconds, 2), "per_file": self.files}
+                "seconds": round(self.seconds, 2), "per_file": self.files,
+                "skipped_files": self.skipped_files}
 
 
 def _sha256(path: Path) -> str:
@@ -232,6 +239,7 @@ def ingest(
     wait: float = 0.0,
     workers: int | None = None,
     progress: bool | None = None,
+    strict: bool = False,
 ) -> IngestResult:
     """Append event exports to an event store (created when it does not exist).
 
@@ -254,6 +262,11 @@ def ingest(
         Processes parsing files (default: every core).
     progress : bool, optional
         Show a progress bar; default only when stderr is a terminal.
+    strict : bool
+        Files found beside the exports that are not exports (``README.md``, ``notes.txt``,
+        ``desktop.ini``, hidden files ...) are normally skipped and listed in
+        ``result.skipped_files`` with the reason; ``True`` makes them an error, raised before
+        anything is written.
 
     Returns
     -------
@@ -276,21 +289,27 @@ def ingest(
     StoreVersionError
         When ``store`` is not a store (a non-empty directory), or a newer version wrote it.
     TelemetryError
-        For a missing or unreadable export, as :func:`~activation_kb.load_events`.
+        For a missing or unreadable export, as :func:`~activation_kb.load_events`; for paths
+        holding no export at all; with ``strict``, for files that are not exports (all named).
     """
     from ..telemetry._formats import resolve_format
     from ..telemetry._load import _check_tz, combine_parts
     from ..telemetry._parallel import read_files
-    from ..telemetry._source import expand_paths
+    from ..telemetry._scan import sort_exports
+    from ..telemetry._source import SkippedFile, expand_paths
 
     clock = time.perf_counter()
     forced = resolve_format(format) if format is not None else None
     _check_tz(tz)
-    files = [p.resolve() for p in expand_paths(paths)]
+    inside = Path(store).resolve()
+    skipped: list[SkippedFile] = []
+    found = [p.resolve() for p in expand_paths(paths, skipped)]
+    # the store's own files (its lock, logs and parts) when it lies inside the export folder
+    found = [p for p in found if inside not in p.parents]
+    skipped = [s for s in skipped if inside not in Path(s.path).resolve().parents]
+    files = sort_exports(found, skipped, forced, strict=strict)  # before anything is written
     root = open_store(store, create=True)
-    inside = root.resolve()
-    files = [p for p in files if inside not in p.parents]
-    result = IngestResult(store=root)
+    result = IngestResult(store=root, skipped_files=[s.as_dict() for s in skipped])
     with store_lock(root, wait):
         _clean(root)
         log = read_log(root)
@@ -318,7 +337,13 @@ def ingest(
 
 def _ingest_chunk(root, chunk, digests, token, forced, tz, workers, tick, result,
                   read_files, combine_parts) -> None:
-    """Parse, de-duplicate against the store, write and commit one chunk of files."""
+    """Parse, de-duplicate against the store, write and commit one chunk of files.
+
+    Files found not to be exports as they are read go to ``result.skipped_files``: they are
+    neither stored nor logged (a later ingest looks at them again).
+    """
+    from ..telemetry._load import NOT_EXPORT
+
     parts = read_files(chunk, forced, tz, "quarantine", workers=workers, tick=tick)
     frames = []
     for part in parts:
@@ -326,17 +351,20 @@ def _ingest_chunk(root, chunk, digests, token, forced, tz, workers, tick, result
             frame = part.frame.copy(deep=False)
             frame[_OWNER] = part.owner
             frames.append(frame)
-    owner = np.concatenate([f[_OWNER].to_numpy() for f in frames]) if frames else np.zeros(0)
+    owner = (np.concatenate([f[_OWNER].to_numpy() for f in frames]) if frames
+             else np.zeros(0, np.int64))
     stats = [s for p in parts for s in p.stats]
     rejected = [r for p in parts for r in p.rejected]
     loaded = combine_parts(frames, owner, stats, rejected)
+    result.skipped_files += loaded.skipped_files  # found not to be exports as they were read
+    stats_all, stats = stats, [s for s in stats if NOT_EXPORT not in s]
     events = loaded.events
     files_of = events.pop(_OWNER).to_numpy(np.int64) if _OWNER in events else np.zeros(0, int)
     dup = _stored_duplicates(root, events)
     if dup.any():
-        for i, count in enumerate(np.bincount(files_of[dup], minlength=len(stats))):
-            stats[i]["duplicates"] += int(count)
-            stats[i]["loaded"] -= int(count)
+        for i, count in enumerate(np.bincount(files_of[dup], minlength=len(stats_all))):
+            stats_all[i]["duplicates"] += int(count)
+            stats_all[i]["loaded"] -= int(count)
         events = events.loc[~dup].reset_index(drop=True)
     day = events[S.EVENT_TIME].dt.strftime("%Y-%m-%d").to_numpy(dtype=object) if len(events) \
         else np.zeros(0, object)

@@ -27,9 +27,10 @@ from ._file import (
     gc_paused,
     read_file,
 )
-from ._formats import Format, allowed_formats, resolve_format
+from ._formats import Format, resolve_format
 from ._result import LoadResult
-from ._source import SkippedFile, expand_paths
+from ._scan import nothing_read, refuse_skipped, scan_exports
+from ._source import SkippedFile
 
 __all__ = ["load_events", "combine_parts", "BATCH", "_DATA_ERRORS"]
 
@@ -137,27 +138,6 @@ def _check_tz(tz: str | None) -> None:
                              "Europe/Paris, America/New_York or UTC") from None
 
 
-def _refuse_skipped(skipped: list[SkippedFile]) -> None:
-    """``strict=True``: files that are not exports are an error."""
-    shown = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:5])
-    more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-    raise TelemetryError(f"{len(skipped)} file(s) are not event exports (strict): {shown}{more}; "
-                         "move them out of the export folder or load without strict")
-
-
-def _nothing_read(skipped: list[SkippedFile]) -> TelemetryError:
-    """Return the error for paths where every file found was skipped (none is an export)."""
-    expected = ("expected an event export: wevtutil XML, EVTX, evtx_dump JSON lines, "
-                "Get-WinEvent/Get-EventLog/Event Viewer CSV, Log Analytics Event/WindowsEvent "
-                f"CSV or JSON, or a canonical CSV/Parquet; pass format= (--format) to choose one "
-                f"of {allowed_formats()}")
-    if len(skipped) == 1:
-        return TelemetryError(f"{skipped[0].path}: {skipped[0].reason}; {expected}")
-    shown = "; ".join(f"{s.path} ({s.reason})" for s in skipped[:5])
-    return TelemetryError(f"none of the {len(skipped)} files is an event export: {shown}"
-                          + ("; ..." if len(skipped) > 5 else "") + f"; {expected}")
-
-
 def load_events(
     paths: str | Path | Iterable[str | Path],
     format: str | Format | None = None,
@@ -239,18 +219,15 @@ def load_events(
                              "result.events instead")
     forced = resolve_format(format) if format is not None else None
     _check_tz(tz)
-    skipped: list[SkippedFile] = []
-    files = expand_paths(paths, skipped)
-    if strict and skipped:
-        _refuse_skipped(skipped)
+    files, skipped = scan_exports(paths, forced, strict=strict)
     if len(files) > 1:  # many files: read in groups, on all cores when they are big enough
         result = _load_many(files, forced, tz, on_error, skipped)
     else:
         result = _load_each(files, forced, tz, on_error, skipped)
-    if strict and result.skipped_files:
-        _refuse_skipped([SkippedFile(**s) for s in result.skipped_files])
+    if strict and result.skipped_files:  # a file changed since it was scanned
+        raise refuse_skipped([SkippedFile(**s) for s in result.skipped_files])
     if not result.files and result.skipped_files:
-        raise _nothing_read([SkippedFile(**s) for s in result.skipped_files])
+        raise nothing_read([SkippedFile(**s) for s in result.skipped_files])
     return result
 
 

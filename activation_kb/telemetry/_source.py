@@ -82,6 +82,13 @@ def not_export_by_name(name: str, folder: bool = False) -> str | None:
     return None
 
 
+def _odd_entry(path: Path) -> str:
+    """Why an entry that is neither a folder nor a regular file is skipped."""
+    if not path.exists():
+        return "broken link (its target does not exist)"
+    return "not a regular file (a pipe, socket or device), not an event export"
+
+
 def _walk(root: Path, skipped: list[SkippedFile]) -> list[Path]:
     """Every file below ``root`` (sorted), skipping hidden and system entries into ``skipped``."""
     found: list[Path] = []
@@ -111,8 +118,8 @@ def _walk(root: Path, skipped: list[SkippedFile]) -> list[Path]:
                 skipped.append(SkippedFile(str(path), why))
             elif path.is_file():
                 found.append(path)
-            elif not path.exists():
-                skipped.append(SkippedFile(str(path), "broken link (its target does not exist)"))
+            else:
+                skipped.append(SkippedFile(str(path), _odd_entry(path)))
     if problems:
         exc = problems[0]
         where = exc.filename or root
@@ -127,8 +134,9 @@ def expand_paths(paths: str | Path | Iterable[str | Path],
     """Return the files named by ``paths``: files, directories (all files below), globs or a list.
 
     Inside directories and globs, hidden files and folders (names starting with ``.``), folder
-    metadata (``desktop.ini``, ``Thumbs.db``), Office lock files (``~$...``) and system folders
-    (``$RECYCLE.BIN``) are not read: they are appended to ``skipped`` with the reason. Metadata
+    metadata (``desktop.ini``, ``Thumbs.db``), Office lock files (``~$...``), system folders
+    (``$RECYCLE.BIN``), broken links and entries that are not regular files (pipes, sockets)
+    are not read: they are appended to ``skipped`` with the reason. Metadata
     and lock files named one by one are skipped too; a hidden file named on its own is read. A
     file named twice is read once.
 
@@ -167,9 +175,14 @@ def expand_paths(paths: str | Path | Iterable[str | Path],
                     skipped.append(SkippedFile(str(p), why))
                 elif p.is_file():
                     found.append(p)
+                else:
+                    skipped.append(SkippedFile(str(p), _odd_entry(p)))
             if not found and not matched:
                 raise TelemetryError(f"{text}: no file matches this pattern; expected event "
                                      "exports")
+        elif path.exists():
+            raise TelemetryError(f"{path}: not a regular file (a pipe, socket or device); "
+                                 "expected an event export")
         else:
             raise TelemetryError(f"{path}: no such file or directory; expected an event export")
         out.extend(found)

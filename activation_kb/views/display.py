@@ -95,6 +95,9 @@ LABELS: dict[str, dict[str, str]] = {
         "reasons": "Rejected records by reason",
         "reason": "Reason",
         "no_rejected": "No record was rejected.",
+        "skipped": "Skipped, not event exports: {n} (found beside the exports, not read).",
+        "file_noun": "file",
+        "and_more": "... and {n} more.",
         "silent": "{n} made no attempt in the last {days} days of the period "
         "(off, retired, or MAK-activated): {examples}",
         "no_silent": "Every device attempted activation in the last {days} days of the period.",
@@ -184,6 +187,10 @@ LABELS: dict[str, dict[str, str]] = {
         "reasons": "Enregistrements rejetés par motif",
         "reason": "Motif",
         "no_rejected": "Aucun enregistrement rejeté.",
+        "skipped": "Ignorés, pas des exports d’événements : {n} (trouvés à côté des exports, "
+        "non lus).",
+        "file_noun": "fichier",
+        "and_more": "… et {n} de plus.",
         "silent": "{n} sans tentative pendant les {days} derniers jours de la "
         "période (éteints, retirés ou activés par MAK) : {examples}",
         "no_silent": "Tous les appareils ont tenté une activation pendant les {days} derniers "
@@ -223,6 +230,8 @@ LABELS: dict[str, dict[str, str]] = {
         "device_noun": "appareil",
     },
 }
+#: Skipped files listed in the data-quality section (the manifest lists every one).
+_SKIPPED_SHOWN = 20
 _STYLE = (
     "<style>.akb-scroll{overflow-x:auto;max-width:100%;-webkit-overflow-scrolling:touch}"
     ".akb-table{border-collapse:collapse;font-size:0.92em;margin:0.4em 0 1em 0}"
@@ -720,8 +729,9 @@ def quality(analysis: FleetAnalysis, *, lang: str | None = None) -> HTML:
     Returns
     -------
     IPython.display.HTML
-        The input files, rejected records by reason, records whose result code could not be
-        read (with examples), devices that went silent and empty buckets.
+        The input files, the files skipped because they are not exports (with the reason),
+        rejected records by reason, records whose result code could not be read (with
+        examples), devices that went silent and empty buckets.
     """
     lang, _ = _settings(analysis, lang)
     words, q = _t(lang), analysis.quality
@@ -738,6 +748,15 @@ def quality(analysis: FleetAnalysis, *, lang: str | None = None) -> HTML:
             [words[k] for k in ("file", "format", "records", "loaded", "rejected",
                                 "duplicates")],
         ))
+    skipped = q.get("skipped_files") or []
+    if skipped:
+        parts.append("<p>" + text_html(words["skipped"].format(
+            n=plural(len(skipped), words["file_noun"], lang))) + "</p>")
+        parts.append(_table([[f["path"], f["reason"]] for f in skipped[:_SKIPPED_SHOWN]],
+                            [words["file"], words["reason"]]))
+        if len(skipped) > _SKIPPED_SHOWN:
+            parts.append('<p class="akb-muted">' + text_html(words["and_more"].format(
+                n=_num(len(skipped) - _SKIPPED_SHOWN, lang))) + "</p>")
     if q["rejected"]:
         parts.append(f"<h4>{text_html(words['reasons'])}</h4>")
         parts.append(_table([[k, _num(v, lang)] for k, v in q["rejected_by_reason"].items()],

@@ -135,8 +135,11 @@ def test_summarize_lists_skipped_files_and_strict_fails(tmp_path):
         str(folder / n) for n in (".DS_Store", "README.md", "desktop.ini"))
     assert data["loaded"] == 5
     strict = run("summarize", folder, "--strict")
-    assert strict.exit_code == 2 and strict.output.startswith("Error: 2 file(s) are not event "
+    # every file that is not an export is named at once, before any is read, on one line
+    assert strict.exit_code == 2 and strict.output.startswith("Error: 3 file(s) are not event "
                                                               "exports (strict)")
+    assert strict.output.count("\n") == 1 and all(
+        f"{folder / n} (" in strict.output for n in (".DS_Store", "README.md", "desktop.ini"))
     out = tmp_path / "out.parquet"
     conv = run("convert", folder, "-o", out)
     assert conv.exit_code == 0 and "3 files skipped (not exports)" in conv.output and out.exists()

@@ -137,9 +137,13 @@ def test_failing_cell_keeps_the_last_good_report(default_run, tmp_path):
     out = tmp_path / "latest"
     shutil.copytree(good, out)
     before = (out / "manifest.json").read_text()
+    # an export's name, content that is none: only reading it (in the kernel) can tell
+    bad = tmp_path / "exports" / "pc1.xml"
+    bad.parent.mkdir()
+    shutil.copy(TEST_DATA / "telemetry" / "garbage.bin", bad)
     with pytest.raises(ReportError, match="TelemetryError") as err:
-        run_report(TEST_DATA / "telemetry" / "garbage.bin", out=out)
-    assert "garbage.bin" in str(err.value)
+        run_report(bad.parent, out=out)
+    assert "pc1.xml" in str(err.value)
     assert (out / "manifest.json").read_text() == before  # untouched
     failed = tmp_path / "latest.failed"
     kept = nbformat.read(failed / "fleet_report.ipynb", as_version=4)
@@ -151,10 +155,18 @@ def test_failing_cell_keeps_the_last_good_report(default_run, tmp_path):
 
 def test_cli_failure_exit_1_and_fail_on_spike_exit_3(tmp_path):
     runner = CliRunner()
+    # a file that is not an export (no export's name, content none): exit 2, no kernel
     res = runner.invoke(cli, ["report", "run", "--events", str(TEST_DATA / "telemetry" /
                                                             "garbage.bin"),
                               "--out", str(tmp_path / "bad")])
+    assert res.exit_code == 2 and "garbage.bin: cannot tell the format" in res.output
+    assert res.output.count("\n") == 1 and not (tmp_path / "bad.failed").exists()
+    bad = tmp_path / "pc1.evtx"  # an export's name: the kernel reads it, a cell fails
+    shutil.copy(TEST_DATA / "telemetry" / "garbage.bin", bad)
+    res = runner.invoke(cli, ["report", "run", "--events", str(bad), "--out",
+                              str(tmp_path / "bad")])
     assert res.exit_code == 1 and "TelemetryError" in res.output and "Traceback" not in res.output
+    assert "pc1.evtx" in res.output and (tmp_path / "bad.failed").is_dir()
     res = runner.invoke(cli, ["report", "run", "--out", str(tmp_path / "spiky"),
                               "--fail-on-spike", "--since", "2026-01-25", "--until", "2026-02-02"])
     assert res.exit_code == 3, res.output

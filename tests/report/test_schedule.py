@@ -65,6 +65,9 @@ def site(tmp_path):
     exports = tmp_path / "srv" / "exports" / "paris"
     exports.mkdir(parents=True)
     shutil.copy(ROOT / "data" / "sample" / "events.parquet", exports / "events.parquet")
+    # a share as it really is: what is not an export is listed, never a failure (issue 12)
+    (exports.parent / "README.md").write_text("# Activation exports, one folder per site\n")
+    (exports / "desktop.ini").write_text("[.ShellClassInfo]\r\n")
     tools = tmp_path / "bin"
     tools.mkdir()
     (tools / "mail").write_text(
@@ -107,6 +110,8 @@ def test_readme_cron_block_runs_as_cron_runs_it(site):
     assert Path(first["html"]) == reports / "latest" / "fleet_report.html"
     manifest = json.loads((reports / "latest" / "manifest.json").read_text())
     assert int(first["n"]) == manifest["incidents"] > 0 and manifest["status"] == "ok"
+    assert sorted(Path(f["path"]).name for f in manifest["skipped_files"]) == ["README.md",
+                                                                             "desktop.ini"]
     assert "Error" not in (reports / "last-run.txt").read_text()  # a success says so
     (sent,) = mails(site["tmp"])
     summary = (reports / "latest" / "summary.txt").read_text()
@@ -115,6 +120,7 @@ def test_readme_cron_block_runs_as_cron_runs_it(site):
     assert sent.startswith(f"-s KMS activation: {n} {word} ")
     assert sent.endswith(summary) and not summary.startswith("incident_id,")  # text, not CSV
     assert summary.startswith(f"Activation errors: {n} {word}")
+    assert "\n2 file(s) skipped, not event exports (not read):\n" in summary
 
     variables["AKB_EVENTS"] = str(site["tmp"] / "nowhere")
     assert run_cron_job(command, variables, site) == 2

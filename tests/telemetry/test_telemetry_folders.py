@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import pickle
+import shutil
 
 import pandas as pd
 import pytest
@@ -164,3 +165,91 @@ def test_grouped_and_parallel_reading_agree_with_one_by_one(tmp_path):
                                                                    reference.skipped_files))
         assert (other.records, other.loaded, other.duplicates) == (
             reference.records, reference.loaded, reference.duplicates)
+
+
+# ---- a whole share: every path a user takes (issue 12, point 3) ------------------------------
+
+
+def _hosts_and_skips(share, result):
+    return (sorted(result.events["host"].astype(str).unique()),
+            {share.rel(s["path"]): s["reason"] for s in result.skipped_files})
+
+
+def test_a_share_as_it_really_is(tmp_path):
+    from export_share import make_share
+
+    share = make_share(tmp_path / "share")
+    r = balanced(load_events(share.folder))
+    hosts, skipped = _hosts_and_skips(share, r)
+    # counted from what was written, not from the loader
+    assert sorted(share.rel(f["path"]) for f in r.files) == sorted(share.exports)
+    assert r.records == r.loaded == len(share.events) and r.n_rejected == r.duplicates == 0
+    assert hosts == sorted(share.events["host"].astype(str).unique())
+    assert set(skipped) == set(share.not_exports)
+    for name, word in share.not_exports.items():
+        assert word in skipped[name], (name, skipped[name])
+    assert r.summary()["skipped_files"] == r.skipped_files
+
+
+def test_strict_names_every_file_that_is_not_an_export_before_reading_any(tmp_path):
+    from export_share import make_share
+
+    share = make_share(tmp_path / "share")
+    (share.folder / "page.xml").write_text("<html><body>not events</body></html>")
+    with pytest.raises(TelemetryError, match=r"page\.xml"):  # read: an export's name, an error
+        load_events(share.folder)
+    with pytest.raises(TelemetryError) as info:  # strict fails first, before page.xml is read
+        load_events(share.folder, strict=True)
+    text = str(info.value)
+    assert text.startswith(f"{len(share.not_exports)} file(s) are not event exports (strict): ")
+    assert "page.xml" not in text and f"and {len(share.not_exports) - 5} more" in text
+    assert text.count(" (") >= 5 and "\n" not in text
+
+
+def test_scan_finds_what_the_readers_skip(tmp_path):
+    """scan_exports(strict) and the readers agree on which files are not exports."""
+    from export_share import make_share
+
+    from activation_kb.telemetry._scan import scan_exports
+
+    share = make_share(tmp_path / "share")
+    found, skipped = scan_exports(share.folder)  # stops looking at the first export
+    assert {share.rel(s.path) for s in skipped} == {".git", ".DS_Store", ".sync.lock",
+                                                    "Thumbs.db", "desktop.ini", "~$notes.docx",
+                                                    "00-README.txt"}
+    assert len(found) + len(skipped) == len(share.exports) + len(share.not_exports)
+    with pytest.raises(TelemetryError, match=rf"^{len(share.not_exports)} file\(s\) are not"):
+        scan_exports(share.folder, strict=True)  # strict looks at every file
+    for name in share.not_exports:  # tidied up: strict finds nothing to refuse
+        path = share.folder / name
+        shutil.rmtree(path) if path.is_dir() else path.unlink()
+    found, skipped = scan_exports(share.folder, strict=True)
+    assert skipped == [] and sorted(share.rel(p) for p in found) == sorted(share.exports)
+
+
+def test_only_clutter_fails_before_reading(tmp_path):
+    from activation_kb.telemetry._scan import scan_exports
+
+    (tmp_path / "README.md").write_text("# nothing yet\n")
+    (tmp_path / "desktop.ini").write_text("[x]\n")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00")
+    with pytest.raises(TelemetryError, match=r"none of the 3 files is an event export"):
+        scan_exports(tmp_path)
+
+
+def test_pipes_and_broken_links_are_listed_not_dropped(tmp_path):
+    import os
+
+    (tmp_path / "pc1.xml").write_text(event_xml(rid=1))
+    os.mkfifo(tmp_path / "feed.pipe")
+    (tmp_path / "gone.xml").symlink_to(tmp_path / "nowhere.xml")
+    r = balanced(load_events(tmp_path))
+    reasons = {s["path"].rsplit("/", 1)[1]: s["reason"] for s in r.skipped_files}
+    assert reasons == {"feed.pipe": "not a regular file (a pipe, socket or device), not an "
+                                    "event export",
+                       "gone.xml": "broken link (its target does not exist)"}
+    r = balanced(load_events(str(tmp_path / "*")))  # a glob: the same
+    assert sorted(s["path"].rsplit("/", 1)[1] for s in r.skipped_files) == ["feed.pipe",
+                                                                            "gone.xml"]
+    with pytest.raises(TelemetryError, match=r"feed.pipe: not a regular file"):
+        load_events(tmp_path / "feed.pipe")
