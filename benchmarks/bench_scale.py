@@ -49,8 +49,9 @@ if __name__ == "__main__":
         out = totals(a.counts)
     elif kind.startswith("dask"):
         from distributed import Client, LocalCluster
+        from activation_kb.analysis.dask_memory import worker_environ
         n = int(kind[4:])
-        with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+        with worker_environ(), LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                           memory_limit="2GB", dashboard_address=None) as cluster, \
                 Client(cluster) as client:
             t = time.perf_counter()
