@@ -441,8 +441,11 @@ def _execute(pm: Any, spec: ReportSpec, parameters: dict[str, Any], staging: Pat
 
     The kernel relays its named stages ("loading exports", "detecting spikes" ...) through a
     file that a thread here shows as they come (:mod:`activation_kb.progress`); papermill's
-    own cell counter is never shown.
+    own cell counter is never shown. The engine (:mod:`._engine`) reads the kernel's replies in
+    short polls, so a run with widgets never waits forever on a reply that has come.
     """
+    from ._engine import register as register_engine
+
     env = {"JUPYTER_PATH": os.pathsep.join(
         [str(kernel_dir()), os.environ.get("JUPYTER_PATH", "")]).strip(os.pathsep)}
     previous = {k: os.environ.get(k) for k in (*env, RELAY_ENV)}
@@ -455,7 +458,7 @@ def _execute(pm: Any, spec: ReportSpec, parameters: dict[str, Any], staging: Pat
                 str(notebook_path(spec.notebook)), str(staging / Path(spec.notebook).name),
                 parameters={**parameters, "output_dir": str(staging)},
                 kernel_name=KERNEL_NAME, cwd=str(staging), request_save_on_cell_execute=False,
-                progress_bar=False, execution_timeout=timeout,
+                progress_bar=False, execution_timeout=timeout, engine_name=register_engine(),
             )
     finally:
         for key, value in previous.items():

@@ -9,6 +9,8 @@ import papermill
 import pytest
 from conftest import ROOT
 
+from activation_kb.report._engine import register
+
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("notebooks")]
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -16,7 +18,7 @@ NOTEBOOKS = ROOT / "notebooks"
 def _run(name, tmp_path, **parameters):
     return papermill.execute_notebook(
         str(NOTEBOOKS / name), str(tmp_path / f"out-{name}"), parameters=parameters,
-        kernel_name="python3", progress_bar=False, cwd=str(tmp_path),
+        kernel_name="python3", progress_bar=False, cwd=str(tmp_path), engine_name=register(),
     )
 
 
