@@ -387,7 +387,9 @@ def _ingest_chunk(root, chunk, digests, token, forced, tz, workers, tick, result
         "loaded": s["loaded"], "rejected": s["rejected"], "duplicates": s["duplicates"],
         "time": now, "ingest": token.rsplit("-", 1)[0]} for s in stats], columns=list(LOG_COLUMNS))
     log = log.astype({"path": "string", "sha256": "string", "format": "string",
-                      "ingest": "string"})
+                      "ingest": "string", "bytes": "int64", "records": "int64",
+                      "loaded": "int64", "rejected": "int64", "duplicates": "int64",
+                      "time": "datetime64[ns, UTC]"})  # typed even when empty: one schema
     table = pa.Table.from_pandas(log, preserve_index=False)
     _write_parquet(table, root / LOG_DIR / f"{token}.parquet")  # the commit
     for s in stats:
