@@ -69,7 +69,7 @@ def test_readme_commands_pass_in_a_fresh_clone(tmp_path):
     for command in readme_first_commands():
         run = subprocess.run(["sh", "-c", command], cwd=repo, env=env, capture_output=True,
                              text=True, timeout=40 * 60)
-        tail = "\n".join((run.stdout + run.stderr).splitlines()[-40:])
+        tail = "\n".join((run.stdout + run.stderr).splitlines()[-40:]) + _failures(junit)
         assert run.returncode == 0, f"{command!r} failed in a fresh clone:\n{tail}"
         if command == "make report":
             assert (repo / "reports/latest/fleet_report.html").stat().st_size > 1_000_000
@@ -135,3 +135,16 @@ def test_make_test_as_root_installs_chromium_before_anything_else(open_clone):
     present = subprocess.run(["make", "-n", "test"], cwd=open_clone, capture_output=True,
                              text=True, env=fresh_env(CHROMIUM=sys.executable), timeout=60).stdout
     assert "apt-get update" not in present and "pytest" in present
+
+
+def _failures(junit: Path) -> str:
+    """The failed tests of the fresh clone's suite with their messages (for the assertion)."""
+    if not junit.is_file():
+        return ""
+    lines = []
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        for bad in case:
+            if bad.tag in ("failure", "error"):
+                lines.append(f"\n{case.get('classname')}.{case.get('name')}: "
+                             f"{(bad.get('message') or '')[:500]}")
+    return "".join(lines)

@@ -24,7 +24,13 @@ import pytest
 
 from activation_kb import AnalysisError, analyze_fleet, ingest, simulate_fleet, write_events
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("dask")]
+pytestmark = [
+    pytest.mark.slow, pytest.mark.xdist_group("dask"),
+    # the fresh-clone test runs a whole second suite beside this one on the same cores: the
+    # out-of-core measurement runs once, in the outer suite, not twice at once
+    pytest.mark.skipif(bool(os.environ.get("ACTIVATION_KB_NESTED_SUITE")),
+                       reason="measured by the outer suite (a fresh clone's suite runs beside it)"),
+]
 distributed = pytest.importorskip("distributed")
 duckdb = pytest.importorskip("duckdb")
 
@@ -145,8 +151,8 @@ def test_dask_workers_analyse_a_store_several_times_their_memory(big_store, clus
         seconds = time.perf_counter() - clock
         after = client.run(os.getpid)
         peaks = client.run(_peak_rss)
-        assert client.run(lambda dask_worker: dask_worker.status.name) == {
-            address: "running" for address in before}
+        statuses = _statuses_once_settled(client)
+        assert statuses == {address: "running" for address in before}, statuses
     assert after == before  # the same two worker processes: none was restarted
     assert not [w for w in caught if issubclass(w.category, WorkerMemoryWarning)]
     peak = max(peaks.values())
@@ -184,3 +190,18 @@ def test_the_pandas_engine_refuses_that_store_before_loading_it(big_store, monke
     assert f"{rows:,} records" in message and f"{2 * LIMIT / 1e9:.1f} GB is available" in message
     assert "engine='dask'" in message and "--engine dask" in message
     assert grown < 50e6  # refused from the Parquet footers, before reading any record
+
+
+def _statuses_once_settled(client, wait: float = 60.0) -> dict:
+    """Workers' statuses once none is paused any more (or after ``wait`` seconds).
+
+    A worker that a task took past Dask's pause threshold resumes when the memory is released,
+    which a loaded machine may take a few seconds to show; a restarted worker is caught by its
+    process id, a worker that stays paused by this status.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        statuses = client.run(lambda dask_worker: dask_worker.status.name)
+        if all(s != "paused" for s in statuses.values()) or time.monotonic() > deadline:
+            return statuses
+        time.sleep(0.5)
