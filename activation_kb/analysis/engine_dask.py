@@ -22,7 +22,7 @@ from .frequency import assemble_counts
 from .incidents import explain_spikes, number_incidents
 from .silence import detect_silences, silence_incidents
 from .spikes import detect_spikes
-from .summary import EXAMPLES, SILENT_AFTER, _longest_run, uncatalogued
+from .summary import activity_notes, uncatalogued
 
 __all__ = ["analyze_store_dask", "store_period"]
 
@@ -222,20 +222,10 @@ def _period_edges(root: Path, lo, hi):
 
 def _quality(last_seen: pd.DataFrame, counts: pd.DataFrame, end: pd.Timestamp) -> dict[str, Any]:
     """Return the pandas engine's data-quality notes, from the per-device facts."""
-    last = last_seen.set_index("device")["time"]
-    silent = last[last < end - SILENT_AFTER]
-    busy = counts.groupby("time")["attempts"].first() if not counts.empty else pd.Series(
-        dtype=int)
-    empty = busy[busy == 0]
     return {
         "rejected": 0,
         "rejected_by_reason": {},
         "duplicates": 0,
         "skipped_files": [],  # a store holds exports' events only
-        "silent_devices": int(len(silent)),
-        "silent_examples": [str(d) for d in silent.sort_values().index[:EXAMPLES]],
-        "silent_after": str(SILENT_AFTER),
-        "buckets": int(len(busy)),
-        "empty_buckets": int(len(empty)),
-        "longest_gap_buckets": int(_longest_run(busy.to_numpy() == 0)) if len(busy) else 0,
+        **activity_notes(last_seen.set_index("device")["time"], counts, end),
     }

@@ -110,15 +110,38 @@ def quality_notes(table: AttemptTable, loaded: dict[str, Any], counts: pd.DataFr
     rejected = loaded["rejected"]
     reasons = rejected["reason"].astype(str).str.split(":").str[0].value_counts()
     last = table.attempts.groupby("device", observed=True)["time"].max()
-    silent = last[last < end - SILENT_AFTER]
-    busy = counts.groupby("time")["attempts"].first() if not counts.empty else pd.Series(dtype=int)
-    empty = busy[busy == 0]
     return {
         "rejected": int(len(rejected)),
         "rejected_by_reason": {str(k): int(v) for k, v in reasons.items()},
         "duplicates": int(loaded["duplicates"]),
         "skipped_files": [{"path": str(s["path"]), "reason": str(s["reason"])}
                           for s in loaded.get("skipped_files", [])],
+        **activity_notes(last, counts, end),
+    }
+
+
+def activity_notes(last: pd.Series, counts: pd.DataFrame, end: pd.Timestamp) -> dict[str, Any]:
+    """Return the notes on silent devices and empty buckets of :func:`quality_notes`.
+
+    Parameters
+    ----------
+    last : pandas.Series
+        Each device's last attempt, indexed by device.
+    counts : pandas.DataFrame
+        The period's counts (``error_frequency``).
+    end : pandas.Timestamp
+        End of the period.
+
+    Returns
+    -------
+    dict
+        ``silent_devices``, ``silent_examples``, ``silent_after``, ``buckets``,
+        ``empty_buckets`` and ``longest_gap_buckets``.
+    """
+    silent = last[last < end - SILENT_AFTER]
+    busy = counts.groupby("time")["attempts"].first() if not counts.empty else pd.Series(dtype=int)
+    empty = busy[busy == 0]
+    return {
         "silent_devices": int(len(silent)),
         "silent_examples": [str(d) for d in silent.sort_values().index[:EXAMPLES]],
         "silent_after": str(SILENT_AFTER),

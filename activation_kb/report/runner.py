@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import platform
@@ -29,6 +28,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..digest import file_sha256
 from ..errors import (
     MissingDependencyError,
     ParameterError,
@@ -260,13 +260,6 @@ def check_exports(params: ReportParams) -> None:
         raise ReportParameterError(f"events: {exc}", "events", list(params.events)) from exc
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def _inputs(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """List the files the loader read, with their size and sha256 (hashed now, after the run).
@@ -280,7 +273,7 @@ def _inputs(files: list[dict[str, Any]]) -> list[dict[str, Any]]:
         path = Path(counts["path"])
         entry: dict[str, Any] = {"path": str(path)}
         try:
-            entry.update(sha256=_sha256(path), bytes=path.stat().st_size)
+            entry.update(sha256=file_sha256(path), bytes=path.stat().st_size)
         except OSError as exc:
             entry.update(sha256=None, error=f"not hashed: {exc.strerror or exc}")
         entry.update({k: counts[k] for k in ("format", "records", "loaded", "rejected",
@@ -537,7 +530,7 @@ def _catalogue_manifest(lang: str, catalogue: str | None) -> dict[str, Any]:
 
     if catalogue is None:
         return {"lang": lang, "source": SHIPPED_FILES[lang]}
-    return {"lang": lang, "source": catalogue, "sha256": _sha256(Path(catalogue))}
+    return {"lang": lang, "source": catalogue, "sha256": file_sha256(Path(catalogue))}
 
 
 def list_reports(root: str | os.PathLike = "reports") -> pd.DataFrame:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import time
@@ -19,6 +18,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from .. import schema as S
+from ..digest import file_sha256
 from ._layout import LOG_DIR, REJECTED_DIR, day_dirs, day_name, open_store
 from ._lock import store_lock
 
@@ -93,13 +93,6 @@ class IngestResult:
                 "seconds": round(self.seconds, 2), "per_file": self.files,
                 "skipped_files": self.skipped_files}
 
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _read_dir(folder: Path) -> pd.DataFrame | None:
@@ -317,7 +310,7 @@ def ingest(
         todo: list[Path] = []
         digests: dict[Path, str] = {}
         for path in files:
-            digest = _sha256(path)
+            digest = file_sha256(path)
             if digest in known:
                 result.files.append({"path": str(path), "sha256": digest, "status": "skipped",
                                      "reason": f"already ingested (as {known[digest]})"})
