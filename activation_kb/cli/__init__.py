@@ -10,7 +10,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import catalogue, events, health, report, simulate
+from . import catalogue, events, explore, health, report, simulate
 from ._common import AppGroup
 
 __all__ = ["cli"]
@@ -22,5 +22,5 @@ def cli() -> None:
     """Windows volume-activation errors: look up codes, load fleet telemetry, run reports."""
 
 
-for _module in (catalogue, events, simulate, report, health):
+for _module in (catalogue, events, simulate, report, health, explore):
     _module.register(cli)

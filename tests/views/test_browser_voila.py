@@ -1,4 +1,4 @@
-"""``voila notebooks/explore.ipynb`` in real Chromium: the explorer as a web app, no code shown."""
+"""``activation-kb explore`` (Voilà) in real Chromium: the explorer as a web app, no code shown."""
 
 from __future__ import annotations
 
@@ -18,20 +18,18 @@ from test_browser_lab import _free_port, _offline_jupyter_dirs
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("jupyterlab")]
 
-EXPLORE = Path(__file__).resolve().parents[2] / "notebooks" / "explore.ipynb"
-
-
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory):
+    """The explorer served by ``activation-kb explore`` on the bundled sample; its URL and log."""
     if shutil.which("voila", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("voila is not installed (pip install -e '.[lab]')")
     root = tmp_path_factory.mktemp("voila-root")
     home = tmp_path_factory.mktemp("voila-home")
-    shutil.copy(EXPLORE, root / "explore.ipynb")
     port = _free_port()
-    log = (home / "voila.log").open("w")
-    command = [str(Path(sys.executable).parent / "voila"), "explore.ipynb", "--no-browser",
-               f"--port={port}", "--Voila.ip=127.0.0.1", "--show_tracebacks=True"]
+    log_path = home / "voila.log"
+    log = log_path.open("w")
+    command = [str(Path(sys.executable).parent / "activation-kb"), "explore", "--no-browser",
+               f"--port={port}", "--show-tracebacks"]
     server = subprocess.Popen(command, cwd=root, stdout=log, stderr=subprocess.STDOUT,
                               env={**os.environ, **_offline_jupyter_dirs(home)},
                               start_new_session=True)
@@ -39,7 +37,7 @@ def voila(tmp_path_factory):
         deadline = time.monotonic() + 90
         while True:
             if server.poll() is not None:
-                pytest.fail(f"voila exited: {(home / 'voila.log').read_text()[-2000:]}")
+                pytest.fail(f"activation-kb explore exited: {log_path.read_text()[-2000:]}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/kernelspecs",
                                             timeout=2):
@@ -50,7 +48,7 @@ def voila(tmp_path_factory):
                 if time.monotonic() > deadline:
                     pytest.fail("voila did not answer within 90 s")
                 time.sleep(0.25)
-        yield f"http://127.0.0.1:{port}/"
+        yield f"http://127.0.0.1:{port}/", log_path
     finally:
         server.terminate()
         try:
@@ -66,16 +64,22 @@ def voila(tmp_path_factory):
 
 
 def test_voila_serves_the_explorer_and_its_chart(voila):
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import Error, sync_playwright
+
+    url, log = voila
 
     with sync_playwright() as p:
         browser = launch_chromium(p)
         page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         page.set_default_timeout(180_000)
         watch = PageWatch.on(page)
-        page.goto(voila)
-        page.wait_for_selector(".akb-explore-site select")
-        page.wait_for_selector(".akb-explore-chart .js-plotly-plot .main-svg")
+        try:
+            page.goto(url)
+            page.wait_for_selector(".akb-explore-site select")
+            page.wait_for_selector(".akb-explore-chart .js-plotly-plot .main-svg")
+        except Error as exc:
+            pytest.fail(f"the explorer did not load ({exc.message.splitlines()[0]}); "
+                        f"the server's log ends: {log.read_text()[-3000:]}")
         before = page.locator(".akb-explore-incidents option").count()
         page.locator(".akb-explore-site select").select_option(index=0)
         page.wait_for_function(
