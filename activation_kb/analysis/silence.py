@@ -276,17 +276,36 @@ _SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
 RENEWAL = pd.Timedelta(days=7)
 
 
-def _echoes(silences: pd.DataFrame, touch: pd.Timedelta) -> pd.Series:
-    """Mark the falls that come a renewal interval after a fall of the same site or host."""
+def _echoes(silences: pd.DataFrame, touch: pd.Timedelta,
+            failures: pd.DataFrame | None = None) -> pd.Series:
+    """Mark the falls that come a renewal interval after a fall or a failure incident.
+
+    An echo of a fall of the same site or host, or of a failure incident whose ranked
+    dimensions name that site or host: the machines it held back renewed late, and their next
+    renewals come a week after that.
+    """
     echo = pd.Series(False, index=silences.index)
     for dim in SILENCE_KEYS:
         mine = silences[silences[dim].notna()]
-        for _, falls in mine.groupby(dim):
+        for name, falls in mine.groupby(dim):
+            before = _failure_windows(failures, dim, str(name))
             for i, fall in falls.iterrows():
-                earlier = falls[falls["start"] < fall["start"]]
+                earlier = falls[falls["start"] < fall["start"]][["start", "end"]]
+                earlier = pd.concat([earlier, before[before["start"] < fall["start"]]])
                 lo, hi = earlier["start"] + RENEWAL - touch, earlier["end"] + RENEWAL + touch
                 echo[i] = bool(((fall["start"] <= hi) & (fall["end"] >= lo)).any())
     return echo
+
+
+def _failure_windows(failures: pd.DataFrame | None, dim: str, name: str) -> pd.DataFrame:
+    """Start and end of the failure incidents whose ranked dimensions name ``dim=name``."""
+    if failures is None or failures.empty:
+        return pd.DataFrame({"start": pd.Series(dtype="datetime64[ns, UTC]"),
+                             "end": pd.Series(dtype="datetime64[ns, UTC]")})
+    named = [any(d.get("dimension") == dim and str(d.get("value")) == name
+                 for d in (dims if isinstance(dims, list) else []))
+             for dims in failures["dimensions"]]
+    return failures.loc[named, ["start", "end"]]
 
 
 def _facts(group: pd.DataFrame, words: dict) -> str:
@@ -364,9 +383,12 @@ def silence_incidents(silences: pd.DataFrame, *, lang: str = "en", gap: str = "1
 
     Falls less than ``gap`` apart, whatever their site, KMS host or measure, are one incident (a
     KMS host down silences the sites it serves). Left out: a fall that a failure incident of the
-    same time already explains (its ranked dimensions name one of the hosts or sites), and a
-    fall a week (:data:`RENEWAL`) after a fall of the same site or host, the renewals it
-    delayed.
+    same time already explains (its ranked dimensions name one of the hosts or sites); a fall a
+    week (:data:`RENEWAL`) after a fall of the same site or host, or after a failure incident
+    naming it, the renewals it delayed; and a fall judged with less than a week of baseline
+    (``warming_up``): activity has a weekly shape (nights, weekends, Monday-morning logons) that
+    a shorter past cannot know, so a quiet first Saturday is not a silence. Failures need no
+    such shape and are reported from the first day.
 
     Parameters
     ----------
@@ -397,7 +419,8 @@ def silence_incidents(silences: pd.DataFrame, *, lang: str = "en", gap: str = "1
     touch = check_duration(gap, "gap")
     rows = []
     if len(silences):
-        falls = silences[~_echoes(silences, touch)].sort_values("start")
+        known = silences[~silences["warming_up"].astype(bool)]
+        falls = known[~_echoes(known, touch, failures)].sort_values("start")
         run = (falls["start"] > falls["end"].cummax().shift() + touch).cumsum()
         for _, group in falls.groupby(run):
             if not _explained(group, failures):

@@ -6,10 +6,15 @@ unpacks as a pair (``events, truth = simulate_fleet(...)``). ``simulate_health``
 model and also returns each machine's true activation state and expiry and each KMS host's true
 count (:class:`HealthSimulation`), the ground truth that :func:`~activation_kb.fleet_health` and
 :func:`~activation_kb.kms_health` are measured against.
+
+Both begin in steady state: the model runs :data:`BURN_IN_DAYS` before ``start`` and drops
+them, so renewals have already gathered at logons, laptops at home are already retrying and
+each KMS host's 30-day count is built when the span begins.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,7 +23,7 @@ import pandas as pd
 from ..deprecation import old_forms
 from ..errors import SimulationError
 from ..params import MAX_DATE, MAX_SPAN, check_date, check_number
-from ._engine import Window, run_model
+from ._engine import Attempts, ModelState, Window, run_model
 from ._events import build_events
 from ._fleet import BRANCH_SITE, LAPTOP, Fleet, build_fleet
 from ._incidents import (
@@ -32,10 +37,12 @@ from ._scoring import DetectionScore, score_detection
 from ._truth import HealthSimulation, device_truth, kms_truth
 
 __all__ = ["simulate_fleet", "SimulatedFleet", "simulate_health", "HealthSimulation",
-           "IncidentSpec", "INCIDENT_KINDS", "score_detection", "DetectionScore"]
+           "IncidentSpec", "INCIDENT_KINDS", "score_detection", "DetectionScore", "BURN_IN_DAYS"]
 
 #: Default start of a simulated span: a Monday.
 DEFAULT_START = "2026-01-05"
+#: Days the model runs before the start, dropped, so that the span begins in steady state.
+BURN_IN_DAYS = 35
 
 
 class SimulatedFleet(NamedTuple):
@@ -187,8 +194,8 @@ def simulate_health(
         sites,
         kms_hosts,
         BRANCH_SITE if specs is None else None,
-        n_days,
-        start_ts.normalize().weekday(),
+        n_days + BURN_IN_DAYS,
+        (start_ts.normalize() - pd.Timedelta(days=BURN_IN_DAYS)).weekday(),
     )
     if specs is None:
         specs = default_incidents(
@@ -201,8 +208,7 @@ def simulate_health(
     plan = _Plan(fleet, rng, start_ts)
     for i, spec in enumerate(specs, 1):
         plan.add(i, spec)
-    attempts, state = run_model(fleet, plan.windows, plan.born, minutes, day0, len(plan.hosts),
-                                rng, background, plan.retire if plan.retired else None)
+    attempts, state = _run_after_burn_in(fleet, plan, minutes, day0, rng, background)
     host_sites = [fleet.sites[j % len(fleet.sites)] for j in range(len(fleet.kms_hosts))]
     host_sites += [w.spec.scope for w in plan.windows if w.spec.kind == "kms_count_low"]
     hidden = [(w.mask, w.start, w.end) for w in plan.windows if w.spec.kind == "off_network"]
@@ -219,6 +225,38 @@ def simulate_health(
         start=start_ts,
         end=end,
     )
+
+
+def _run_after_burn_in(fleet: Fleet, plan: _Plan, minutes: float, day0: float,
+                       rng: np.random.Generator, background: bool) -> tuple[Attempts, ModelState]:
+    """Run the model from :data:`BURN_IN_DAYS` before the start; return what follows the start.
+
+    The model starts from machines whose last renewal is spread evenly over the past week and
+    none of which is retrying. A real fleet is not like that: renewals that fell due while a
+    machine was off were made at its next logon (Monday mornings gather the weekend's), and
+    laptops at home without VPN are retrying every two hours. Run from a start state, a fleet's
+    first weeks ramp up to that steady state (the first week had about a third of the attempts
+    of the fifth, Monday-morning peaks grew week after week) and a detector learning its normal
+    from them sees the ramp as rising errors. The burn-in days are simulated and dropped: the
+    events, the machines' state and the KMS counts begin in steady state. Incident windows,
+    deployments and retirements keep their times relative to the start.
+    """
+    burn = BURN_IN_DAYS * 1440.0
+    windows = [replace(w, start=w.start + burn, end=w.end + burn) for w in plan.windows]
+    born = np.where(plan.born > 0, plan.born + burn, 0.0)
+    retire = plan.retire + burn if plan.retired else None
+    attempts, state = run_model(fleet, windows, born, minutes + burn, day0, len(plan.hosts),
+                                rng, background, retire)
+    keep = attempts.t >= burn
+    attempts = Attempts(*(getattr(attempts, f.name)[keep] for f in fields(Attempts)))
+    attempts.t -= burn
+    steps = state.step_times > burn
+    state = ModelState(
+        activated=state.activated, expiry=state.expiry - burn,
+        grace_end=state.grace_end - burn, last_success=state.last_success - burn,
+        last_contact=state.last_contact - burn, step_times=state.step_times[steps] - burn,
+        step_counts=state.step_counts[steps])
+    return attempts, state
 
 
 class _Plan:

@@ -182,7 +182,7 @@ def plot_frequency(
     >>> counts = error_frequency(events, freq="h", by="category")
     >>> fig = plot_frequency(counts, detect_spikes(error_frequency(events, freq="h", by="code")))
     >>> [t.name for t in fig.data if t.name.startswith("Spike")][:2]
-    ['Spike peaks', 'Spike peaks: KMS host unreachable']
+    ['Spike peaks', 'Spike peaks: DNS and KMS discovery']
     """
     analysis = counts if isinstance(counts, FleetAnalysis) else None
     if analysis is not None:

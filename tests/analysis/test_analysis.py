@@ -10,6 +10,7 @@ import pytest
 from activation_kb.analysis.fleet import analyze_fleet, relative_span, write_outputs
 from activation_kb.errors import DateError, DurationError
 from activation_kb.report.runner import default_events
+from activation_kb.simulate import score_detection
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,16 @@ def test_whole_sample(sample):
     assert s["attempts"] == len(analysis.table.attempts) > s["failed_attempts"] > 0
     assert s["failure_rate"] == round(s["failed_attempts"] / s["attempts"], 4)
     assert s["sites"] == ["berlin", "branch-oslo", "lyon", "madrid", "paris"]
-    assert s["incidents"] == len(analysis.incidents) == 7
+    assert s["incidents"] == len(analysis.incidents)
+    # against the sample's ground truth: each injected incident found, with its code on top
+    truth = pd.DataFrame(json.loads(default_events().with_name("incidents.json").read_text()))
+    truth[["start", "end"]] = truth[["start", "end"]].apply(pd.to_datetime, utc=True)
+    score = score_detection(analysis.incidents, truth)
+    assert score.recall == 1.0 and score.truth["top_code_ok"].all()
+    # and what else is reported is small: background blips (bench_detection.py measures the
+    # rate, precision 0.95, over many fleets), never a critical or high incident
+    extra = score.found[~score.found["matched"]]
+    assert len(extra) <= 1 and set(extra["severity"]) <= {"low", "medium"}
     assert analysis.quality["rejected"] == 0 and analysis.quality["buckets"] > 1000
     assert set(analysis.spikes.columns) >= {"code", "site", "start", "end"}  # both key sets
 
@@ -58,7 +68,8 @@ def test_write_outputs(sample, tmp_path):
     analysis = analyze_fleet(sample, lang="fr")
     paths = write_outputs(analysis, tmp_path)
     incidents = json.loads(paths["incidents.json"].read_text())
-    assert len(incidents) == 7 and incidents[0]["incident_id"].startswith("INC-2026")
+    assert len(incidents) == len(analysis.incidents) >= 7
+    assert incidents[0]["incident_id"].startswith("INC-2026")
     assert isinstance(incidents[0]["dimensions"], list) and incidents[0]["start"].endswith("+00:00")
     csv = pd.read_csv(paths["incidents.csv"])
     # lists and dicts are JSON text in the CSV, never Python reprs
@@ -67,5 +78,6 @@ def test_write_outputs(sample, tmp_path):
     assert csv["codes"].map(json.loads).map(lambda c: c[0].startswith("0x")).all()
     assert list(csv["incident_id"]) == [i["incident_id"] for i in incidents]
     summary = json.loads(paths["run_summary.json"].read_text())
-    assert summary["parameters"]["lang"] == "fr" and summary["summary"]["incidents"] == 7
+    assert summary["parameters"]["lang"] == "fr"
+    assert summary["summary"]["incidents"] == len(incidents)
     assert summary["quality"]["unreadable_codes"] == 0

@@ -18,6 +18,7 @@ from conftest import ROOT, TEST_DATA
 from activation_kb.cli import cli
 from activation_kb.errors import ReportError, ReportParameterError
 from activation_kb.report.runner import check_parameters, default_events, list_reports, run_report
+from activation_kb.simulate import score_detection
 
 pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("report")]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -97,7 +98,13 @@ def test_default_run_writes_every_output(default_run):
     assert manifest["parameters"]["freq"] == "h" and manifest["parameters"]["sensitivity"] == 0.5
     incidents = json.loads((out / "incidents.json").read_text())
     truth = json.loads((sample.parent / "incidents.json").read_text())
-    assert len(incidents) == manifest["incidents"] == len(truth)  # the sample's injected ones
+    assert len(incidents) == manifest["incidents"]
+    found, injected = pd.DataFrame(incidents), pd.DataFrame(truth)
+    for frame in (found, injected):
+        times = [c for c in ("start", "end", "detected") if c in frame.columns]
+        frame[times] = frame[times].apply(pd.to_datetime, utc=True)
+    score = score_detection(found, injected)
+    assert score.recall == 1.0 and score.false_incidents <= 1  # the sample's injected ones
     assert {"incident_id", "top_code", "category", "cause", "resolution", "start", "end",
             "devices", "dimensions"} <= set(incidents[0])
     csv = pd.read_csv(out / "incidents.csv")

@@ -101,6 +101,28 @@ def test_renewal_gaps_center_on_seven_days(quiet):
     assert (days > 7.1).mean() > 0.02
 
 
+def test_the_span_begins_in_steady_state():
+    """Week after week the same requests and failures, from the first week on: the model ran
+    BURN_IN_DAYS before the start (renewals gathered at logons, laptops at home retrying)."""
+    from activation_kb.simulate import BURN_IN_DAYS
+
+    assert BURN_IN_DAYS >= 28 and BURN_IN_DAYS % 7 == 0  # whole weeks: the same weekdays
+    events, _ = simulate_fleet(2000, 42, seed=11, incidents="none")
+    requests = events[events["event_id"] == 12288]
+    week = (requests["event_time"] - requests["event_time"].min()).dt.days // 7
+    per_week = week.value_counts().sort_index()
+    failed = _failed(requests).groupby(week.to_numpy()).sum()
+    assert len(per_week) == 6
+    # a cold start had about three quarters of the later weeks' requests in its first week
+    assert per_week.min() / per_week.max() > 0.93, per_week.tolist()
+    assert 0.8 < failed.iloc[0] / failed.iloc[1:].mean() < 1.2, failed.tolist()
+    # Monday mornings gather the weekend's renewals from the first Monday on
+    monday = requests[(requests["event_time"].dt.day_of_week == 0)
+                      & (requests["event_time"].dt.hour.between(7, 10))]
+    mondays = monday.groupby(monday["event_time"].dt.normalize()).size()
+    assert mondays.iloc[0] / mondays.iloc[1:].mean() > 0.85, mondays.tolist()
+
+
 def test_failing_clients_retry_every_two_hours(fleet):
     events, _ = fleet
     fail = events[(events["event_id"] == 8198)].sort_values("event_time")

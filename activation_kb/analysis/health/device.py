@@ -266,8 +266,11 @@ def fleet_health(
     >>> from activation_kb import simulate_fleet
     >>> events, _ = simulate_fleet(60, 20, seed=1, incidents="none")
     >>> health = fleet_health(events)
-    >>> health["status"].value_counts()[["ok", "unknown"]].tolist()  # unknown: MAK machines
-    [56, 4]
+    >>> health["status"].value_counts()[["ok", "at_risk", "unknown"]].tolist()
+    [55, 1, 4]
+
+    ``unknown``: MAK machines (no renewal to watch); ``at_risk``: a laptop that has failed to
+    renew for 16 days (at home without VPN, 0x8007232B) while still reporting.
     """
     if source is None and inventory is None:
         raise AnalysisError("fleet_health needs a source of records, an inventory, or both")
