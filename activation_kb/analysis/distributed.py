@@ -201,8 +201,8 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
         "devices": pd.Series(attempts["device"].astype(str).unique()),
         "last_seen": pa_.groupby(pa_["device"].astype(str))["time"].max().rename("time")
         .reset_index().rename(columns={"index": "device"}),
-        "failed": pa_[pa_["failed"].to_numpy(bool)].reset_index(drop=True),
-        "errors": errors.reset_index(drop=True),
+        "failed": _trimmed(pa_[pa_["failed"].to_numpy(bool)]),
+        "errors": _trimmed(errors),
         "attempts": int(len(pa_)),
         "sites": pd.Series(pa_["site"].astype(str).unique()),
         "events": int(here.sum()),
@@ -210,6 +210,20 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
         "kms_hosts": pd.Series(hosts.astype(str).unique()),
         "unreadable": unreadable(own_rows),
     }
+
+
+def _trimmed(rows: pd.DataFrame) -> pd.DataFrame:
+    """Return the rows with the categories they use only.
+
+    A slice keeps its frame's categories: the failed attempts of a task would carry the names
+    of every machine of its days (measured: 5,211 names for 351 failed attempts), and the client
+    receives every task's.
+    """
+    out = rows.reset_index(drop=True)
+    for column in out.columns:
+        if isinstance(out[column].dtype, pd.CategoricalDtype):
+            out[column] = out[column].cat.remove_unused_categories()
+    return out
 
 
 def _rows(frame: pd.DataFrame, keep: np.ndarray, columns: Sequence[str]) -> pd.DataFrame:
@@ -225,11 +239,21 @@ def _usage(attempts: pd.DataFrame, dim: str) -> pa.Table:
     until they are merged; summed as Arrow codes, not in pandas (measured: 8 tasks of 20,000
     devices merged in 0.06 s, where pandas took 0.76 s and 53 MB).
     """
-    known = attempts.loc[(attempts[dim] != "").to_numpy(bool), ["device", dim]]
-    n = known.groupby(["device", dim], observed=True, sort=False).size()
-    return pa.table([pa.array(n.index.get_level_values(0).astype(str), pa.string()),
-                     pa.array(n.index.get_level_values(1).astype(str), pa.string()),
-                     pa.array(n.to_numpy(np.int64), pa.int64())], schema=USAGE_SCHEMA)
+    device, value = attempts["device"], attempts[dim]
+    if not (isinstance(device.dtype, pd.CategoricalDtype)
+            and isinstance(value.dtype, pd.CategoricalDtype)):
+        device, value = device.astype("category"), value.astype("category")
+    # on the categories' codes: no Python string per attempt
+    names, values = device.cat.categories.astype(str), value.cat.categories.astype(str)
+    d, v = device.cat.codes.to_numpy(np.int64), value.cat.codes.to_numpy(np.int64)
+    keep = (d >= 0) & (v >= 0)
+    if "" in values:
+        keep &= v != values.get_loc("")
+    width = max(1, len(values))
+    keys, n = np.unique(d[keep] * width + v[keep], return_counts=True)
+    return pa.table([pa.array(np.asarray(names, dtype=object), pa.string()).take(keys // width),
+                     pa.array(np.asarray(values, dtype=object), pa.string()).take(keys % width),
+                     pa.array(n.astype(np.int64), pa.int64())], schema=USAGE_SCHEMA)
 
 
 def _merge_usage(tables: Sequence[pa.Table]) -> pa.Table:
