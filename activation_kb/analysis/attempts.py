@@ -57,6 +57,10 @@ ATTEMPT_WINDOW = pd.Timedelta(minutes=10)
 DIMENSIONS = ("site", "kms_host", "edition", "sku_id", "role", "trigger", "activation_method")
 
 _NEEDED = (schema.EVENT_TIME, schema.HOST, schema.EVENT_KIND, schema.RESULT_CODE)
+#: Every column the grouping reads: a frame holding them all is used as it is.
+_READS = (*_NEEDED, schema.IS_SUCCESS, schema.CLIENT_NAME, schema.CMID, schema.KMS_HOST,
+          schema.SITE, schema.SKU_ID, schema.TRIGGER, schema.ROLE, schema.ACTIVATION_METHOD,
+          schema.MIN_COUNT)
 
 
 @dataclass(frozen=True)
@@ -289,7 +293,7 @@ def _canonical(events: pd.DataFrame) -> pd.DataFrame:
             f"events frame lacks column(s) {', '.join(missing)}; expected a canonical events frame "
             "(see activation_kb.schema)"
         )
-    if set(schema.EVENT_COLUMNS) - set(events.columns):
+    if set(_READS) - set(events.columns):  # the others are never read: not added
         events = schema.coerce_events(events)
     return events
 
