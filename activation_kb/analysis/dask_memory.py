@@ -42,7 +42,7 @@ from ..errors import AnalysisError
 __all__ = ["WORKER_ENVIRON", "TASK_BYTES_PER_RECORD", "WORKER_GROWTH", "BYTES_PER_DEVICE",
            "MERGE_FAN_IN", "TASK_CEILING", "STEADY_CEILING", "WorkerMemory",
            "WorkerMemoryWarning", "worker_environ", "worker_memory", "task_records",
-           "check_workers", "use_system_allocator"]
+           "check_workers", "trim_memory", "use_system_allocator"]
 
 #: Environment the engine's worker processes start with: Arrow allocating from the C library.
 WORKER_ENVIRON = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
@@ -119,6 +119,33 @@ def use_system_allocator() -> None:
 
     if pa.default_memory_pool().backend_name != "system":
         pa.set_memory_pool(pa.system_memory_pool())
+
+
+def trim_memory() -> bool:
+    """Give the memory the C library keeps from freed blocks back to the system (glibc only).
+
+    The client receives every task's rows and frees the buffers they came in; glibc keeps
+    such memory for later (measured: 110 MB of a 530 MB client at 10 million records). Dask's
+    documentation gives the same call for workers ("Manually trim memory").
+
+    Returns
+    -------
+    bool
+        Whether the C library could be asked (False off glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        trim = getattr(libc, "malloc_trim", None)
+    except OSError:
+        trim = None
+    if trim is None:
+        return False
+    trim(0)
+    return True
 
 
 def _worker_state(dask_worker: Any = None) -> dict[str, Any]:

@@ -36,6 +36,7 @@ from .dask_memory import (
     MERGE_FAN_IN,
     check_workers,
     task_records,
+    trim_memory,
     use_system_allocator,
     worker_environ,
     worker_memory,
@@ -530,4 +531,6 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
     del rows
     facts = final.result()
     facts.update({key: _cat_concat([p[key] for p in parts]) for key in ROWS})
+    del parts
+    trim_memory()  # the received buffers are freed: give them back
     return facts

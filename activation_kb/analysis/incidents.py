@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..catalogue.categories import category_label
@@ -86,13 +87,39 @@ class _Groups:
         self.parent[self.find(i)] = self.find(j)
 
 
-def _spike_errors(errors: pd.DataFrame, spike: pd.Series, keys: list[str]) -> pd.DataFrame:
+class _ByTime:
+    """The errors with their times sorted once, to slice a spike's window by binary search.
+
+    A spike's errors were found with a mask over every error; with thousands of spikes over
+    millions of errors (a year of a large fleet) the masks were most of ``explain_spikes``.
+    """
+
+    def __init__(self, errors: pd.DataFrame) -> None:
+        self.errors = errors
+        times = pd.DatetimeIndex(errors["time"]).as_unit("ns").asi8
+        self.order = np.argsort(times, kind="stable")
+        self.times = times[self.order]
+
+    def window(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
+        """Positions (in the errors' own order) of the errors in ``[start, end)``."""
+        lo, hi = np.searchsorted(self.times, [pd.Timestamp(start).as_unit("ns").value,
+                                              pd.Timestamp(end).as_unit("ns").value])
+        return np.sort(self.order[lo:hi])
+
+
+def _spike_errors(errors: pd.DataFrame | _ByTime, spike: pd.Series,
+                  keys: list[str]) -> pd.DataFrame:
     """Return the errors a spike counted: its keys' values, inside its window."""
-    mask = (errors["time"] >= spike["start"]) & (errors["time"] < spike["end"])
+    if isinstance(errors, _ByTime):
+        rows = errors.errors.iloc[errors.window(spike["start"], spike["end"])]
+    else:
+        rows = errors[((errors["time"] >= spike["start"])
+                       & (errors["time"] < spike["end"])).to_numpy(dtype=bool)]
+    mask = np.ones(len(rows), dtype=bool)
     for key in keys:
         if pd.notna(spike[key]):  # spikes of several key sets: a missing key is not a filter
-            mask &= errors[key] == spike[key]
-    return errors[mask.to_numpy(dtype=bool)]
+            mask &= (rows[key] == spike[key]).to_numpy(dtype=bool)
+    return rows if mask.all() else rows[mask]
 
 
 def catalogue_rows(lang: str = "en", catalogue: pd.DataFrame | None = None) -> dict[str, dict]:
@@ -178,8 +205,15 @@ def _rank_codes(per_code: pd.DataFrame, device_sets: dict[str, set]) -> list[str
 
 
 def _profile(attempts: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
-    """Each device's usual value of every dimension: the most frequent non-empty one."""
-    out = pd.DataFrame(index=pd.Index(attempts["device"].astype(str).unique(), name="device"))
+    """Each device's usual value of every dimension: the most frequent non-empty one.
+
+    A table with one row per device (the Dask engine's profile) is its own profile.
+    """
+    devices = attempts["device"].astype(str)
+    if devices.is_unique:
+        return pd.DataFrame({dim: attempts[dim].astype(str).to_numpy() for dim in dims},
+                            index=pd.Index(devices.to_numpy(), name="device"))
+    out = pd.DataFrame(index=pd.Index(devices.unique(), name="device"))
     for dim in dims:
         known = attempts.loc[attempts[dim].astype(str) != "", ["device", dim]].astype(str)
         counts = known.groupby(["device", dim], observed=True).size().reset_index(name="n")
@@ -197,8 +231,9 @@ def _dimensions(
     if total == 0 or profile.empty:
         return rows
     failing = profile.loc[profile.index.isin(failing_devices)]
+    shares = profile.attrs.get("fleet_shares", {})
     for dim in dims:
-        fleet = profile[dim].value_counts(normalize=True)
+        fleet = shares[dim] if dim in shares else profile[dim].value_counts(normalize=True)
         for value, count in failing[dim].value_counts().items():
             if not value:  # unknown (a MAK machine has no KMS host): explains nothing
                 continue
@@ -335,7 +370,8 @@ def explain_spikes(
     table = events if isinstance(events, AttemptTable) else activation_attempts(events)
     rows = catalogue_rows(lang, catalogue)
     spikes = spikes.reset_index(drop=True)
-    per_spike = [_spike_errors(table.errors, s, keys) for _, s in spikes.iterrows()]
+    by_time = _ByTime(table.errors) if len(spikes) else table.errors
+    per_spike = [_spike_errors(by_time, s, keys) for _, s in spikes.iterrows()]
     devices = [set(e["device"]) for e in per_spike]
     wide = [i for i, d in enumerate(devices) if len(d) >= min_devices]
     dropped = len(spikes) - len(wide)
@@ -347,6 +383,9 @@ def explain_spikes(
     per_spike = [per_spike[i] for i in wide]
     groups = _group(spikes, [devices[i] for i in wide], keys, tolerance, overlap)
     profile = _profile(table.attempts, dimensions)
+    # the fleet's share of each value: the same for every incident, counted once
+    profile.attrs["fleet_shares"] = {dim: profile[dim].value_counts(normalize=True)
+                                     for dim in profile.columns}
     incidents = [
         _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, rows, lang, top_n)
         for ids in groups
