@@ -96,3 +96,15 @@ def make_share(folder: Path, devices: int = 30, days: int = 10, seed: int = 5) -
                if p.is_file() and ".git" not in p.parts}
     assert written == set(exports) | set(NOT_EXPORTS) - {".git"}  # the helper's own check
     return Share(folder, events, exports, dict(NOT_EXPORTS))
+
+
+def assert_strict_refusal(result, message: str) -> None:
+    """``result`` (a finished ``subprocess.run``) exited 2 with ``message`` as one line only.
+
+    What ``--strict`` must do on the share: refuse before any work, say so in one ``Error:``
+    line that starts with ``message``, print nothing else and no traceback.
+    """
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"Error: {message}"), result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stdout == ""

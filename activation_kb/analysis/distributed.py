@@ -251,11 +251,8 @@ def _usage(attempts: pd.DataFrame, dim: str) -> pa.Table:
     keep = (d >= 0) & (v >= 0)
     if "" in values:
         keep &= v != values.get_loc("")
-    width = max(1, len(values))
-    keys, n = np.unique(d[keep] * width + v[keep], return_counts=True)
-    return pa.table([pa.array(np.asarray(names, dtype=object), pa.string()).take(keys // width),
-                     pa.array(np.asarray(values, dtype=object), pa.string()).take(keys % width),
-                     pa.array(n.astype(np.int64), pa.int64())], schema=USAGE_SCHEMA)
+    return _pair_counts(d[keep], pa.array(np.asarray(names, dtype=object), pa.string()),
+                        v[keep], pa.array(np.asarray(values, dtype=object), pa.string()))
 
 
 def _merge_usage(tables: Sequence[pa.Table]) -> pa.Table:
@@ -267,14 +264,24 @@ def _merge_usage(tables: Sequence[pa.Table]) -> pa.Table:
     table = pa.concat_tables(tables)
     device = table["device"].combine_chunks().dictionary_encode()
     value = table["value"].combine_chunks().dictionary_encode()
-    width = max(1, len(value.dictionary))
-    key = device.indices.to_numpy().astype(np.int64) * width + value.indices.to_numpy()
-    keys, inverse = np.unique(key, return_inverse=True)
-    n = np.zeros(len(keys), dtype=np.int64)
-    np.add.at(n, inverse, table["n"].to_numpy())
-    return pa.table([device.dictionary.take(pa.array(keys // width)),
-                     value.dictionary.take(pa.array(keys % width)), pa.array(n)],
-                    schema=USAGE_SCHEMA)
+    return _pair_counts(device.indices.to_numpy().astype(np.int64), device.dictionary,
+                        value.indices.to_numpy().astype(np.int64), value.dictionary,
+                        table["n"].to_numpy())
+
+
+def _pair_counts(device: np.ndarray, devices: pa.Array, value: np.ndarray, values: pa.Array,
+                 n: np.ndarray | None = None) -> pa.Table:
+    """Sum ``n`` (default 1 each) per (device, value) pair, given as codes into their names."""
+    width = max(1, len(values))
+    key = device * width + value
+    if n is None:
+        keys, sums = np.unique(key, return_counts=True)
+    else:
+        keys, inverse = np.unique(key, return_inverse=True)
+        sums = np.zeros(len(keys), dtype=np.int64)
+        np.add.at(sums, inverse, n)
+    return pa.table([devices.take(pa.array(keys // width)), values.take(pa.array(keys % width)),
+                     pa.array(sums.astype(np.int64), pa.int64())], schema=USAGE_SCHEMA)
 
 
 def _previous_part(table: AttemptTable, plan: Plan) -> dict[str, Any] | None:
@@ -520,15 +527,15 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
     while len(level) > 1:
         level = [dask.delayed(merge_facts, pure=True)(level[i:i + _TREE])
                  for i in range(0, len(level), _TREE)]
-    final, *rows = client.compute([dask.delayed(_finish, pure=True)(level[0], plan),
+    final, *sent = client.compute([dask.delayed(_finish, pure=True)(level[0], plan),
                                    *[dask.delayed(_select, pure=True)(task, True)
                                      for task in tasks]])
-    order = {future.key: i for i, future in enumerate(rows)}
-    parts: list[Any] = [None] * len(rows)
-    for done in as_completed(rows):  # fetched as they come: workers hold them no longer
+    order = {future.key: i for i, future in enumerate(sent)}
+    parts: list[Any] = [None] * len(sent)
+    for done in as_completed(sent):  # fetched as they come: workers hold them no longer
         parts[order[done.key]] = done.result()
         done.release()
-    del rows
+    del sent
     facts = final.result()
     facts.update({key: _cat_concat([p[key] for p in parts]) for key in ROWS})
     del parts

@@ -107,14 +107,9 @@ class _ByTime:
         return np.sort(self.order[lo:hi])
 
 
-def _spike_errors(errors: pd.DataFrame | _ByTime, spike: pd.Series,
-                  keys: list[str]) -> pd.DataFrame:
+def _spike_errors(errors: _ByTime, spike: pd.Series, keys: list[str]) -> pd.DataFrame:
     """Return the errors a spike counted: its keys' values, inside its window."""
-    if isinstance(errors, _ByTime):
-        rows = errors.errors.iloc[errors.window(spike["start"], spike["end"])]
-    else:
-        rows = errors[((errors["time"] >= spike["start"])
-                       & (errors["time"] < spike["end"])).to_numpy(dtype=bool)]
+    rows = errors.errors.iloc[errors.window(spike["start"], spike["end"])]
     mask = np.ones(len(rows), dtype=bool)
     for key in keys:
         if pd.notna(spike[key]):  # spikes of several key sets: a missing key is not a filter
@@ -223,17 +218,18 @@ def _profile(attempts: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
 
 
 def _dimensions(
-    failing_devices: set, profile: pd.DataFrame, dims: Sequence[str], top_n: int
+    failing_devices: set, profile: pd.DataFrame, shares: dict[str, pd.Series], top_n: int
 ) -> list[dict[str, Any]]:
-    """Rank dimension values by the failing devices they hold beyond their share of the fleet."""
+    """Rank dimension values by the failing devices they hold beyond their share of the fleet.
+
+    ``shares`` is each dimension's share of the fleet per value (of ``profile``).
+    """
     total = len(failing_devices)
     rows: list[dict[str, Any]] = []
     if total == 0 or profile.empty:
         return rows
     failing = profile.loc[profile.index.isin(failing_devices)]
-    shares = profile.attrs.get("fleet_shares", {})
-    for dim in dims:
-        fleet = shares[dim] if dim in shares else profile[dim].value_counts(normalize=True)
+    for dim, fleet in shares.items():
         for value, count in failing[dim].value_counts().items():
             if not value:  # unknown (a MAK machine has no KMS host): explains nothing
                 continue
@@ -370,7 +366,7 @@ def explain_spikes(
     table = events if isinstance(events, AttemptTable) else activation_attempts(events)
     rows = catalogue_rows(lang, catalogue)
     spikes = spikes.reset_index(drop=True)
-    by_time = _ByTime(table.errors) if len(spikes) else table.errors
+    by_time = _ByTime(table.errors)
     per_spike = [_spike_errors(by_time, s, keys) for _, s in spikes.iterrows()]
     devices = [set(e["device"]) for e in per_spike]
     wide = [i for i, d in enumerate(devices) if len(d) >= min_devices]
@@ -384,10 +380,10 @@ def explain_spikes(
     groups = _group(spikes, [devices[i] for i in wide], keys, tolerance, overlap)
     profile = _profile(table.attempts, dimensions)
     # the fleet's share of each value: the same for every incident, counted once
-    profile.attrs["fleet_shares"] = {dim: profile[dim].value_counts(normalize=True)
-                                     for dim in profile.columns}
+    shares = {dim: profile[dim].value_counts(normalize=True) for dim in profile.columns}
     incidents = [
-        _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, rows, lang, top_n)
+        _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, shares, rows, lang,
+                  top_n)
         for ids in groups
     ]
     out = pd.DataFrame(incidents)
@@ -538,7 +534,7 @@ def _most_failing(failing: pd.DataFrame, limit: int = _DEVICES_LISTED) -> list[s
     return counts["device"].head(limit).tolist()
 
 
-def _incident(group, errors_list, profile, rows, lang, top_n) -> dict[str, Any]:
+def _incident(group, errors_list, profile, shares, rows, lang, top_n) -> dict[str, Any]:
     start, end = group["start"].min(), group["end"].max()
     failing = pd.concat(errors_list, ignore_index=True).drop_duplicates(["attempt", "code"])
     per_code = (
@@ -563,7 +559,7 @@ def _incident(group, errors_list, profile, rows, lang, top_n) -> dict[str, Any]:
                 **text,
             }
         )
-    ranked = _dimensions(set(failing["device"]), profile, list(profile.columns), top_n)
+    ranked = _dimensions(set(failing["device"]), profile, shares, top_n)
     worst = max(group["severity"], key=lambda s: _SEVERITY_RANK.get(str(s), -1))
     lead = detail[0]
     categories = list(dict.fromkeys(d["category"] for d in detail))

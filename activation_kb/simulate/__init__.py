@@ -235,11 +235,12 @@ def _run_after_burn_in(fleet: Fleet, plan: _Plan, minutes: float, day0: float,
     none of which is retrying. A real fleet is not like that: renewals that fell due while a
     machine was off were made at its next logon (Monday mornings gather the weekend's), and
     laptops at home without VPN are retrying every two hours. Run from a start state, a fleet's
-    first weeks ramp up to that steady state (the first week had about a third of the attempts
-    of the fifth, Monday-morning peaks grew week after week) and a detector learning its normal
-    from them sees the ramp as rising errors. The burn-in days are simulated and dropped: the
-    events, the machines' state and the KMS counts begin in steady state. Incident windows,
-    deployments and retirements keep their times relative to the start.
+    first weeks ramp up to that steady state (the first week had about three quarters of the
+    requests of the later weeks, Monday-morning peaks grew week after week) and a detector
+    learning its normal from them sees the ramp as rising errors. The burn-in days are
+    simulated and dropped: the events, the machines' state and the KMS counts begin in steady
+    state. Incident windows, deployments and retirements keep their times relative to the
+    start.
     """
     burn = BURN_IN_DAYS * 1440.0
     windows = [replace(w, start=w.start + burn, end=w.end + burn) for w in plan.windows]

@@ -181,7 +181,6 @@ def store_span(root: Path) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
         values = times[S.EVENT_TIME]
         return None if len(values) == 0 else pd.Timestamp(pick(values).as_py())
 
-
     first = edge(keys[0], pc.min)
     last = edge(keys[-1], pc.max)
     return first, last

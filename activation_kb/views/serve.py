@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MissingDependencyError
-from ..params import check_freq, check_lang, check_paths, check_period, check_timezone
+from ..params import ReportParams
 from ..resources import notebook_path
 
 __all__ = ["explorer_notebook", "install_polled_executor", "serve_explorer"]
@@ -99,12 +99,12 @@ def explorer_notebook(out: str | os.PathLike[str], events: Sequence[str] | str |
     """
     import papermill
 
-    tz = check_timezone(tz)
-    check_period(since, until, tz=tz)
+    # checked as the report's are (the same period, buckets and paths rules)
+    checked = ReportParams(events=events, since=since, until=until, freq=freq, lang=lang, tz=tz)
     parameters: dict[str, Any] = {
-        "events": None if events is None else list(check_paths(events)),
-        "since": since, "until": until, "freq": check_freq(freq), "lang": check_lang(lang),
-        "tz": tz,
+        "events": None if checked.events is None else list(checked.events),
+        "since": checked.since, "until": checked.until, "freq": checked.freq,
+        "lang": checked.lang, "tz": checked.tz,
     }
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
