@@ -121,8 +121,9 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
          for keys in DETECTION_KEYS],
         ignore_index=True,
     )
-    errors = facts["errors"]
-    failed = facts["failed"]
+    # taken out of the facts: the period's rows below replace them, not beside them
+    errors = facts.pop("errors")
+    failed = facts.pop("failed")
     if errors is None or not len(errors):
         from .attempts import activation_attempts
 
@@ -130,16 +131,16 @@ def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, l
         errors, failed = empty.errors, empty.attempts
     profile = AttemptTable(attempts=facts["profile_table"], errors=errors)
     data_end = facts["last_attempt"]
-    silences, silent = _silences(facts, spike_params, freq, tz, lang,
-                                 explain_spikes(spikes, profile, lang=lang,
-                                                dimensions=PROFILE_DIMENSIONS, data_end=data_end))
-    if lo is not None:
+    explained = explain_spikes(spikes, profile, lang=lang, dimensions=PROFILE_DIMENSIONS,
+                               data_end=data_end)
+    silences, silent = _silences(facts, spike_params, freq, tz, lang, explained)
+    if lo is not None:  # the period's spikes, explained again (their grouping may differ)
         spikes = spikes[spikes["end"] > lo].reset_index(drop=True)
         silences = silences[silences["end"] > lo].reset_index(drop=True)
         silent = silent[silent["end"] > lo]
-    incidents = number_incidents(
-        explain_spikes(spikes, profile, lang=lang, dimensions=PROFILE_DIMENSIONS,
-                       data_end=data_end), silent)
+        explained = explain_spikes(spikes, profile, lang=lang, dimensions=PROFILE_DIMENSIONS,
+                                   data_end=data_end)
+    incidents = number_incidents(explained, silent)
     if lo is not None:
         failed = failed[(failed["time"] >= lo).to_numpy(bool)].reset_index(drop=True)
         errors = errors[errors["attempt"].isin(failed["attempt"]).to_numpy(bool)]

@@ -153,11 +153,14 @@ def error_frequency(
 
 
 def count_parts(table: AttemptTable, freq: str, keys: list[str], lo: pd.Timestamp | None,
-                hi: pd.Timestamp | None, tz: str | None, measure: str = "events") -> dict:
+                hi: pd.Timestamp | None, tz: str | None, measure: str = "events",
+                devices: bool = True) -> dict:
     """Return the additive parts of :func:`error_frequency` for the attempts of ``table``.
 
     Parts of disjoint attempt tables (the days of a store, on Dask workers) combine with
     :func:`merge_count_parts`; :func:`assemble_counts` turns them into the counts frame.
+    Without ``devices`` the part's ``devices`` (the machines seen) is None: a caller that
+    keeps them elsewhere does not pay for naming every attempt's machine.
     """
     attempts, errors = table.attempts, table.errors
     if lo is not None:
@@ -175,14 +178,18 @@ def count_parts(table: AttemptTable, freq: str, keys: list[str], lo: pd.Timestam
     for key in keys:
         per[key] = per[key].astype(str)
     failures = per.groupby(["time", *keys], sort=False).size().rename("failures").reset_index()
-    exposure = attempts[dims].astype(str).assign(time=a_time)
-    exposure = exposure.groupby(["time", *dims], sort=False).size().rename("attempts")
+    # grouped as they are (categories), named as text after: a row per group, not per attempt
+    exposure = attempts[dims].assign(time=a_time).groupby(
+        ["time", *dims], sort=False, observed=True, dropna=False).size().rename("attempts")
+    exposure = exposure.reset_index()
+    for dim in dims:
+        exposure[dim] = exposure[dim].astype(str)
     return {
         "attempts": int(len(attempts)),
         "first": a_time.min(), "last": a_time.max(),
-        "failures": failures, "exposure": exposure.reset_index(),
+        "failures": failures, "exposure": exposure,
         "combos": per[keys].drop_duplicates(),
-        "devices": pd.Series(attempts["device"].astype(str).unique()),
+        "devices": pd.Series(attempts["device"].astype(str).unique()) if devices else None,
         "device_rows": (per[["time", *keys]].assign(device=per["device"].astype(str))
                         .drop_duplicates() if measure == "devices" else None),
     }

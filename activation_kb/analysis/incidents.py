@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..catalogue.categories import category_label
 from ..deprecation import old_forms
@@ -88,32 +90,68 @@ class _Groups:
 
 
 class _ByTime:
-    """The errors with their times sorted once, to slice a spike's window by binary search.
+    """The errors and their times, to find a spike's errors in its window.
 
-    A spike's errors were found with a mask over every error; with thousands of spikes over
-    millions of errors (a year of a large fleet) the masks were most of ``explain_spikes``.
+    With few spikes (up to :data:`_MASKED_SPIKES`), a mask over every error's time; with more,
+    the times are sorted once and each window found by binary search: with thousands of spikes
+    over millions of errors (a year of a large fleet) the masks were most of
+    ``explain_spikes``.
+    A spike's errors are held as their positions, and its machines as codes: the frames and
+    sets of names of every spike at once took 400 MB for 21 spikes over 6.4 million errors.
     """
 
-    def __init__(self, errors: pd.DataFrame) -> None:
+    def __init__(self, errors: pd.DataFrame, spikes: int) -> None:
         self.errors = errors
-        times = pd.DatetimeIndex(errors["time"]).as_unit("ns").asi8
-        self.order = np.argsort(times, kind="stable")
-        self.times = times[self.order]
+        # what an incident reads of its spikes' errors
+        self.used = errors[[c for c in _INCIDENT_ERROR_COLUMNS if c in errors.columns]]
+        device = errors["device"]
+        if not isinstance(device.dtype, pd.CategoricalDtype):
+            device = device.astype("category")
+        self.device = device.cat.codes.to_numpy()  # -1: no name, one "machine" as NaN was
+        stamps = errors["time"].array
+        if not isinstance(stamps, pd.arrays.DatetimeArray):
+            stamps = pd.DatetimeIndex(errors["time"]).array
+        if stamps.unit != "ns":
+            stamps = stamps.as_unit("ns")
+        times = stamps.asi8  # a view of the column's own memory when it is in ns
+        self.order = None
+        self.times = times
+        if spikes > _MASKED_SPIKES:  # else a mask per spike: no sorted copy (76 MB at 6.4 M)
+            order = np.argsort(times, kind="stable")
+            self.times = times[order]
+            self.order = order.astype(np.int32) if len(order) < 2**31 else order
 
     def window(self, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
         """Positions (in the errors' own order) of the errors in ``[start, end)``."""
-        lo, hi = np.searchsorted(self.times, [pd.Timestamp(start).as_unit("ns").value,
-                                              pd.Timestamp(end).as_unit("ns").value])
-        return np.sort(self.order[lo:hi])
+        lo, hi = pd.Timestamp(start).as_unit("ns").value, pd.Timestamp(end).as_unit("ns").value
+        if self.order is None:
+            return np.flatnonzero((self.times >= lo) & (self.times < hi))
+        first, last = np.searchsorted(self.times, [lo, hi])
+        return np.sort(self.order[first:last])
+
+    def devices(self, rows: np.ndarray) -> np.ndarray:
+        """Return the machines of the errors at ``rows``, as sorted unique codes."""
+        return np.unique(self.device[rows])
+
+    def rows(self, positions: Sequence[np.ndarray]) -> pd.DataFrame:
+        """Return the errors at any of ``positions`` (each once), in their order."""
+        return self.used.iloc[np.unique(np.concatenate(positions))]
 
 
-def _spike_errors(errors: _ByTime, spike: pd.Series, keys: list[str]) -> pd.DataFrame:
-    """Return the errors a spike counted: its keys' values, inside its window."""
-    rows = errors.errors.iloc[errors.window(spike["start"], spike["end"])]
+#: Up to this many spikes, a spike's errors are found by a mask over every error's time (6.4
+#: million errors: 15 ms a spike); past it the times are sorted once and searched.
+_MASKED_SPIKES = 50
+#: The columns of a spike's errors that grouping and explaining incidents read.
+_INCIDENT_ERROR_COLUMNS = ("attempt", "time", "code", "category", "device")
+
+
+def _spike_rows(errors: _ByTime, spike: pd.Series, keys: list[str]) -> np.ndarray:
+    """Return the positions of the errors a spike counted: its keys' values, in its window."""
+    rows = errors.window(spike["start"], spike["end"])
     mask = np.ones(len(rows), dtype=bool)
     for key in keys:
         if pd.notna(spike[key]):  # spikes of several key sets: a missing key is not a filter
-            mask &= (rows[key] == spike[key]).to_numpy(dtype=bool)
+            mask &= (errors.errors[key].iloc[rows] == spike[key]).to_numpy(dtype=bool)
     return rows if mask.all() else rows[mask]
 
 
@@ -184,14 +222,18 @@ def code_text(code: str, rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _rank_codes(per_code: pd.DataFrame, device_sets: dict[str, set]) -> list[str]:
-    """Codes by failures; an umbrella code goes after the specific codes of the same machines."""
+def _rank_codes(per_code: pd.DataFrame, device_sets: dict[str, np.ndarray]) -> list[str]:
+    """Codes by failures; an umbrella code goes after the specific codes of the same machines.
+
+    ``device_sets`` are each code's machines as sorted unique codes (:func:`_machines`).
+    """
     specific = [c for c in per_code["code"] if c not in UMBRELLA_CODES]
 
     def covered(code: str) -> bool:
         mine = device_sets[code]
         return code in UMBRELLA_CODES and any(
-            len(mine & device_sets[other]) >= 0.5 * max(len(mine), 1) for other in specific
+            np.intersect1d(mine, device_sets[other], assume_unique=True).size
+            >= 0.5 * max(len(mine), 1) for other in specific
         )
 
     ranked = per_code.assign(demoted=[covered(c) for c in per_code["code"]])
@@ -202,12 +244,15 @@ def _rank_codes(per_code: pd.DataFrame, device_sets: dict[str, set]) -> list[str
 def _profile(attempts: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
     """Each device's usual value of every dimension: the most frequent non-empty one.
 
-    A table with one row per device (the Dask engine's profile) is its own profile.
+    A table with one row per device (the Dask engine's profile) is its own profile, its
+    values kept categorical (as text, a million machines' five values would take 300 MB).
     """
-    devices = attempts["device"].astype(str)
-    if devices.is_unique:
-        return pd.DataFrame({dim: attempts[dim].astype(str).to_numpy() for dim in dims},
-                            index=pd.Index(devices.to_numpy(), name="device"))
+    devices = attempts["device"]
+    if not isinstance(devices.dtype, pd.StringDtype):  # text already: not copied
+        devices = devices.astype(str)
+    if _distinct(devices):
+        return pd.DataFrame({dim: _categories(attempts[dim]) for dim in dims},
+                            index=pd.Index(devices, name="device"))
     out = pd.DataFrame(index=pd.Index(devices.unique(), name="device"))
     for dim in dims:
         known = attempts.loc[attempts[dim].astype(str) != "", ["device", dim]].astype(str)
@@ -217,21 +262,61 @@ def _profile(attempts: pd.DataFrame, dims: Sequence[str]) -> pd.DataFrame:
     return out
 
 
+def _distinct(values: pd.Series) -> bool:
+    """Whether no value of the text ``values`` comes twice.
+
+    Counted in Arrow when the text is Arrow's: pandas' ``is_unique`` kept 91 MB for a million
+    machine names.
+    """
+    if isinstance(values.array, pd.arrays.ArrowStringArray):
+        # from the C library, which gives a large block back when it is freed
+        distinct = pc.count_distinct(pa.array(values.array), mode="all",
+                                     memory_pool=pa.system_memory_pool())
+        return distinct.as_py() == len(values)
+    return bool(values.is_unique)
+
+
+def _categories(values: pd.Series) -> pd.Categorical:
+    """Return ``values`` as a categorical of text."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(values.cat.codes.to_numpy(),
+                                         values.cat.categories.astype(str))
+    return pd.Categorical(values.astype(str).to_numpy())
+
+
+def _machines(devices: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Return the machines of failures as a code per row, and the names the codes stand for.
+
+    Codes, not sets of names: an incident of 500,000 machines made sets of as many Python
+    strings, several times over.
+    """
+    if isinstance(devices.dtype, pd.CategoricalDtype):
+        return devices.cat.codes.to_numpy(), devices.cat.categories
+    codes, names = pd.factorize(devices)
+    return codes, pd.Index(names)
+
+
 def _dimensions(
-    failing_devices: set, profile: pd.DataFrame, shares: dict[str, pd.Series], top_n: int
+    failing_devices: np.ndarray, names: pd.Index, profile: pd.DataFrame,
+    shares: dict[str, pd.Series], top_n: int
 ) -> list[dict[str, Any]]:
     """Rank dimension values by the failing devices they hold beyond their share of the fleet.
 
-    ``shares`` is each dimension's share of the fleet per value (of ``profile``).
+    ``failing_devices`` are the machines' sorted unique codes into ``names`` (-1: a failure
+    without a machine name, one machine as a set of names counted it); ``shares`` is each
+    dimension's share of the fleet per value (of ``profile``).
     """
     total = len(failing_devices)
     rows: list[dict[str, Any]] = []
     if total == 0 or profile.empty:
         return rows
-    failing = profile.loc[profile.index.isin(failing_devices)]
+    known = names.take(failing_devices[failing_devices >= 0])
+    failing = profile.loc[profile.index.isin(known)]
     for dim, fleet in shares.items():
         for value, count in failing[dim].value_counts().items():
-            if not value:  # unknown (a MAK machine has no KMS host): explains nothing
+            # unknown (a MAK machine has no KMS host): explains nothing; a category held by
+            # no failing device (a categorical profile counts every one) is not a row
+            if not value or not count:
                 continue
             share_fleet = float(fleet.get(value, 0.0))
             rows.append(
@@ -366,9 +451,9 @@ def explain_spikes(
     table = events if isinstance(events, AttemptTable) else activation_attempts(events)
     rows = catalogue_rows(lang, catalogue)
     spikes = spikes.reset_index(drop=True)
-    by_time = _ByTime(table.errors)
-    per_spike = [_spike_errors(by_time, s, keys) for _, s in spikes.iterrows()]
-    devices = [set(e["device"]) for e in per_spike]
+    by_time = _ByTime(table.errors, len(spikes))
+    per_spike = [_spike_rows(by_time, s, keys) for _, s in spikes.iterrows()]
+    devices = [by_time.devices(rows) for rows in per_spike]
     wide = [i for i, d in enumerate(devices) if len(d) >= min_devices]
     dropped = len(spikes) - len(wide)
     if not wide:
@@ -382,8 +467,8 @@ def explain_spikes(
     # the fleet's share of each value: the same for every incident, counted once
     shares = {dim: profile[dim].value_counts(normalize=True) for dim in profile.columns}
     incidents = [
-        _incident(spikes.iloc[ids], [per_spike[i] for i in ids], profile, shares, rows, lang,
-                  top_n)
+        _incident(spikes.iloc[ids], by_time.rows([per_spike[i] for i in ids]), profile,
+                  shares, rows, lang, top_n)
         for ids in groups
     ]
     out = pd.DataFrame(incidents)
@@ -501,9 +586,12 @@ def _check_spikes(spikes: pd.DataFrame, dimensions: Sequence[str]) -> list[str]:
     return [c for c in spikes.columns if c in ("code", "category", *DIMENSIONS)]
 
 
-def _group(spikes: pd.DataFrame, devices: list[set], keys: list[str], tolerance: pd.Timedelta,
-           overlap: float) -> list[list[int]]:
-    """Return the spikes grouped into incidents (lists of row numbers, in order)."""
+def _group(spikes: pd.DataFrame, devices: list[np.ndarray], keys: list[str],
+           tolerance: pd.Timedelta, overlap: float) -> list[list[int]]:
+    """Return the spikes grouped into incidents (lists of row numbers, in order).
+
+    ``devices`` are each spike's machines as sorted unique codes (:meth:`_ByTime.devices`).
+    """
     groups = _Groups(len(spikes))
     touch = pd.Timedelta(_TOUCH)
     error_keys = [k for k in keys if k in ("code", "category")]
@@ -513,7 +601,8 @@ def _group(spikes: pd.DataFrame, devices: list[set], keys: list[str], tolerance:
             if a["start"] > b["end"] + tolerance or b["start"] > a["end"] + tolerance:
                 continue
             smaller = min(len(devices[i]), len(devices[j]))
-            shared = smaller and len(devices[i] & devices[j]) >= overlap * smaller
+            shared = smaller and np.intersect1d(
+                devices[i], devices[j], assume_unique=True).size >= overlap * smaller
             near = a["start"] <= b["end"] + touch and b["start"] <= a["end"] + touch
             same = bool(error_keys) and all(
                 pd.notna(a[k]) and a[k] == b[k] for k in error_keys
@@ -528,22 +617,26 @@ def _group(spikes: pd.DataFrame, devices: list[set], keys: list[str], tolerance:
 
 def _most_failing(failing: pd.DataFrame, limit: int = _DEVICES_LISTED) -> list[str]:
     """Names of the devices with the most failed attempts (at most ``limit``)."""
-    per = failing.assign(device=failing["device"].astype(str)).groupby("device")["attempt"]
-    counts = per.nunique().reset_index(name="n").sort_values(["n", "device"],
-                                                             ascending=[False, True])
+    # grouped on the machines as they are (categories), named after: a row per machine
+    per = failing.groupby("device", observed=True, dropna=False)["attempt"].nunique()
+    counts = per.reset_index(name="n")
+    counts["device"] = counts["device"].astype(str)
+    counts = counts.sort_values(["n", "device"], ascending=[False, True])
     return counts["device"].head(limit).tolist()
 
 
-def _incident(group, errors_list, profile, shares, rows, lang, top_n) -> dict[str, Any]:
+def _incident(group, errors, profile, shares, rows, lang, top_n) -> dict[str, Any]:
     start, end = group["start"].min(), group["end"].max()
-    failing = pd.concat(errors_list, ignore_index=True).drop_duplicates(["attempt", "code"])
+    failing = errors.drop_duplicates(["attempt", "code"])
     per_code = (
         failing.groupby("code", observed=True)
         .agg(failures=("attempt", "nunique"), devices=("device", "nunique"),
              category=("category", "first"))
         .reset_index()
     )
-    device_sets = {c: set(f["device"]) for c, f in failing.groupby("code", observed=True)}
+    machine, names = _machines(failing["device"])
+    device_sets = {c: np.unique(machine[rows])
+                   for c, rows in failing.groupby("code", observed=True).indices.items()}
     codes = _rank_codes(per_code, device_sets)
     top_code = codes[0]
     detail = []
@@ -559,7 +652,7 @@ def _incident(group, errors_list, profile, shares, rows, lang, top_n) -> dict[st
                 **text,
             }
         )
-    ranked = _dimensions(set(failing["device"]), profile, shares, top_n)
+    ranked = _dimensions(np.unique(machine), names, profile, shares, top_n)
     worst = max(group["severity"], key=lambda s: _SEVERITY_RANK.get(str(s), -1))
     lead = detail[0]
     categories = list(dict.fromkeys(d["category"] for d in detail))

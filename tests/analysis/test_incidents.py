@@ -143,3 +143,42 @@ def test_bad_settings_are_refused(dns_and_rogue, kwargs, error, match):
     table, spikes, _ = dns_and_rogue
     with pytest.raises(error, match=match):
         explain_spikes(spikes, table, **kwargs)
+
+
+def test_a_profile_of_one_row_per_device_explains_as_the_attempts_do(dns_and_rogue):
+    """The Dask engine passes each machine's usual values, categorical: the same incidents.
+
+    A category no failing machine holds (here a site nobody is at) must not become a
+    dimension row of zero devices.
+    """
+    from activation_kb.analysis.attempts import AttemptTable
+    from activation_kb.analysis.incidents import _profile
+
+    table, spikes, _ = dns_and_rogue
+    dims = ["site", "kms_host", "edition", "sku_id", "role"]
+    usual = _profile(table.attempts, dims).reset_index()
+    for dim in dims:
+        usual[dim] = pd.Categorical(usual[dim], categories=sorted(set(usual[dim]) | {"zz-empty"}))
+    one_each = AttemptTable(attempts=usual, errors=table.errors)
+    end = table.attempts["time"].max()
+    expected = explain_spikes(spikes, table, data_end=end)
+    got = explain_spikes(spikes, one_each, data_end=end)
+    assert len(got) == len(expected) > 0
+    assert got["dimensions"].tolist() == expected["dimensions"].tolist()
+    assert got["scope"].tolist() == expected["scope"].tolist()
+    assert all(row["devices"] > 0 and row["value"] != "zz-empty"
+               for dims_ in got["dimensions"] for row in dims_)
+
+
+def test_windows_found_by_mask_or_by_sorted_times_are_the_same(dns_and_rogue, monkeypatch):
+    """Few spikes: a mask over the errors' times; many: the times sorted once, then searched."""
+    import activation_kb.analysis.incidents as module
+
+    table, spikes, _ = dns_and_rogue
+    assert 0 < len(spikes) <= module._MASKED_SPIKES
+    masked = explain_spikes(spikes, table)
+    monkeypatch.setattr(module, "_MASKED_SPIKES", 0)
+    sorted_ = explain_spikes(spikes, table)
+    pd.testing.assert_frame_equal(masked, sorted_)
+    by_time = module._ByTime(table.errors, len(spikes))
+    assert by_time.order is not None  # the sorted path was the one taken
