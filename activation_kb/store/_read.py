@@ -170,20 +170,51 @@ def count_rows(root: Path, start: pd.Timestamp | None = None,
 
 
 def store_span(root: Path) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-    """First and last event time in the store, from its first and last day partitions."""
+    """First and last event time in the store, from its first and last day partitions.
+
+    From the Parquet footers' statistics where every row group has them (nothing read: the
+    Dask engine's client kept 51 MB of a 50-million-record store's first and last days read
+    in full); else from the day's times.
+    """
     days = day_dirs(root)
     if not days:
         return None, None
     keys = list(days)
-
-    def edge(day: str, pick) -> pd.Timestamp | None:
-        times = ds.dataset(days[day], format="parquet").to_table(columns=[S.EVENT_TIME])
-        values = times[S.EVENT_TIME]
-        return None if len(values) == 0 else pd.Timestamp(pick(values).as_py())
-
-    first = edge(keys[0], pc.min)
-    last = edge(keys[-1], pc.max)
+    first = _day_edge(days[keys[0]], pc.min, min)
+    last = _day_edge(days[keys[-1]], pc.max, max)
     return first, last
+
+
+def _day_edge(folder: Path, compute, pick) -> pd.Timestamp | None:
+    """Return the first (``min``) or last (``max``) event time of a day partition."""
+    found = _footer_edge(folder, pick)
+    if found is not False:
+        return found
+    times = ds.dataset(folder, format="parquet").to_table(columns=[S.EVENT_TIME])
+    values = times[S.EVENT_TIME]
+    return None if len(values) == 0 else pd.Timestamp(compute(values).as_py())
+
+
+def _footer_edge(folder: Path, pick) -> pd.Timestamp | None | bool:
+    """Return the edge from the files' statistics: None for no time, False if some lack them."""
+    import pyarrow.parquet as pq
+
+    edges = []
+    for path in sorted(folder.glob("*.parquet")):
+        meta = pq.read_metadata(path)
+        names = meta.schema.names
+        if S.EVENT_TIME not in names:
+            return False
+        column = names.index(S.EVENT_TIME)
+        for group in range(meta.num_row_groups):
+            part = meta.row_group(group)
+            if part.num_rows == 0:
+                continue
+            stats = part.column(column).statistics
+            if stats is None or not stats.has_min_max:
+                return False  # not written, or only nulls: read the times
+            edges.append(pd.Timestamp(stats.min if pick is min else stats.max))
+    return pick(edges) if edges else None
 
 
 def available_memory() -> int:

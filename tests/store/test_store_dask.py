@@ -28,9 +28,24 @@ def cluster():
         yield local
 
 
+def _rows(frame, keys):
+    """Rows as text, in a fixed order, without the attempt ids (each engine numbers its own)."""
+    out = frame.drop(columns=["attempt"]).astype({c: str for c in frame.columns
+                                                  if c not in ("attempt", "time", "records",
+                                                               "failed")})
+    return out.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
 def _same(a, b):
     for name in ("counts", "code_counts", "spikes", "incidents", "uncatalogued"):
         pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), obj=name)
+    # the failed attempts and their errors: the Dask client gathers them from every task
+    failed = a.table.attempts[a.table.attempts["failed"].to_numpy(bool)]
+    pd.testing.assert_frame_equal(_rows(failed, ["device", "time"]),
+                                  _rows(b.table.attempts, ["device", "time"]), obj="failed")
+    pd.testing.assert_frame_equal(_rows(a.table.errors, ["device", "time", "code"]),
+                                  _rows(b.table.errors, ["device", "time", "code"]),
+                                  obj="errors")
     assert a.summary == b.summary
     assert {k: v for k, v in a.quality.items() if k != "silent_examples"} == \
         {k: v for k, v in b.quality.items() if k != "silent_examples"}

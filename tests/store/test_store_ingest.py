@@ -246,3 +246,27 @@ def test_reading_a_period_opens_only_its_days(tmp_path):
         load_events(store, since="2026-01-20", until="2026-01-22")
     with pytest.raises(ValueError, match="event store"):
         load_events(SAMPLE, since="2026-02-03")
+
+
+def test_the_store_span_comes_from_footers_or_from_the_times(tmp_path):
+    """First and last event times: the Parquet statistics when written, else the times read."""
+    import pyarrow.parquet as pq
+
+    from activation_kb.store._layout import day_dirs
+    from activation_kb.store._read import store_span
+
+    store = tmp_path / "store"
+    ingest(_exports(tmp_path, devices=20, days=4), store)
+    events = read_store(store)
+    expected = (events["event_time"].min(), events["event_time"].max())
+    assert store_span(store) == expected
+    # the same days written without statistics: the times are read instead
+    days = day_dirs(store)
+    for folder in (days[min(days)], days[max(days)]):
+        for path in folder.glob("*.parquet"):
+            table = pq.read_table(path)
+            pq.write_table(table, path, write_statistics=False)
+            meta = pq.read_metadata(path)
+            assert not any(meta.row_group(0).column(i).is_stats_set
+                           for i in range(meta.num_columns))
+    assert store_span(store) == expected
