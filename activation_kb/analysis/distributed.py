@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from pandas.api.types import union_categoricals
 
 from .. import schema as S
 from ..errors import MissingDependencyError
@@ -112,21 +111,10 @@ class Plan:
 
 def _cat_concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate frames, keeping categorical columns categorical (categories united)."""
-    frames = [f for f in frames if f is not None]
-    if not frames:
-        return pd.DataFrame()
-    if len(frames) == 1:
-        return frames[0]
-    out = {}
-    for column in frames[0].columns:
-        values = [f[column] for f in frames]
-        if all(isinstance(v.dtype, pd.CategoricalDtype) for v in values):
-            same = [pd.Categorical.from_codes(v.cat.codes, v.cat.categories.astype(str))
-                    for v in values]  # an empty part's categories may have another dtype
-            out[column] = union_categoricals(same, sort_categories=True)
-        else:
-            out[column] = pd.concat(values, ignore_index=True)
-    return pd.DataFrame(out)
+    rows = RowGatherer()
+    for position, frame in enumerate(frames):
+        rows.add("rows", frame, position)
+    return rows.frame("rows")
 
 
 def _read_days(root: Path, day: pd.Timestamp, days: int, plan: Plan) -> pd.DataFrame:
