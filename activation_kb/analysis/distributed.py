@@ -435,10 +435,13 @@ def _devices_of(store: Path, days: Sequence[str], sample: int = 7) -> int:
 
     folders = day_dirs(store)
     picked = {days[int(i)] for i in np.linspace(0, len(days) - 1, min(sample, len(days)))}
-    hosts = [pq.read_table(f, columns=[S.HOST])[S.HOST].combine_chunks()
+    # read as dictionaries: each file's distinct names, not a string per record
+    names = [chunk.dictionary
              for day in sorted(picked) if day in folders
-             for f in sorted(folders[day].glob("*.parquet"))]
-    return int(pc.count_distinct(pa.concat_arrays(hosts)).as_py()) if hosts else 0
+             for f in sorted(folders[day].glob("*.parquet"))
+             for chunk in pq.read_table(f, columns=[S.HOST],
+                                        read_dictionary=[S.HOST])[S.HOST].chunks]
+    return int(pc.count_distinct(pa.concat_arrays(names)).as_py()) if names else 0
 
 
 def day_groups(store: Path, days: Sequence[str], workers: int,
@@ -507,9 +510,10 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
     memory = worker_memory(client)
     rows = day_rows(Path(store), days)
     largest = max(zip(days, rows), key=lambda day: day[1], default=None)
-    # read on a worker: Arrow keeps what it read in its pool, which the client would keep
-    # (measured: 138 MB for the 7 days of a 10-million-record store)
-    devices = client.submit(_devices_of, Path(path), days, pure=False).result()
+    # read here, not on a worker: a worker too small for the tasks is paused and would never
+    # run it (check_workers refuses such workers); what Arrow read is given back after
+    devices = _devices_of(Path(store), days)
+    trim_memory()
     size = task_records(memory, TASK_RECORDS, devices)
     check_workers(memory, size, TASK_RECORDS, largest, devices)
     groups = day_groups(Path(store), days, max(1, len(memory)), task_records=size, rows=rows)
