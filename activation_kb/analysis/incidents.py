@@ -139,7 +139,7 @@ class _ByTime:
 
 
 #: Up to this many spikes, a spike's errors are found by a mask over every error's time (6.4
-#: million errors: 15 ms a spike); past it the times are sorted once and searched.
+#: million errors: 9 ms a spike); past it the times are sorted once and searched.
 _MASKED_SPIKES = 50
 #: The columns of a spike's errors that grouping and explaining incidents read.
 _INCIDENT_ERROR_COLUMNS = ("attempt", "time", "code", "category", "device")
