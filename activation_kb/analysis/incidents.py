@@ -104,10 +104,7 @@ class _ByTime:
         self.errors = errors
         # what an incident reads of its spikes' errors
         self.used = errors[[c for c in _INCIDENT_ERROR_COLUMNS if c in errors.columns]]
-        device = errors["device"]
-        if not isinstance(device.dtype, pd.CategoricalDtype):
-            device = device.astype("category")
-        self.device = device.cat.codes.to_numpy()  # -1: no name, one "machine" as NaN was
+        self.device = _machines(errors["device"])[0]  # -1: no name, one "machine" as NaN was
         stamps = errors["time"].array
         if not isinstance(stamps, pd.arrays.DatetimeArray):
             stamps = pd.DatetimeIndex(errors["time"]).array

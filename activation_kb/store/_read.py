@@ -180,18 +180,19 @@ def store_span(root: Path) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     if not days:
         return None, None
     keys = list(days)
-    first = _day_edge(days[keys[0]], pc.min, min)
-    last = _day_edge(days[keys[-1]], pc.max, max)
+    first = _day_edge(days[keys[0]], min)
+    last = _day_edge(days[keys[-1]], max)
     return first, last
 
 
-def _day_edge(folder: Path, compute, pick) -> pd.Timestamp | None:
-    """Return the first (``min``) or last (``max``) event time of a day partition."""
+def _day_edge(folder: Path, pick) -> pd.Timestamp | None:
+    """Return the first (``pick`` is ``min``) or last (``max``) event time of a day partition."""
     found = _footer_edge(folder, pick)
     if found is not False:
         return found
     times = ds.dataset(folder, format="parquet").to_table(columns=[S.EVENT_TIME])
     values = times[S.EVENT_TIME]
+    compute = pc.min if pick is min else pc.max
     return None if len(values) == 0 else pd.Timestamp(compute(values).as_py())
 
 
