@@ -155,7 +155,13 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
         Mergeable facts (see :func:`merge_facts`).
     """
     use_system_allocator()  # workers started without WORKER_ENVIRON: see .dask_memory
-    root = Path(store)
+    facts = _facts(Path(store), day, number, plan, days)
+    trim_memory()  # the task's frames are freed: their pages go back to the system
+    return facts
+
+
+def _facts(root: Path, day: str, number: int, plan: Plan, days: int) -> dict[str, Any]:
+    """:func:`partition_facts`' work; what it allocated is freed when it returns."""
     d0 = pd.Timestamp(day, tz="UTC")
     d1 = d0 + pd.Timedelta(days=days)
     frame = _read_days(root, d0, days, plan)

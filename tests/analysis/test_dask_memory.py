@@ -100,3 +100,46 @@ def test_trim_memory_gives_freed_blocks_back():
     trimmed = process.memory_info().rss
     assert freed - trimmed > 200e6, (freed, trimmed)  # most of the ~400 MB freed went back
     assert len(kept) == 4_000
+
+
+_HEAP_PROBE = r"""
+import ctypes, ctypes.util, sys
+from activation_kb.analysis.dask_memory import keep_large_blocks
+
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype = ctypes.c_void_p
+libc.malloc.argtypes = [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+
+def in_heap(size):
+    address = libc.malloc(size)
+    try:
+        for line in open("/proc/self/maps"):
+            span, *rest = line.split()
+            lo, hi = (int(x, 16) for x in span.split("-"))
+            if lo <= address < hi:
+                return line.rstrip().endswith("[heap]")
+        return False
+    finally:
+        libc.free(address)
+
+before = in_heap(4 << 20)
+told = keep_large_blocks()
+print(before, told, in_heap(4 << 20))
+"""
+
+
+def test_keep_large_blocks_serves_a_task_sized_block_from_the_heap_under_dasks_trim_setting():
+    """Under the MALLOC_TRIM_THRESHOLD_ Dask's nanny sets, a 4 MB block is mapped afresh
+    (its pages faulted in again each time); after keep_large_blocks it comes from the heap."""
+    import os
+    import platform
+    import subprocess
+    import sys
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536"}
+    out = subprocess.run([sys.executable, "-c", _HEAP_PROBE], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["False", "True", "True"], out
