@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,8 @@ import pyarrow as pa
 from .. import schema as S
 from ..errors import MissingDependencyError
 from .attempts import AttemptTable, activation_attempts
+from .dask_machines import PROFILE_DIMENSIONS, machine_buckets, merge_machines
 from .dask_memory import (
-    MERGE_FAN_IN,
     check_workers,
     task_records,
     trim_memory,
@@ -53,26 +54,23 @@ __all__ = ["Plan", "partition_facts", "merge_facts", "compute_facts", "dask_clie
 #: come every 2 hours; an attempt whose records keep coming less than 10 minutes apart for more
 #: than this after midnight would be cut there.
 OVERLAP = pd.Timedelta(hours=2)
-#: Dimensions of the device profile incidents rank (``explain_spikes``' default).
-PROFILE_DIMENSIONS = ("site", "kms_host", "edition", "sku_id", "role")
 #: Facts that are rows (the period's failed attempts, every error): each task sends its own
 #: to the client, which concatenates them; on a worker they would add up to all the failures
 #: of the store (measured: 157,000 failed attempts and 306,000 errors, 22 MB, for 3.3 million
 #: records).
 ROWS = ("failed", "errors")
-#: Columns of a task's device profile: attempts per device and value of a dimension.
-USAGE_SCHEMA = pa.schema([("device", pa.string()), ("value", pa.string()), ("n", pa.int64())])
 #: Columns the attempt grouping reads.
 READ_COLUMNS = (S.EVENT_TIME, S.HOST, S.ROLE, S.EVENT_KIND, S.RESULT_CODE, S.IS_SUCCESS,
                 S.CLIENT_NAME, S.CMID, S.KMS_HOST, S.SITE, S.SKU_ID, S.TRIGGER,
                 S.ACTIVATION_METHOD, S.MIN_COUNT,
                 # what unreadable() reports: records whose written result code was not read
                 S.EVENT_ID, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD)
-_TREE = MERGE_FAN_IN  # facts merged this many at a time
 #: What :func:`~.summary.unreadable` and :func:`~.silence.activity_parts` read of a task's own
 #: records (a copy of these columns only, not of the frame).
 _OWN_COLUMNS = (S.EVENT_KIND, S.RESULT_CODE, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD, S.EVENT_ID,
                 S.EVENT_TIME, S.ROLE, S.HOST, S.SITE)
+#: A bucket of machine facts per this many records read, at least (:func:`machine_bucket_count`).
+BUCKET_RECORDS = 5_000_000
 #: Most records one task reads without a memory limit (about 500 MB at the peak of a task).
 TASK_RECORDS = 500_000
 #: The client gives freed memory back every this many tasks' rows received (measured at 50
@@ -128,12 +126,14 @@ def _read_days(root: Path, day: pd.Timestamp, days: int, plan: Plan) -> pd.DataF
         end = min(end, plan.hi)
     if end <= start:
         return S.empty_events()
-    # only the columns read: the others would be added empty, for nothing (10 % of a task)
-    return read_range(root, start, end, columns=READ_COLUMNS, complete=False)
+    # only the columns read: the others would be added empty, for nothing (10 % of a task);
+    # in the files' order: nothing a task computes depends on the records' order (the attempt
+    # grouping orders each device's records by time itself)
+    return read_range(root, start, end, columns=READ_COLUMNS, complete=False, ordered=False)
 
 
 def partition_facts(store: str, day: str, number: int, plan: Plan,
-                    days: int = 1) -> dict[str, Any]:
+                    days: int = 1, buckets: int = 1) -> dict[str, Any]:
     """Facts of the attempts that started on the UTC days ``day`` .. ``day + days`` of ``store``.
 
     Parameters
@@ -148,6 +148,8 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
         What to compute.
     days : int
         How many consecutive days the task covers (see :func:`day_groups`).
+    buckets : int
+        Into how many buckets its machine facts are cut (:mod:`.dask_machines`).
 
     Returns
     -------
@@ -155,12 +157,13 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
         Mergeable facts (see :func:`merge_facts`).
     """
     use_system_allocator()  # workers started without WORKER_ENVIRON: see .dask_memory
-    facts = _facts(Path(store), day, number, plan, days)
+    facts = _facts(Path(store), day, number, plan, days, buckets)
     trim_memory()  # the task's frames are freed: their pages go back to the system
     return facts
 
 
-def _facts(root: Path, day: str, number: int, plan: Plan, days: int) -> dict[str, Any]:
+def _facts(root: Path, day: str, number: int, plan: Plan, days: int,
+           buckets: int) -> dict[str, Any]:
     """:func:`partition_facts`' work; what it allocated is freed when it returns."""
     d0 = pd.Timestamp(day, tz="UTC")
     d1 = d0 + pd.Timedelta(days=days)
@@ -187,7 +190,6 @@ def _facts(root: Path, day: str, number: int, plan: Plan, days: int) -> dict[str
     here = ((t >= lo) & (t < hi)).to_numpy(bool)
     own = ((t >= d0) & (t < d1)).to_numpy(bool)  # read for this task: its own days
     hosts = frame.loc[here & (frame[S.ROLE] == "kms_host").to_numpy(bool), S.HOST]
-    profile = {dim: _usage(attempts, dim) for dim in PROFILE_DIMENSIONS}
     pa_ = period.attempts
     times = mine.attempts["time"]
     own_rows = _rows(frame, own, _OWN_COLUMNS)
@@ -197,10 +199,7 @@ def _facts(root: Path, day: str, number: int, plan: Plan, days: int) -> dict[str
         "last_attempt": times.max() if len(times) else None,
         "previous": _previous_part(mine, plan),
         "counts": counts,
-        "profile": profile,
-        "devices": pd.Series(attempts["device"].astype(str).unique()),
-        "last_seen": pa_.groupby(pa_["device"].astype(str))["time"].max().rename("time")
-        .reset_index().rename(columns={"index": "device"}),
+        "machines": machine_buckets(attempts, plan.lo, buckets),
         "failed": _trimmed(pa_[pa_["failed"].to_numpy(bool)]),
         "errors": _trimmed(errors),
         "attempts": int(len(pa_)),
@@ -230,56 +229,6 @@ def _rows(frame: pd.DataFrame, keep: np.ndarray, columns: Sequence[str]) -> pd.D
     """``columns`` of the rows of ``frame`` where ``keep``: a copy of those columns only."""
     part = frame[list(columns)]
     return part if keep.all() else part[keep].reset_index(drop=True)
-
-
-def _usage(attempts: pd.DataFrame, dim: str) -> pa.Table:
-    """How many attempts each device made with each (non-empty) value of ``dim``.
-
-    An Arrow table: a task's facts hold one per dimension, with a row per device and value,
-    until they are merged; summed as Arrow codes, not in pandas (measured: 8 tasks of 20,000
-    devices merged in 0.06 s, where pandas took 0.76 s and 53 MB).
-    """
-    device, value = attempts["device"], attempts[dim]
-    if not (isinstance(device.dtype, pd.CategoricalDtype)
-            and isinstance(value.dtype, pd.CategoricalDtype)):
-        device, value = device.astype("category"), value.astype("category")
-    # on the categories' codes: no Python string per attempt
-    names, values = device.cat.categories.astype(str), value.cat.categories.astype(str)
-    d, v = device.cat.codes.to_numpy(np.int64), value.cat.codes.to_numpy(np.int64)
-    keep = (d >= 0) & (v >= 0)
-    if "" in values:
-        keep &= v != values.get_loc("")
-    return _pair_counts(d[keep], pa.array(np.asarray(names, dtype=object), pa.string()),
-                        v[keep], pa.array(np.asarray(values, dtype=object), pa.string()))
-
-
-def _merge_usage(tables: Sequence[pa.Table]) -> pa.Table:
-    """Sum the :func:`_usage` of disjoint attempt tables.
-
-    With Arrow's compute functions, not its ``group_by``: tables that came over the network
-    may hold unaligned buffers, which its query engine warns about on every call.
-    """
-    table = pa.concat_tables(tables)
-    device = table["device"].combine_chunks().dictionary_encode()
-    value = table["value"].combine_chunks().dictionary_encode()
-    return _pair_counts(device.indices.to_numpy().astype(np.int64), device.dictionary,
-                        value.indices.to_numpy().astype(np.int64), value.dictionary,
-                        table["n"].to_numpy())
-
-
-def _pair_counts(device: np.ndarray, devices: pa.Array, value: np.ndarray, values: pa.Array,
-                 n: np.ndarray | None = None) -> pa.Table:
-    """Sum ``n`` (default 1 each) per (device, value) pair, given as codes into their names."""
-    width = max(1, len(values))
-    key = device * width + value
-    if n is None:
-        keys, sums = np.unique(key, return_counts=True)
-    else:
-        keys, inverse = np.unique(key, return_inverse=True)
-        sums = np.zeros(len(keys), dtype=np.int64)
-        np.add.at(sums, inverse, n)
-    return pa.table([devices.take(pa.array(keys // width)), values.take(pa.array(keys % width)),
-                     pa.array(sums.astype(np.int64), pa.int64())], schema=USAGE_SCHEMA)
 
 
 def _previous_part(table: AttemptTable, plan: Plan) -> dict[str, Any] | None:
@@ -322,7 +271,10 @@ def merge_facts(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
     parts = list(parts)
     if len(parts) == 1:
         return parts[0]
-    last = pd.concat([p["last_seen"] for p in parts], ignore_index=True)
+    machines = {}
+    if "machines" in parts[0]:  # bucket by bucket: merge_machines makes their final rows
+        machines["machines"] = [pa.concat_tables(bucket)
+                                for bucket in zip(*(p["machines"] for p in parts))]
     return {
         "activity": merge_activity_parts([p["activity"] for p in parts]),
         "first_attempt": _edge([p["first_attempt"] for p in parts], min),
@@ -330,10 +282,7 @@ def merge_facts(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "previous": _merge_previous([p["previous"] for p in parts]),
         "counts": {name: merge_count_parts([p["counts"][name] for p in parts])
                    for name in parts[0]["counts"]},
-        "profile": {dim: _merge_usage([p["profile"][dim] for p in parts])
-                    for dim in PROFILE_DIMENSIONS},
-        "devices": pd.Series(pd.concat([p["devices"] for p in parts]).unique()),
-        "last_seen": last.groupby("device", sort=False)["time"].max().reset_index(),
+        **machines,
         **{key: _cat_concat([p[key] for p in parts]) for key in ROWS if key in parts[0]},
         "attempts": sum(p["attempts"] for p in parts),
         "sites": pd.Series(pd.concat([p["sites"] for p in parts]).unique()),
@@ -342,43 +291,6 @@ def merge_facts(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "kms_hosts": pd.Series(pd.concat([p["kms_hosts"] for p in parts]).unique()),
         "unreadable": _merge_unreadable([p["unreadable"] for p in parts]),
     }
-
-
-def profile_table(facts: dict[str, Any]) -> pd.DataFrame:
-    """One row per device with its usual value of each profile dimension ("" when none).
-
-    The same choice as ``explain_spikes``' profile: the most frequent non-empty value, the
-    smallest one among equals.
-    """
-    devices = facts["devices"].astype(str)
-    out = pd.DataFrame({"device": devices.to_numpy()})
-    for dim in PROFILE_DIMENSIONS:
-        counts = facts["profile"][dim].to_pandas().astype({"device": str, "value": str})
-        usual = counts.sort_values(["n", "value"], ascending=[False, True]).drop_duplicates(
-            "device")
-        values = usual.set_index("device")["value"].reindex(devices).fillna("")
-        out[dim] = pd.Categorical(values.to_numpy())  # a few values for a million machines
-    return out
-
-
-def _select(facts: dict[str, Any], rows: bool) -> dict[str, Any]:
-    """Return the :data:`ROWS` of a task's facts (``rows``), or its other facts."""
-    return {key: value for key, value in facts.items() if (key in ROWS) == rows}
-
-
-def _finish(facts: dict[str, Any], plan: Plan) -> dict[str, Any]:
-    """Last step on a worker: the profile table instead of its long counts; count devices."""
-    facts = dict(facts)
-    facts["profile_table"] = profile_table(facts)
-    del facts["profile"]
-    period = facts["last_seen"]["device"]
-    counts = dict(facts["counts"])
-    for name, _, period_only in plan.requests:
-        if counts[name].get("attempts"):
-            counts[name] = {**counts[name],
-                            "devices": period if period_only else facts["devices"]}
-    facts["counts"] = counts
-    return facts
 
 
 @contextmanager
@@ -523,28 +435,78 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
     size = task_records(memory, TASK_RECORDS, devices)
     check_workers(memory, size, TASK_RECORDS, largest, devices)
     groups = day_groups(Path(store), days, max(1, len(memory)), task_records=size, rows=rows)
-    tasks = [dask.delayed(partition_facts, pure=True)(path, day, i, plan, span)
+    buckets = machine_bucket_count(len(memory), sum(rows))
+    tasks = [dask.delayed(partition_facts, pure=True)(path, day, i, plan, span, buckets)
              for i, (day, span) in enumerate(groups)]
     if not tasks:
         return None
-    level = [dask.delayed(_select, pure=True)(task, False) for task in tasks]
-    while len(level) > 1:
-        level = [dask.delayed(merge_facts, pure=True)(level[i:i + _TREE])
-                 for i in range(0, len(level), _TREE)]
-    final, *sent = client.compute([dask.delayed(_finish, pure=True)(level[0], plan),
-                                   *[dask.delayed(_select, pure=True)(task, True)
-                                     for task in tasks]])
+    delayed = partial(dask.delayed, pure=True)
+    # the small facts merged at once; each bucket of machines once (.dask_machines)
+    others = delayed(merge_facts)([delayed(_others)(task) for task in tasks])
+    machines = [delayed(merge_machines)([delayed(_bucket)(task, k) for task in tasks])
+                for k in range(buckets)]
+    final, *sent = client.compute([others, *machines,
+                                   *[delayed(_rows_of)(task) for task in tasks]])
     order = {future.key: i for i, future in enumerate(sent)}
     rows = RowGatherer()
     for received, done in enumerate(as_completed(sent), 1):  # as they come: workers free them
         part = done.result()
         done.release()
-        for key in ROWS:
-            rows.add(key, part[key], order[done.key])
-        del part
+        for key, frame in (part.items() if isinstance(part, dict) else [("machines", part)]):
+            rows.add(key, frame, order[done.key])
+        del part, frame
         if received % _TRIM_EVERY == 0:
             trim_memory()  # the messages are freed: their pages go back, not kept in holes
     del sent
     facts = final.result()
     facts.update({key: rows.frame(key) for key in ROWS})
+    return with_machines(facts, rows.frame("machines"), plan)
+
+
+def _others(facts: dict[str, Any]) -> dict[str, Any]:
+    """Return a task's facts but its rows and machines: what :func:`merge_facts` merges."""
+    return {key: value for key, value in facts.items() if key not in (*ROWS, "machines")}
+
+
+def _rows_of(facts: dict[str, Any]) -> dict[str, Any]:
+    """Return a task's :data:`ROWS`, which go to the client as they are."""
+    return {key: facts[key] for key in ROWS}
+
+
+def _bucket(facts: dict[str, Any], k: int) -> pa.Table:
+    """Return bucket ``k`` of a task's machine facts."""
+    return facts["machines"][k]
+
+
+def machine_bucket_count(workers: int, records: int) -> int:
+    """Return how many buckets machine facts are cut into.
+
+    Two per worker, or one per :data:`BUCKET_RECORDS` records read when that is more (a
+    bucket's merge holds its share of every task's machines).
+    """
+    return max(2 * max(1, workers), -(-records // BUCKET_RECORDS))
+
+
+def with_machines(facts: dict[str, Any], machines: pd.DataFrame, plan: Plan) -> dict[str, Any]:
+    """Add what the client reads of the machines to ``facts``.
+
+    ``devices`` (every machine that made an attempt), ``last_seen`` (their last attempt in the
+    period, for those that made one), ``profile_table`` (their usual dimensions); the counts'
+    machines named.
+    """
+    facts = dict(facts)
+    if not len(machines.columns):  # no bucket came (none is empty of columns)
+        machines = merge_machines([])
+    seen = machines["last"].notna().to_numpy(bool)
+    facts["devices"] = machines["device"]
+    facts["last_seen"] = pd.DataFrame({"device": machines["device"][seen].reset_index(drop=True),
+                                       "time": machines["last"][seen].reset_index(drop=True)})
+    facts["profile_table"] = machines.drop(columns=["last"])
+    period = facts["last_seen"]["device"]
+    counts = dict(facts["counts"])
+    for name, _, period_only in plan.requests:
+        if counts[name].get("attempts"):
+            counts[name] = {**counts[name],
+                            "devices": period if period_only else facts["devices"]}
+    facts["counts"] = counts
     return facts

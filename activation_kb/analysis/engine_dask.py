@@ -17,7 +17,7 @@ from .. import schema as S
 from ..params import SpikeParams
 from .attempts import AttemptTable
 from .comparison import previous_result, previous_window
-from .distributed import PROFILE_DIMENSIONS, USAGE_SCHEMA, Plan, compute_facts, dask_client
+from .distributed import PROFILE_DIMENSIONS, Plan, compute_facts, dask_client
 from .frequency import assemble_counts
 from .incidents import explain_spikes, number_incidents
 from .silence import detect_silences, silence_incidents
@@ -67,19 +67,15 @@ def _plan(first, lo, hi, freq, tz) -> Plan:
 
 
 def _empty_facts(plan: Plan) -> dict[str, Any]:
-    from .distributed import profile_table
+    from .dask_machines import merge_machines
+    from .distributed import with_machines
 
     facts = {"counts": {name: {"attempts": 0} for name, _, _ in plan.requests},
-             "devices": pd.Series([], dtype=str), "profile": {
-                 dim: USAGE_SCHEMA.empty_table() for dim in PROFILE_DIMENSIONS},
-             "last_seen": pd.DataFrame({"device": pd.Series([], dtype=str),
-                                        "time": pd.Series([], dtype="datetime64[ns, UTC]")}),
              "failed": None, "errors": None, "attempts": 0, "sites": pd.Series([], dtype=str),
              "events": 0, "records": 0, "kms_hosts": pd.Series([], dtype=str),
              "unreadable": {"unreadable_codes": 0, "unreadable_code_examples": []},
              "first_attempt": None, "last_attempt": None, "previous": None, "activity": None}
-    facts["profile_table"] = profile_table(facts)
-    return facts
+    return with_machines(facts, merge_machines([]), plan)
 
 
 def analyze_store_dask(store: Any, *, since: object, until: object, freq: str, lang: str,

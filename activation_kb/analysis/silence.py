@@ -33,18 +33,30 @@ SILENCE_KEYS: tuple[str, ...] = ("site", "kms_host")
 SILENCE_MEASURES: tuple[str, ...] = ("successes", "records")
 
 
-def _successes(table: AttemptTable, key: str) -> pd.DataFrame:
+def _successes(table: AttemptTable, key: str) -> tuple[pd.Series, pd.Series]:
     ok = table.attempts[~table.attempts["failed"].astype(bool)]
-    return pd.DataFrame({"time": ok["time"], key: ok[key].astype(str)})
+    return ok["time"], ok[key]
 
 
-def _records(events: pd.DataFrame, key: str) -> pd.DataFrame:
+def _records(events: pd.DataFrame, key: str) -> tuple[pd.Series, pd.Series | None]:
+    """Return the records that count for ``key``: their times (None: every record's), names."""
     if key == "kms_host":  # what the host logs itself
-        mine = events[(events[schema.ROLE].astype(str) == "kms_host").to_numpy(bool)]
-        names = mine[schema.HOST].astype(str).str.lower()
-        return pd.DataFrame({"time": mine[schema.EVENT_TIME], key: names})
-    return pd.DataFrame({"time": events[schema.EVENT_TIME],
-                         key: events[schema.SITE].astype("string").fillna("").astype(str)})
+        mine = events[(events[schema.ROLE] == "kms_host").fillna(False).to_numpy(bool)]
+        return mine[schema.EVENT_TIME], mine[schema.HOST].astype(str).str.lower()
+    return None, events[schema.SITE]
+
+
+def _per_bucket(buckets: pd.Series, names: pd.Series, key: str) -> pd.DataFrame:
+    """Count rows per bucket and name ("" and missing names left out).
+
+    Grouped on the names as they are (text or categories), named as text after: a row per
+    group, not a Python string per record (measured: 0.5 of a 700,000-record task's 0.9 s).
+    """
+    rows = pd.DataFrame({"time": buckets.array, key: names.array})
+    counts = rows.groupby(["time", key], observed=True, dropna=True).size().rename("value")
+    counts = counts.reset_index()
+    counts[key] = counts[key].astype(str)
+    return counts[(counts[key] != "").to_numpy(bool)].reset_index(drop=True)
 
 
 def activity_parts(
@@ -79,16 +91,18 @@ def activity_parts(
         ``"buckets"``: the buckets in which the fleet logged anything; ``"counts"``: per
         ``(key, measure)``, the non-zero counts (``time``, key, ``value``).
     """
-    buckets = time_buckets(events[schema.EVENT_TIME], freq, tz).drop_duplicates()
+    every = time_buckets(events[schema.EVENT_TIME], freq, tz)  # each record's, once
     counts = {}
     for key in keys:
         for measure in measures:
-            rows = _successes(table, key) if measure == "successes" else _records(events, key)
-            rows = rows[(rows[key] != "") & rows[key].notna()]
-            rows = rows.assign(time=time_buckets(rows["time"], freq, tz))
-            counts[(key, measure)] = (rows.groupby(["time", key], observed=True).size()
-                                      .rename("value").reset_index())
-    return {"buckets": pd.Series(buckets.to_numpy()), "counts": counts}
+            if measure == "successes":
+                times, names = _successes(table, key)
+                at = time_buckets(times, freq, tz)
+            else:
+                times, names = _records(events, key)
+                at = every if times is None else every.loc[times.index]
+            counts[(key, measure)] = _per_bucket(at, names, key)
+    return {"buckets": pd.Series(every.drop_duplicates().to_numpy()), "counts": counts}
 
 
 def merge_activity_parts(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:

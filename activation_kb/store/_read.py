@@ -120,8 +120,13 @@ def read_store(
 
 
 def read_range(root: Path, start: pd.Timestamp | None, end: pd.Timestamp | None,
-               columns: Sequence[str] | None = None, complete: bool = True) -> pd.DataFrame:
-    """Read ``[start, end)`` of an opened store (see :func:`read_store`)."""
+               columns: Sequence[str] | None = None, complete: bool = True,
+               ordered: bool = True) -> pd.DataFrame:
+    """Read ``[start, end)`` of an opened store (see :func:`read_store`).
+
+    ``ordered=False`` leaves the records in the files' order (for a caller that orders what it
+    needs itself: sorting every column by time and host took a fifth of a Dask task).
+    """
     if not day_dirs(root):
         return S.empty_events()
     wanted = None if columns is None else [c for c in S.EVENT_COLUMNS if c in set(columns)]
@@ -129,7 +134,9 @@ def read_range(root: Path, start: pd.Timestamp | None, end: pd.Timestamp | None,
         table = store_dataset(root).to_table(columns=wanted, filter=time_filter(start, end))
     except (pa.ArrowException, OSError) as exc:
         raise StoreError(f"{root}: cannot read the store's events ({exc})") from exc
-    frame = _to_pandas(_time_ordered(table))
+    # one chunk per column: a Parquet file's row groups are chunks, and taking rows from a
+    # column of hundreds of chunks cost the attempt grouping twice its time
+    frame = _to_pandas(_time_ordered(table) if ordered else table.combine_chunks())
     return complete_columns(frame) if complete else frame
 
 
