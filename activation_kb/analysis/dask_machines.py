@@ -22,8 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["PROFILE_DIMENSIONS", "MACHINE_SCHEMA", "machine_buckets", "merge_machines",
-           "bucket_of"]
+__all__ = ["PROFILE_DIMENSIONS", "MACHINE_SCHEMA", "machine_buckets", "combine_machines",
+           "merge_machines", "bucket_of"]
 
 #: Dimensions of the device profile incidents rank (``explain_spikes``' default).
 PROFILE_DIMENSIONS = ("site", "kms_host", "edition", "sku_id", "role")
@@ -99,6 +99,38 @@ def machine_buckets(attempts: pd.DataFrame, lo: pd.Timestamp | None,
     table = pa.table(columns, schema=MACHINE_SCHEMA)
     where = bucket_of(names, buckets)[d]
     return [table.filter(pa.array(where == k)) for k in range(buckets)]
+
+
+def combine_machines(pieces: Sequence[pa.Table]) -> pa.Table:
+    """Add up machine facts of disjoint attempts, keeping :data:`MACHINE_SCHEMA`.
+
+    The engine combines each bucket of a few tasks at a time as they end, so that workers do
+    not hold every task's machines until the last task ends (a machine active on many days is
+    one row after this); :func:`merge_machines` takes combined tables as it takes pieces.
+    """
+    table = pa.concat_tables([p for p in pieces if p.num_rows] or [MACHINE_SCHEMA.empty_table()])
+    if not table.num_rows:
+        return MACHINE_SCHEMA.empty_table()
+    table = table.unify_dictionaries()
+    device = pc.dictionary_encode(table["device"].combine_chunks())
+    dims = {dim: table[dim].combine_chunks() for dim in PROFILE_DIMENSIONS}
+    keys = pd.DataFrame({"d": device.indices.to_numpy(zero_copy_only=False),
+                         **{dim: column.indices.to_numpy(zero_copy_only=False)
+                            for dim, column in dims.items()}})
+    last = table["last"].to_numpy(zero_copy_only=False).astype("datetime64[ns]").view(np.int64)
+    grouped = keys.assign(n=table["n"].to_numpy(), t=last).groupby(list(keys.columns),
+                                                                  sort=False)
+    facts = grouped.agg(n=("n", "sum"), t=("t", "max")).reset_index()
+    t = facts["t"].to_numpy(np.int64)
+    columns = {
+        "device": device.dictionary.take(pa.array(facts["d"].to_numpy(np.int64))),
+        **{dim: pa.DictionaryArray.from_arrays(pa.array(facts[dim].to_numpy(np.int32)),
+                                               column.dictionary)
+           for dim, column in dims.items()},
+        "n": pa.array(facts["n"].to_numpy(np.int64)),
+        "last": pa.array(t, pa.int64(), mask=t == _NONE).cast(pa.timestamp("ns", tz="UTC")),
+    }
+    return pa.table(columns, schema=MACHINE_SCHEMA)
 
 
 def merge_machines(pieces: Sequence[pa.Table]) -> pd.DataFrame:

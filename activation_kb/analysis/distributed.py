@@ -32,11 +32,17 @@ import pyarrow as pa
 from .. import schema as S
 from ..errors import MissingDependencyError
 from .attempts import AttemptTable, activation_attempts
-from .dask_machines import PROFILE_DIMENSIONS, machine_buckets, merge_machines
+from .dask_machines import (
+    PROFILE_DIMENSIONS,
+    combine_machines,
+    machine_buckets,
+    merge_machines,
+)
 from .dask_memory import (
     check_workers,
     task_records,
     trim_memory,
+    trim_worker,
     use_system_allocator,
     worker_environ,
     worker_memory,
@@ -69,6 +75,10 @@ READ_COLUMNS = (S.EVENT_TIME, S.HOST, S.ROLE, S.EVENT_KIND, S.RESULT_CODE, S.IS_
 #: records (a copy of these columns only, not of the frame).
 _OWN_COLUMNS = (S.EVENT_KIND, S.RESULT_CODE, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD, S.EVENT_ID,
                 S.EVENT_TIME, S.ROLE, S.HOST, S.SITE)
+#: Tasks whose machine facts are combined at a time, bucket by bucket, as they end (workers
+#: would hold every task's until the last ended: at 50 million records, more than a 2 GB
+#: worker could hold beside a task).
+_COMBINE = 8
 #: A bucket of machine facts per this many records read, at least (:func:`machine_bucket_count`).
 BUCKET_RECORDS = 5_000_000
 #: Most records one task reads without a memory limit (about 500 MB at the peak of a task).
@@ -158,7 +168,7 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
     """
     use_system_allocator()  # workers started without WORKER_ENVIRON: see .dask_memory
     facts = _facts(Path(store), day, number, plan, days, buckets)
-    trim_memory()  # the task's frames are freed: their pages go back to the system
+    trim_worker()  # the task's frames are freed: their pages go back if the worker is large
     return facts
 
 
@@ -169,6 +179,7 @@ def _facts(root: Path, day: str, number: int, plan: Plan, days: int,
     d1 = d0 + pd.Timedelta(days=days)
     frame = _read_days(root, d0, days, plan)
     table = activation_attempts(frame)
+    frame = frame[list(_OWN_COLUMNS)]  # the attempts' other columns freed (a tenth of the peak)
     mine = table.between(d0, d1)  # attempts belong to the day of their first record
     attempts = mine.attempts.copy()
     errors = mine.errors.copy()
@@ -443,8 +454,9 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
     delayed = partial(dask.delayed, pure=True)
     # the small facts merged at once; each bucket of machines once (.dask_machines)
     others = delayed(merge_facts)([delayed(_others)(task) for task in tasks])
-    machines = [delayed(merge_machines)([delayed(_bucket)(task, k) for task in tasks])
-                for k in range(buckets)]
+    machines = [delayed(merge_machines)([
+        delayed(combine_machines)([delayed(_bucket)(task, k) for task in tasks[at:at + _COMBINE]])
+        for at in range(0, len(tasks), _COMBINE)]) for k in range(buckets)]
     final, *sent = client.compute([others, *machines,
                                    *[delayed(_rows_of)(task) for task in tasks]])
     order = {future.key: i for i, future in enumerate(sent)}

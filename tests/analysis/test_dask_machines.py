@@ -18,6 +18,7 @@ from activation_kb.analysis.dask_machines import (
     MACHINE_SCHEMA,
     PROFILE_DIMENSIONS,
     bucket_of,
+    combine_machines,
     machine_buckets,
     merge_machines,
 )
@@ -45,9 +46,15 @@ def _expected(attempts: pd.DataFrame, lo: pd.Timestamp | None) -> pd.DataFrame:
     return profile.sort_index()
 
 
-def _merged(parts: list[pd.DataFrame], lo, buckets: int) -> pd.DataFrame:
+def _merged(parts: list[pd.DataFrame], lo, buckets: int, combine: int = 0) -> pd.DataFrame:
     pieces = [machine_buckets(part, lo, buckets) for part in parts]
-    frames = [merge_machines([p[k] for p in pieces]) for k in range(buckets)]
+    frames = []
+    for k in range(buckets):
+        mine = [p[k] for p in pieces]
+        if combine:  # as the engine does: a few tasks' bucket at a time, then all of them
+            mine = [combine_machines(mine[at:at + combine])
+                    for at in range(0, len(mine), combine)]
+        frames.append(merge_machines(mine))
     out = pd.concat(frames, ignore_index=True)
     assert out["device"].is_unique  # a machine is in one bucket only
     out = out.set_index(out["device"].astype(str)).drop(columns="device")
@@ -64,14 +71,15 @@ _row = st.tuples(st.sampled_from(NAMES), st.integers(0, 600),
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(_row, min_size=1, max_size=60), cuts=st.lists(st.integers(0, 60),
                                                                    max_size=4),
-       buckets=st.integers(1, 5), lo_minute=st.one_of(st.none(), st.integers(0, 600)))
+       buckets=st.integers(1, 5), lo_minute=st.one_of(st.none(), st.integers(0, 600)),
+       combine=st.integers(0, 3))
 def test_any_split_into_tasks_and_buckets_gives_the_profile_of_all_attempts(rows, cuts, buckets,
-                                                                         lo_minute):
+                                                                         lo_minute, combine):
     attempts = _attempts(rows)
     lo = None if lo_minute is None else T0 + pd.Timedelta(minutes=lo_minute)
     edges = sorted({0, len(rows), *[min(c, len(rows)) for c in cuts]})
     parts = [attempts.iloc[a:b].reset_index(drop=True) for a, b in zip(edges, edges[1:])]
-    got = _merged(parts, lo, buckets)
+    got = _merged(parts, lo, buckets, combine)
     expected = _expected(attempts, lo)
     pd.testing.assert_index_equal(got.index, expected.index)
     for dim in PROFILE_DIMENSIONS:
@@ -112,6 +120,19 @@ def test_an_empty_bucket_and_no_piece_merge_to_no_machine():
     assert list(empty.columns) == ["device", *PROFILE_DIMENSIONS, "last"]
     assert len(empty) == 0
     assert len(merge_machines([MACHINE_SCHEMA.empty_table()])) == 0
+    assert combine_machines([]).schema == MACHINE_SCHEMA
+    assert len(merge_machines([combine_machines([MACHINE_SCHEMA.empty_table()])])) == 0
+
+
+def test_combining_makes_a_machine_active_in_many_tasks_one_row():
+    days = [_attempts([("m1", 60 * day, "s", "k", "client", "x", "client"),
+                       ("m2", 60 * day + 1, "s", "k", "server", "y", "client")])
+            for day in range(5)]
+    combined = combine_machines([machine_buckets(day, None, 1)[0] for day in days])
+    assert combined.num_rows == 2
+    rows = combined.to_pandas().set_index("device")
+    assert rows.loc["m1", "n"] == 5
+    assert rows.loc["m2", "last"] == T0 + pd.Timedelta(minutes=241)
 
 
 @pytest.mark.parametrize("buckets", [1, 3])

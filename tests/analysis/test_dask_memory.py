@@ -123,14 +123,14 @@ def in_heap(size):
     finally:
         libc.free(address)
 
-before = in_heap(4 << 20)
+before = in_heap(2 << 20)
 told = keep_large_blocks()
-print(before, told, in_heap(4 << 20))
+print(before, told, in_heap(2 << 20))
 """
 
 
 def test_keep_large_blocks_serves_a_task_sized_block_from_the_heap_under_dasks_trim_setting():
-    """Under the MALLOC_TRIM_THRESHOLD_ Dask's nanny sets, a 4 MB block is mapped afresh
+    """Under the MALLOC_TRIM_THRESHOLD_ Dask's nanny sets, a 2 MB block is mapped afresh
     (its pages faulted in again each time); after keep_large_blocks it comes from the heap."""
     import os
     import platform
