@@ -119,7 +119,7 @@ class AttemptTable:
 
 
 def _factorize(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pa.Array]:
-    """Codes (-1 for missing or empty) and uniques (Arrow text) of ``values`` at ``rows``.
+    """Codes (int32, -1 for missing or empty) and uniques (Arrow text) of ``values`` at ``rows``.
 
     Categorical columns use their codes; pyarrow strings are dictionary-encoded by pyarrow
     (about twice as fast as pandas.factorize on millions of rows); anything else by pandas.
@@ -127,26 +127,26 @@ def _factorize(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pa.Arra
     a Dask task.
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()[rows].astype(np.int64)
+        codes = values.cat.codes.to_numpy()[rows].astype(np.int32)
         uniques = _text(np.asarray(values.cat.categories, dtype=object))
     elif isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         chunked = values.array.__arrow_array__()
         if chunked.null_count == len(chunked):  # a column no record fills
-            return np.full(rows.size, -1, dtype=np.int64), pa.array([], pa.string())
+            return np.full(rows.size, -1, dtype=np.int32), pa.array([], pa.string())
         # the whole column encoded, its codes taken: taking the rows' text first copied every
         # string of the column (9 columns at once, the peak of a Dask task)
         whole = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
         encoded = pc.dictionary_encode(whole)
-        codes = pc.fill_null(encoded.indices, -1).to_numpy()[rows].astype(np.int64)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy()[rows].astype(np.int32)
         # only the values the rows hold (the others would be folded as machine names for
         # nothing), in the same order
         held = np.bincount(codes + 1, minlength=len(encoded.dictionary) + 1)[1:] > 0
-        codes = np.append(np.cumsum(held) - 1, -1)[codes]  # -1 stays -1
+        codes = np.append(np.cumsum(held, dtype=np.int32) - 1, np.int32(-1))[codes]  # -1 stays
         uniques = _text(encoded.dictionary.filter(pa.array(held)))
     else:
         taken = values.iloc[rows]
         codes, found = pd.factorize(taken, use_na_sentinel=True)
-        codes = np.asarray(codes, dtype=np.int64)
+        codes = np.asarray(codes, dtype=np.int32)
         uniques = _text(np.asarray(found, dtype=object))
     empty = _position(uniques, "")
     if empty >= 0:

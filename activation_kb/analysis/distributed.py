@@ -178,6 +178,7 @@ def _facts(root: Path, day: str, number: int, plan: Plan, days: int,
     d0 = pd.Timestamp(day, tz="UTC")
     d1 = d0 + pd.Timedelta(days=days)
     frame = _read_days(root, d0, days, plan)
+    trim_worker()  # what the reader freed (2.4M records: 1,069 -> 591 MB; peak 1.47 -> 1.02 GB)
     table = activation_attempts(frame)
     frame = frame[list(_OWN_COLUMNS)]  # the attempts' other columns freed (a tenth of the peak)
     mine = table.between(d0, d1)  # attempts belong to the day of their first record
