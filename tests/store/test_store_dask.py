@@ -159,3 +159,21 @@ def test_the_local_cluster_takes_a_memory_limit_and_refuses_one_too_small(sample
     with pytest.raises(ParameterError, match="memory_limit='2GB'.*local cluster"):
         analyze_fleet(sample_store, engine="dask", scheduler="tcp://127.0.0.1:1",
                       memory_limit="2GB")
+
+
+def test_a_task_gives_freed_memory_back_only_past_its_share_of_the_worker_limit(cluster):
+    """trim_worker, as a task calls it: on a worker with a limit it trims once the worker holds
+    more than the share asked, never below it, and never outside a worker."""
+    import platform
+
+    from activation_kb.analysis.dask_memory import trim_worker
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("malloc_trim is glibc's")
+    with distributed.Client(cluster) as client:
+        workers = list(client.scheduler_info()["workers"])
+        low = [client.submit(trim_worker, 0.0, pure=False, workers=[w]) for w in workers]
+        high = [client.submit(trim_worker, 1.0, pure=False, workers=[w]) for w in workers]
+        assert client.gather(low) == [True] * len(workers)
+        assert client.gather(high) == [False] * len(workers)
+    assert trim_worker(0.0) is False  # this process is no worker
