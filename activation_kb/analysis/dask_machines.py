@@ -2,11 +2,13 @@
 
 A task reduces its attempts to one row per machine and combination of the profile's dimensions
 (how many attempts, the last one in the period), cut into buckets by a hash of the machine's
-name (:func:`machine_buckets`). Bucket ``k`` of every task is merged once, by one Dask task
-(:func:`merge_machines`), into the final rows of its machines: every machine is in one bucket,
-so nothing is merged twice. A merge tree re-read the same machines at every level (measured at
-10 million records: 28 merges took 11.5 of the workers' 60 CPU seconds, merging the five
-dimensions' counts per machine as text each time).
+name (:func:`machine_buckets`). Bucket ``k`` of a few tasks is combined as they end
+(:func:`combine_machines`: workers do not hold every task's machines until the last), then of
+all of them, by one Dask task (:func:`merge_machines`), into the final rows of its machines:
+every machine is in one bucket, so no machine is merged by more than two tasks. A merge tree
+re-read the same machines at every level (measured at 10 million records: 28 merges took 11.5
+of the workers' 60 CPU seconds, merging the five dimensions' counts per machine as text each
+time).
 
 The profile is the one ``explain_spikes`` builds from the attempts: for each dimension, the
 value a machine's attempts carried most often, the smallest (code point order) among equals,

@@ -59,7 +59,8 @@ WORKER_GROWTH = 80 * 2**20
 #: Memory of a machine's facts (profile, last attempt): 283 bytes measured, 400 with what a
 #: merge copies (a merge of two 69,000-machine facts peaked 60 MB above the worker's rest).
 BYTES_PER_DEVICE = 400
-#: Facts merged at a time, in a tree on the workers.
+#: Copies of the fleet's machine facts a merge may hold beside those held between tasks (the
+#: machines' buckets are combined a few tasks at a time, then all: :mod:`.dask_machines`).
 MERGE_FAN_IN = 2
 #: How much more both are where Arrow does not allocate from the C library.
 _OTHER_ALLOCATOR = 2
@@ -264,7 +265,7 @@ def worker_memory(client: Any) -> dict[str, WorkerMemory]:
 def _held(worker: WorkerMemory, devices: int) -> tuple[float, float, float]:
     """Return what ``worker`` holds between tasks, at a merge's peak, and per task record.
 
-    In bytes; ``devices`` machines' facts are held once between tasks, and merged pairwise.
+    In bytes; ``devices`` machines' facts are held once between tasks, and more while merged.
     """
     factor = 1 if worker.allocator == "system" else _OTHER_ALLOCATOR
     facts = devices * BYTES_PER_DEVICE

@@ -6,11 +6,13 @@ limit asks for it: :mod:`.dask_memory`) reads those days' records (plus
 :data:`OVERLAP` of the days either side, so an attempt that straddles midnight stays one attempt:
 it belongs to the day of its first record), groups them into attempts with the package's own
 :func:`~activation_kb.activation_attempts`, and reduces them to small, additive **facts**: the
-parts of every count the report needs (:func:`~.frequency.count_parts`), each device's
-dimension counts and last attempt, the failed attempts and their errors. Facts are merged in a
-tree on the workers; the client receives the merged facts only, then detects spikes and explains
-incidents exactly as the pandas engine does (the tests assert identical counts, spikes and
-incidents).
+parts of every count the report needs (:func:`~.frequency.count_parts`), each machine's
+dimension counts and last attempt (cut into buckets by machine: :mod:`.dask_machines`), the
+failed attempts and their errors. The counts are merged at once on a worker, each bucket of
+machines once (a few tasks' at a time as they end, then all); the client receives the merged
+facts, the machines' rows and each task's failed attempts and errors, then detects spikes and
+explains incidents exactly as the pandas engine does (the tests assert identical counts, spikes
+and incidents).
 
 Workers must see the store at the same path (a shared or network file system) and have
 activation_kb installed.
@@ -275,7 +277,7 @@ def _merge_unreadable(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 
 def merge_facts(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Merge the facts of disjoint partitions (associative: used in a tree).
+    """Merge the facts of disjoint partitions (associative: in any grouping).
 
     The :data:`ROWS` are concatenated when the parts hold them (the engine sends them to the
     client without merging them on a worker: :func:`compute_facts`).
