@@ -208,6 +208,11 @@ def trim_worker(share: float = TRIM_SHARE) -> bool:
     million records); past ``share`` it is given back, well before Dask's pause at 80 %.
     Outside a worker, or for a worker without a limit, nothing is trimmed.
 
+    Parameters
+    ----------
+    share : float
+        Share of the worker's memory limit above which it trims.
+
     Returns
     -------
     bool

@@ -286,8 +286,13 @@ def test_causal_later_data_changes_nothing_before(scenario):
     np.testing.assert_allclose(e_short["score"], e_long["score"], rtol=1e-9, atol=1e-9)
     s_short = detect_spikes(short, 1.0, direction="both")
     s_long = detect_spikes(longer, 1.0, direction="both")
-    open_after = t_end - pd.Timedelta("12h") - pd.Timedelta("1D") - 7 * (t_end - t_end.floor("D")
-                                                                         ) * 0
+    # closed at T: no window ending after T can join it. Such windows (at most a day, or 7
+    # steps, long) flag buckets from T - window on; a run joins what starts within gap + 1
+    # bucket after its reach (spikes/_runs.runs), and a bucket reaches to the end of the
+    # window that flagged it: up to a window past the spike's end.
+    step = counts["time"].iloc[1] - counts["time"].iloc[0]
+    window = max(pd.Timedelta("1D"), 7 * step)
+    open_after = t_end - max(pd.Timedelta("12h"), step) - step - 2 * window
     for _, spike in s_short.iterrows():
         same_way = s_long[s_long["direction"] == spike["direction"]]
         holder = same_way[(same_way["start"] <= spike["start"]) & (same_way["end"] >= spike["end"])]
