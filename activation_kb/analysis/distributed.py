@@ -73,10 +73,15 @@ READ_COLUMNS = (S.EVENT_TIME, S.HOST, S.ROLE, S.EVENT_KIND, S.RESULT_CODE, S.IS_
                 S.ACTIVATION_METHOD, S.MIN_COUNT,
                 # what unreadable() reports: records whose written result code was not read
                 S.EVENT_ID, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD)
-#: What :func:`~.summary.unreadable` and :func:`~.silence.activity_parts` read of a task's own
-#: records (a copy of these columns only, not of the frame).
-_OWN_COLUMNS = (S.EVENT_KIND, S.RESULT_CODE, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD, S.EVENT_ID,
-                S.EVENT_TIME, S.ROLE, S.HOST, S.SITE)
+#: What :func:`~.silence.activity_parts` reads of a task's own records (a copy of these
+#: columns only, not of the frame).
+_ACTIVITY_COLUMNS = (S.EVENT_TIME, S.ROLE, S.HOST, S.SITE)
+#: What :func:`~.summary.unreadable` reads of the task's own records that lack a result code
+#: (it looks at no other record).
+_UNREADABLE_COLUMNS = (S.EVENT_KIND, S.RESULT_CODE, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD,
+                       S.EVENT_ID)
+#: What a task keeps of its records once they are grouped into attempts.
+_OWN_COLUMNS = (*_UNREADABLE_COLUMNS, *_ACTIVITY_COLUMNS)
 #: Tasks whose machine facts are combined at a time, bucket by bucket, as they end (workers
 #: would hold every task's until the last ended: at 50 million records, more than a 2 GB
 #: worker could hold beside a task).
@@ -206,9 +211,10 @@ def _facts(root: Path, day: str, number: int, plan: Plan, days: int,
     hosts = frame.loc[here & (frame[S.ROLE] == "kms_host").to_numpy(bool), S.HOST]
     pa_ = period.attempts
     times = mine.attempts["time"]
-    own_rows = _rows(frame, own, _OWN_COLUMNS)
+    activity_rows = _rows(frame, own, _ACTIVITY_COLUMNS)
+    no_code = own & frame[S.RESULT_CODE].isna().to_numpy(bool)
     return {
-        "activity": activity_parts(mine, own_rows, freq=plan.freq, tz=plan.tz),
+        "activity": activity_parts(mine, activity_rows, freq=plan.freq, tz=plan.tz),
         "first_attempt": times.min() if len(times) else None,
         "last_attempt": times.max() if len(times) else None,
         "previous": _previous_part(mine, plan),
@@ -221,7 +227,7 @@ def _facts(root: Path, day: str, number: int, plan: Plan, days: int,
         "events": int(here.sum()),
         "records": int(own.sum()),
         "kms_hosts": pd.Series(hosts.astype(str).unique()),
-        "unreadable": unreadable(own_rows),
+        "unreadable": unreadable(_rows(frame, no_code, _UNREADABLE_COLUMNS)),
     }
 
 

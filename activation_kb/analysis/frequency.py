@@ -175,9 +175,12 @@ def count_parts(table: AttemptTable, freq: str, keys: list[str], lo: pd.Timestam
     per = errors[["attempt", "device", *keys]].assign(time=e_time)
     per = per[["time", "attempt", "device", *keys]]
     per = per.drop_duplicates(["attempt", *keys])  # one attempt counts once per key value
+    # grouped on the keys as they are (categories), named as text after, as the exposure is
+    # (a string per failure took a twentieth of a Dask task)
+    failures = per.groupby(["time", *keys], sort=False, observed=True).size()
+    failures = failures.rename("failures").reset_index()
     for key in keys:
-        per[key] = per[key].astype(str)
-    failures = per.groupby(["time", *keys], sort=False).size().rename("failures").reset_index()
+        failures[key] = failures[key].astype(str)
     # grouped as they are (categories), named as text after: a row per group, not per attempt
     exposure = attempts[dims].assign(time=a_time).groupby(
         ["time", *dims], sort=False, observed=True, dropna=False).size().rename("attempts")
@@ -188,10 +191,11 @@ def count_parts(table: AttemptTable, freq: str, keys: list[str], lo: pd.Timestam
         "attempts": int(len(attempts)),
         "first": a_time.min(), "last": a_time.max(),
         "failures": failures, "exposure": exposure,
-        "combos": per[keys].drop_duplicates(),
+        "combos": failures[keys].drop_duplicates(),
         "devices": pd.Series(attempts["device"].astype(str).unique()) if devices else None,
-        "device_rows": (per[["time", *keys]].assign(device=per["device"].astype(str))
-                        .drop_duplicates() if measure == "devices" else None),
+        "device_rows": (per[["time", *keys]].astype({key: str for key in keys})
+                        .assign(device=per["device"].astype(str)).drop_duplicates()
+                        if measure == "devices" else None),
     }
 
 

@@ -80,6 +80,26 @@ def test_a_simulated_fleet_gives_the_same_answers(cluster, tmp_path):
     _same(pandas_run, dask_run)
 
 
+def test_unreadable_result_codes_are_counted_and_named_as_the_pandas_engine_does(cluster,
+                                                                                 tmp_path):
+    """Records whose written code was not read: the tasks look only at their own records
+    that lack a code; the count and the examples are the pandas engine's."""
+    from conftest import TEST_DATA
+
+    text = (TEST_DATA / "telemetry" / "synthetic_client.xml").read_text(encoding="utf-8")
+    damaged = tmp_path / "damaged.xml"
+    damaged.write_text(text.replace("<Data>0xC004F074, 0x00000000",
+                                    "<Data>0xC0G4F074, 0x00000000"), encoding="utf-8")
+    ingest(damaged, tmp_path / "store")
+    pandas_run = analyze_fleet(tmp_path / "store")
+    dask_run = analyze_fleet(tmp_path / "store", engine="dask",
+                             scheduler=cluster.scheduler_address)
+    assert dask_run.quality["unreadable_codes"] == 1
+    (example,) = dask_run.quality["unreadable_code_examples"]
+    assert example["text"] == "0xC0G4F074" and example["event_id"] == 12288
+    _same(pandas_run, dask_run)
+
+
 def test_an_attempt_across_midnight_stays_one_attempt(cluster, tmp_path):
     # 120 machines: in a fleet of 30 every host is below the KMS threshold (25): clients all fail
     events, _ = simulate_fleet(120, 3, seed=2, incidents="none")
