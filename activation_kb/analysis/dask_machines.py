@@ -80,25 +80,14 @@ def machine_buckets(attempts: pd.DataFrame, lo: pd.Timestamp | None,
     if lo is not None:
         times = np.where(times >= pd.Timestamp(lo).as_unit("ns").value, times, _NONE)
     # on the categories' codes: no Python string per attempt
-    codes = pd.DataFrame({"d": device.codes, **{dim: c.codes for dim, c in
-                                                zip(PROFILE_DIMENSIONS, dims)}})
-    grouped = codes.assign(t=times).groupby(list(codes.columns), sort=False)["t"]
-    facts = pd.concat([grouped.size().rename("n"), grouped.max().rename("t")], axis=1)
-    facts = facts.reset_index()
+    keys = pd.DataFrame({"d": device.codes, **{dim: c.codes for dim, c in
+                                               zip(PROFILE_DIMENSIONS, dims)}})
+    facts = _summed(keys, np.ones(len(keys), dtype=np.int64), times)
     names = np.asarray(device.categories.astype(str), dtype=object)
     d = facts["d"].to_numpy(np.int64)
-    last = facts["t"].to_numpy(np.int64)
-    columns = {
-        "device": pa.array(names, pa.string()).take(pa.array(d)),
-        **{dim: pa.DictionaryArray.from_arrays(
-            pa.array(facts[dim].to_numpy(np.int32)),
-            pa.array(np.asarray(c.categories.astype(str), dtype=object), pa.string()))
-           for dim, c in zip(PROFILE_DIMENSIONS, dims)},
-        "n": pa.array(facts["n"].to_numpy(np.int64)),
-        "last": pa.array(last, pa.int64(), mask=last == _NONE)
-        .cast(pa.timestamp("ns", tz="UTC")),
-    }
-    table = pa.table(columns, schema=MACHINE_SCHEMA)
+    table = _table(pa.array(names, pa.string()), facts, {
+        dim: pa.array(np.asarray(c.categories.astype(str), dtype=object), pa.string())
+        for dim, c in zip(PROFILE_DIMENSIONS, dims)})
     where = bucket_of(names, buckets)[d]
     return [table.filter(pa.array(where == k)) for k in range(buckets)]
 
@@ -110,25 +99,41 @@ def combine_machines(pieces: Sequence[pa.Table]) -> pa.Table:
     not hold every task's machines until the last task ends (a machine active on many days is
     one row after this); :func:`merge_machines` takes combined tables as it takes pieces.
     """
-    table = pa.concat_tables([p for p in pieces if p.num_rows] or [MACHINE_SCHEMA.empty_table()])
+    table, device = _joined(pieces)
     if not table.num_rows:
         return MACHINE_SCHEMA.empty_table()
-    table = table.unify_dictionaries()
-    device = pc.dictionary_encode(table["device"].combine_chunks())
     dims = {dim: table[dim].combine_chunks() for dim in PROFILE_DIMENSIONS}
     keys = pd.DataFrame({"d": device.indices.to_numpy(zero_copy_only=False),
                          **{dim: column.indices.to_numpy(zero_copy_only=False)
                             for dim, column in dims.items()}})
     last = table["last"].to_numpy(zero_copy_only=False).astype("datetime64[ns]").view(np.int64)
-    grouped = keys.assign(n=table["n"].to_numpy(), t=last).groupby(list(keys.columns),
-                                                                  sort=False)
-    facts = grouped.agg(n=("n", "sum"), t=("t", "max")).reset_index()
+    facts = _summed(keys, table["n"].to_numpy(), last)
+    return _table(device.dictionary, facts,
+                  {dim: column.dictionary for dim, column in dims.items()})
+
+
+def _joined(pieces: Sequence[pa.Table]) -> tuple[pa.Table, pa.DictionaryArray]:
+    """Concatenate machine facts (dimensions on one dictionary each); encode their machines."""
+    table = pa.concat_tables([p for p in pieces if p.num_rows] or [MACHINE_SCHEMA.empty_table()])
+    table = table.unify_dictionaries()
+    return table, pc.dictionary_encode(table["device"].combine_chunks())
+
+
+def _summed(keys: pd.DataFrame, n: np.ndarray, last: np.ndarray) -> pd.DataFrame:
+    """Sum ``n`` and take the latest ``last`` (ns, :data:`_NONE` for none) per row of codes."""
+    grouped = keys.assign(n=n, t=last).groupby(list(keys.columns), sort=False)
+    return grouped.agg(n=("n", "sum"), t=("t", "max")).reset_index()
+
+
+def _table(devices: pa.Array, facts: pd.DataFrame,
+           dictionaries: dict[str, pa.Array]) -> pa.Table:
+    """Return :func:`_summed`'s rows as :data:`MACHINE_SCHEMA` (codes into these names)."""
     t = facts["t"].to_numpy(np.int64)
     columns = {
-        "device": device.dictionary.take(pa.array(facts["d"].to_numpy(np.int64))),
+        "device": devices.take(pa.array(facts["d"].to_numpy(np.int64))),
         **{dim: pa.DictionaryArray.from_arrays(pa.array(facts[dim].to_numpy(np.int32)),
-                                               column.dictionary)
-           for dim, column in dims.items()},
+                                               dictionaries[dim])
+           for dim in PROFILE_DIMENSIONS},
         "n": pa.array(facts["n"].to_numpy(np.int64)),
         "last": pa.array(t, pa.int64(), mask=t == _NONE).cast(pa.timestamp("ns", tz="UTC")),
     }
@@ -150,9 +155,7 @@ def merge_machines(pieces: Sequence[pa.Table]) -> pd.DataFrame:
         ``device`` (text), each of :data:`PROFILE_DIMENSIONS` (categorical: the machine's
         usual value, "" when none) and ``last`` (its last attempt in the period, NaT if none).
     """
-    table = pa.concat_tables([p for p in pieces if p.num_rows] or [MACHINE_SCHEMA.empty_table()])
-    table = table.unify_dictionaries()
-    device = pc.dictionary_encode(table["device"].combine_chunks())
+    table, device = _joined(pieces)
     d = device.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     machines = len(device.dictionary)
     n = table["n"].to_numpy()

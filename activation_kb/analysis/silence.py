@@ -33,11 +33,6 @@ SILENCE_KEYS: tuple[str, ...] = ("site", "kms_host")
 SILENCE_MEASURES: tuple[str, ...] = ("successes", "records")
 
 
-def _successes(table: AttemptTable, key: str) -> tuple[pd.Series, pd.Series]:
-    ok = table.attempts[~table.attempts["failed"].astype(bool)]
-    return ok["time"], ok[key]
-
-
 def _records(events: pd.DataFrame, key: str) -> tuple[pd.Series, pd.Series | None]:
     """Return the records that count for ``key``: their times (None: every record's), names."""
     if key == "kms_host":  # what the host logs itself
@@ -92,12 +87,13 @@ def activity_parts(
         ``(key, measure)``, the non-zero counts (``time``, key, ``value``).
     """
     every = time_buckets(events[schema.EVENT_TIME], freq, tz)  # each record's, once
+    ok = table.attempts[~table.attempts["failed"].astype(bool)]
+    ok_at = time_buckets(ok["time"], freq, tz)  # each success's, once
     counts = {}
     for key in keys:
         for measure in measures:
             if measure == "successes":
-                times, names = _successes(table, key)
-                at = time_buckets(times, freq, tz)
+                at, names = ok_at, ok[key]
             else:
                 times, names = _records(events, key)
                 at = every if times is None else every.loc[times.index]

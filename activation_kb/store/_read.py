@@ -134,21 +134,10 @@ def read_range(root: Path, start: pd.Timestamp | None, end: pd.Timestamp | None,
         table = store_dataset(root).to_table(columns=wanted, filter=time_filter(start, end))
     except (pa.ArrowException, OSError) as exc:
         raise StoreError(f"{root}: cannot read the store's events ({exc})") from exc
-    table = _time_ordered(table) if ordered else _one_chunk(table)
-    frame = _to_pandas(table)  # which gives the table's memory up as it goes
+    # one chunk per column unordered: a Parquet file's row groups are chunks, and taking rows
+    # from a column of hundreds of chunks cost the attempt grouping twice its time
+    frame = _to_pandas(_time_ordered(table) if ordered else table.combine_chunks())
     return complete_columns(frame) if complete else frame
-
-
-def _one_chunk(table: pa.Table) -> pa.Table:
-    """Return ``table`` with each column in one chunk, made one column at a time.
-
-    A Parquet file's row groups are chunks, and taking rows from a column of hundreds of
-    chunks cost the attempt grouping twice its time; column by column, a column's chunks are
-    freed as its copy is made (the whole table copied at once held it twice).
-    """
-    for i in range(table.num_columns):
-        table = table.set_column(i, table.field(i), table.column(i).combine_chunks())
-    return table
 
 
 def _time_ordered(table: pa.Table) -> pa.Table:
