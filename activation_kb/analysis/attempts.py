@@ -121,14 +121,14 @@ class AttemptTable:
 def _factorize(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pa.Array]:
     """Codes (int32, -1 for missing or empty) and uniques (Arrow text) of ``values`` at ``rows``.
 
-    Categorical columns use their codes; pyarrow strings are dictionary-encoded by pyarrow
-    (about twice as fast as pandas.factorize on millions of rows); anything else by pandas.
-    The uniques stay Arrow text: as Python strings, folding a day's machine names took 7 % of
-    a Dask task.
+    Categorical columns use their codes (and their categories as Arrow text when they are);
+    pyarrow strings are dictionary-encoded by pyarrow (about twice as fast as pandas.factorize
+    on millions of rows); anything else by pandas. The uniques stay Arrow text: as Python
+    strings, folding a day's machine names took 7 % of a Dask task.
     """
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy()[rows].astype(np.int32)
-        uniques = _text(np.asarray(values.cat.categories, dtype=object))
+        codes, uniques = _held(values.cat.codes.to_numpy()[rows].astype(np.int32),
+                               _text(values.cat.categories))
     elif isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
         chunked = values.array.__arrow_array__()
         if chunked.null_count == len(chunked):  # a column no record fills
@@ -137,12 +137,8 @@ def _factorize(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pa.Arra
         # string of the column (9 columns at once, the peak of a Dask task)
         whole = chunked.combine_chunks() if chunked.num_chunks != 1 else chunked.chunk(0)
         encoded = pc.dictionary_encode(whole)
-        codes = pc.fill_null(encoded.indices, -1).to_numpy()[rows].astype(np.int32)
-        # only the values the rows hold (the others would be folded as machine names for
-        # nothing), in the same order
-        held = np.bincount(codes + 1, minlength=len(encoded.dictionary) + 1)[1:] > 0
-        codes = np.append(np.cumsum(held, dtype=np.int32) - 1, np.int32(-1))[codes]  # -1 stays
-        uniques = _text(encoded.dictionary.filter(pa.array(held)))
+        codes, uniques = _held(pc.fill_null(encoded.indices, -1).to_numpy()[rows]
+                               .astype(np.int32), encoded.dictionary)
     else:
         taken = values.iloc[rows]
         codes, found = pd.factorize(taken, use_na_sentinel=True)
@@ -152,6 +148,19 @@ def _factorize(values: pd.Series, rows: np.ndarray) -> tuple[np.ndarray, pa.Arra
     if empty >= 0:
         codes = np.where(codes == empty, -1, codes)
     return codes, uniques
+
+
+def _held(codes: np.ndarray, uniques: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Keep only the uniques the codes use (in the same order), the codes renumbered.
+
+    A whole column's values (a store's categories, other records' names) would otherwise be
+    folded as machine names and labelled for nothing.
+    """
+    held = np.bincount(codes + 1, minlength=len(uniques) + 1)[1:] > 0
+    if held.all():
+        return codes, _text(uniques)
+    codes = np.append(np.cumsum(held, dtype=np.int32) - 1, np.int32(-1))[codes]  # -1 stays
+    return codes, _text(uniques).filter(pa.array(held))
 
 
 def _position(values: pa.Array, value: str) -> int:
@@ -165,8 +174,18 @@ def _device_names(uniques: pa.Array) -> pa.Array:
     return pc.utf8_lower(pc.replace_substring_regex(names, r"\..*$", ""))
 
 
-def _text(values: np.ndarray | pa.Array) -> pa.Array:
-    """Return ``values`` as Arrow text (numbers and the like as ``str`` writes them)."""
+def _text(values: np.ndarray | pa.Array | pd.Index) -> pa.Array:
+    """Return ``values`` as Arrow text (numbers and the like as ``str`` writes them).
+
+    An index of Arrow-backed text (a categorical's categories) is taken as it is.
+    """
+    if isinstance(values, pd.Index):
+        if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+            chunked = values.array.__arrow_array__()
+            values = (chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray)
+                      else chunked)
+        else:
+            values = np.asarray(values, dtype=object)
     if isinstance(values, pa.Array):
         return values if values.type == pa.string() else values.cast(pa.string())
     try:
@@ -270,6 +289,47 @@ def activation_attempts(
     >>> len(table.attempts) < len(events)
     True
     """
+    return grouped_records(events, window=window).table
+
+
+@dataclass(frozen=True)
+class GroupedRecords:
+    """An :class:`AttemptTable` and which records each attempt was made of.
+
+    Attributes
+    ----------
+    table : AttemptTable
+        The attempts (numbered 0, 1, ... in ``table.attempts["attempt"]``) and their errors.
+    attempt_of : numpy.ndarray
+        Per row of the events grouped, the number of its attempt (-1: not an attempt's record).
+    last : numpy.ndarray
+        Per attempt, the time of its last record (nanoseconds since the epoch, UTC).
+    """
+
+    table: AttemptTable
+    attempt_of: np.ndarray
+    last: np.ndarray
+
+
+def grouped_records(events: pd.DataFrame, *,
+                    window: str | pd.Timedelta = ATTEMPT_WINDOW) -> GroupedRecords:
+    """Group records into attempts as :func:`activation_attempts` does, keeping which is which.
+
+    For a caller that splits records across tasks (the Dask engine): an attempt whose records
+    come within ``window`` of a slice's edge may go on in the next slice, and its records are
+    grouped again with that slice's.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Canonical events frame.
+    window : str or pandas.Timedelta
+        As for :func:`activation_attempts`.
+
+    Returns
+    -------
+    GroupedRecords
+    """
     events = _canonical(events)
     window_ns = check_duration(window, "window", maximum=pd.Timedelta(days=1)).value
     kind = events[schema.EVENT_KIND]
@@ -301,8 +361,12 @@ def activation_attempts(
         }
     )
     _add_dimensions(attempts, encoded, events, rows, on_host, order, starts)
-    errors = _errors(attempts, np.cumsum(new) - 1, code, t_s)
-    return AttemptTable(attempts=attempts, errors=errors)
+    number = np.cumsum(new) - 1
+    errors = _errors(attempts, number, code, t_s)
+    attempt_of = np.full(len(events), -1, dtype=np.int64)
+    attempt_of[rows[order]] = number
+    last = t_s[np.append(starts[1:], n) - 1] if n else np.zeros(0, np.int64)
+    return GroupedRecords(AttemptTable(attempts=attempts, errors=errors), attempt_of, last)
 
 
 def _canonical(events: pd.DataFrame) -> pd.DataFrame:
@@ -347,7 +411,12 @@ def _devices(encoded: dict, on_host: np.ndarray) -> tuple[np.ndarray, pa.Array]:
 def _add_dimensions(attempts: pd.DataFrame, encoded: dict, events: pd.DataFrame,
                     rows: np.ndarray, on_host: np.ndarray, order: np.ndarray,
                     starts: np.ndarray) -> None:
-    """Add one column per :data:`DIMENSIONS` to ``attempts``, from any record that carries it."""
+    """Add one column per :data:`DIMENSIONS` to ``attempts``, from any record that carries it.
+
+    Where an attempt's records disagree, the greatest value (in code point order) is taken:
+    the same whatever order the records came in or were encoded in (one slice of a store or
+    another, text or categories).
+    """
     n = rows.size
     role, roles = encoded[schema.ROLE]
     client = _position(roles, "client")
@@ -358,8 +427,17 @@ def _add_dimensions(attempts: pd.DataFrame, encoded: dict, events: pd.DataFrame,
             attempts[name] = pd.Categorical.from_codes(np.where(seen, 0, 1), ["client", "kms_host"])
             continue
         codes, uniques = _dimension_codes(name, encoded, events, rows, on_host)
-        per = np.maximum.reduceat(codes[order], starts) if n else np.zeros(0, np.int64)
-        attempts[name] = _labels(per, uniques)
+        if not n:
+            attempts[name] = _labels(np.zeros(0, np.int64), uniques)
+            continue
+        # ranks of the values in text order (-1 stays -1), the greatest per attempt
+        by_text = pc.array_sort_indices(_text(uniques)).to_numpy().astype(np.int64)
+        rank = np.empty(len(by_text), dtype=np.int64)
+        rank[by_text] = np.arange(len(by_text))
+        ranked = np.where(codes >= 0, rank[np.maximum(codes, 0)] if len(rank) else -1, -1)
+        per = np.maximum.reduceat(ranked[order], starts)
+        attempts[name] = _labels(np.where(per >= 0, by_text[np.maximum(per, 0)]
+                                          if len(by_text) else -1, -1), uniques)
 
 
 def _errors(attempts: pd.DataFrame, attempt: np.ndarray, code: np.ndarray,

@@ -33,7 +33,13 @@ import pyarrow as pa
 
 from .. import schema as S
 from ..errors import MissingDependencyError
-from .attempts import AttemptTable, activation_attempts
+from .attempts import (
+    ATTEMPT_WINDOW,
+    AttemptTable,
+    GroupedRecords,
+    activation_attempts,
+    grouped_records,
+)
 from .dask_machines import (
     PROFILE_DIMENSIONS,
     combine_machines,
@@ -55,13 +61,9 @@ from .silence import activity_parts, merge_activity_parts
 from .summary import EXAMPLES, unreadable
 
 __all__ = ["Plan", "partition_facts", "merge_facts", "compute_facts", "dask_client",
-           "OVERLAP", "PROFILE_DIMENSIONS", "READ_COLUMNS", "TASK_RECORDS", "day_groups",
+           "PROFILE_DIMENSIONS", "boundary_facts", "READ_COLUMNS", "TASK_RECORDS", "day_groups",
            "day_rows"]
 
-#: Records read from the neighbouring days of a partition: an attempt lasts seconds, retries
-#: come every 2 hours; an attempt whose records keep coming less than 10 minutes apart for more
-#: than this after midnight would be cut there.
-OVERLAP = pd.Timedelta(hours=2)
 #: Facts that are rows (the period's failed attempts, every error): each task sends its own
 #: to the client, which concatenates them; on a worker they would add up to all the failures
 #: of the store (measured: 157,000 failed attempts and 306,000 errors, 22 MB, for 3.3 million
@@ -73,6 +75,12 @@ READ_COLUMNS = (S.EVENT_TIME, S.HOST, S.ROLE, S.EVENT_KIND, S.RESULT_CODE, S.IS_
                 S.ACTIVATION_METHOD, S.MIN_COUNT,
                 # what unreadable() reports: records whose written result code was not read
                 S.EVENT_ID, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD)
+#: Text columns a task reads as categories (:func:`~..store._read.read_range`): the attempt
+#: grouping and the activity counts group on them, and a fleet has few of each. Not the
+#: machines' names and ids (about as many as records a day: uniting the files' dictionaries
+#: cost more than encoding the text, 1.2 CPU s against 0.6 for 5 million records), ``raw``
+#: (a different text per record) nor ``source_file`` (sorted on as text).
+CODED_COLUMNS = (S.KMS_HOST, S.SITE, S.SKU_ID, S.TRIGGER)
 #: What :func:`~.silence.activity_parts` reads of a task's own records (a copy of these
 #: columns only, not of the frame).
 _ACTIVITY_COLUMNS = (S.EVENT_TIME, S.ROLE, S.HOST, S.SITE)
@@ -80,6 +88,11 @@ _ACTIVITY_COLUMNS = (S.EVENT_TIME, S.ROLE, S.HOST, S.SITE)
 #: (it looks at no other record).
 _UNREADABLE_COLUMNS = (S.EVENT_KIND, S.RESULT_CODE, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD,
                        S.EVENT_ID)
+#: What the records at a task's edges carry to :func:`boundary_facts`: what the attempt
+#: grouping reads.
+_EDGE_COLUMNS = (S.EVENT_TIME, S.HOST, S.ROLE, S.EVENT_KIND, S.RESULT_CODE, S.IS_SUCCESS,
+                 S.CLIENT_NAME, S.CMID, S.KMS_HOST, S.SITE, S.SKU_ID, S.TRIGGER,
+                 S.ACTIVATION_METHOD, S.MIN_COUNT)
 #: What a task keeps of its records once they are grouped into attempts.
 _OWN_COLUMNS = (*_UNREADABLE_COLUMNS, *_ACTIVITY_COLUMNS)
 #: Tasks whose machine facts are combined at a time, bucket by bucket, as they end (workers
@@ -132,26 +145,36 @@ def _cat_concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return rows.frame("rows")
 
 
-def _read_days(root: Path, day: pd.Timestamp, days: int, plan: Plan) -> pd.DataFrame:
+def _read_days(root: Path, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     from ..store._read import read_range
 
-    start = day - OVERLAP
-    end = day + pd.Timedelta(days=days) + OVERLAP
-    if plan.first is not None:
-        start = max(start, plan.first)
-    if plan.hi is not None:
-        end = min(end, plan.hi)
     if end <= start:
         return S.empty_events()
     # only the columns read: the others would be added empty, for nothing (10 % of a task);
     # in the files' order: nothing a task computes depends on the records' order (the attempt
     # grouping orders each device's records by time itself)
-    return read_range(root, start, end, columns=READ_COLUMNS, complete=False, ordered=False)
+    return read_range(root, start, end, columns=READ_COLUMNS, complete=False, ordered=False,
+                      categories=CODED_COLUMNS)
+
+
+def _span(day: str, days: int, plan: Plan) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return the span of records a task reads: its days, within the plan's range."""
+    start = pd.Timestamp(day, tz="UTC")
+    end = start + pd.Timedelta(days=days)
+    if plan.first is not None:
+        start = max(start, plan.first)
+    if plan.hi is not None:
+        end = min(end, plan.hi)
+    return start, end
 
 
 def partition_facts(store: str, day: str, number: int, plan: Plan,
                     days: int = 1, buckets: int = 1) -> dict[str, Any]:
-    """Facts of the attempts that started on the UTC days ``day`` .. ``day + days`` of ``store``.
+    """Facts of the records of the UTC days ``day`` .. ``day + days`` of ``store``.
+
+    The attempts that may go on across the days' edges (within :data:`~.attempts.ATTEMPT_WINDOW`
+    of them) are left out of the facts; their records are returned under ``"edges"``
+    (``"head"``, ``"tail"``) for :func:`boundary_facts`.
 
     Parameters
     ----------
@@ -171,7 +194,7 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
     Returns
     -------
     dict
-        Mergeable facts (see :func:`merge_facts`).
+        Mergeable facts (see :func:`merge_facts`) and the edges' records.
     """
     use_system_allocator()  # workers started without WORKER_ENVIRON: see .dask_memory
     facts = _facts(Path(store), day, number, plan, days, buckets)
@@ -179,16 +202,95 @@ def partition_facts(store: str, day: str, number: int, plan: Plan,
     return facts
 
 
+def boundary_facts(edges: Sequence[pd.DataFrame], number: int, plan: Plan,
+                   buckets: int = 1) -> dict[str, Any]:
+    """Facts of the attempts at the edges of tasks' days, grouped from both sides of each edge.
+
+    Parameters
+    ----------
+    edges : sequence of pandas.DataFrame
+        The edge records (``"head"`` and ``"tail"`` of :func:`partition_facts`) of consecutive
+        tasks, the edges either side of a midnight between two tasks both among them. Records
+        of different edges are a day apart: grouped together, they make the attempts of each.
+    number : int
+        A partition number no task has.
+    plan : Plan
+        What to compute.
+    buckets : int
+        As for :func:`partition_facts`.
+
+    Returns
+    -------
+    dict
+        Mergeable facts: the attempts' facts; no records of their own (the tasks count those).
+    """
+    use_system_allocator()
+    frame = _cat_concat(list(edges))
+    table = activation_attempts(frame)
+    return {**_attempt_facts(table, number, plan, buckets, frame.iloc[:0]),
+            "events": 0, "records": 0, "kms_hosts": pd.Series([], dtype=object),
+            "unreadable": {"unreadable_codes": 0, "unreadable_code_examples": []},
+            "edges": {"head": None, "tail": None}}
+
+
 def _facts(root: Path, day: str, number: int, plan: Plan, days: int,
            buckets: int) -> dict[str, Any]:
     """:func:`partition_facts`' work; what it allocated is freed when it returns."""
-    d0 = pd.Timestamp(day, tz="UTC")
-    d1 = d0 + pd.Timedelta(days=days)
-    frame = _read_days(root, d0, days, plan)
+    start, end = _span(day, days, plan)
+    frame = _read_days(root, start, end)
     trim_worker()  # what the reader freed (2.4M records: 1,069 -> 591 MB; peak 1.47 -> 1.02 GB)
-    table = activation_attempts(frame)
+    grouped = grouped_records(frame)
+    edges, table = _edges(frame, grouped, start, end)
+    del grouped
     frame = frame[list(_OWN_COLUMNS)]  # the attempts' other columns freed (a tenth of the peak)
-    mine = table.between(d0, d1)  # attempts belong to the day of their first record
+    # records of these days within the period (the summary's events and KMS hosts)
+    t = frame[S.EVENT_TIME]
+    here = (t >= plan.lo).to_numpy(bool) if plan.lo is not None else np.ones(len(frame), bool)
+    hosts = frame.loc[here & (frame[S.ROLE] == "kms_host").to_numpy(bool), S.HOST]
+    no_code = frame[S.RESULT_CODE].isna().to_numpy(bool)
+    return {
+        **_attempt_facts(table, number, plan, buckets, frame[list(_ACTIVITY_COLUMNS)]),
+        "events": int(here.sum()),
+        "records": int(len(frame)),
+        "kms_hosts": pd.Series(hosts.astype(str).unique()),
+        "unreadable": unreadable(_rows(frame, no_code, _UNREADABLE_COLUMNS)),
+        "edges": edges,
+    }
+
+
+def _edges(frame: pd.DataFrame, grouped: GroupedRecords, start: pd.Timestamp,
+           end: pd.Timestamp) -> tuple[dict[str, pd.DataFrame], AttemptTable]:
+    """Split off the attempts that may go on across the edges of ``[start, end)``.
+
+    An attempt whose first record comes less than the attempt window after ``start`` may be
+    the end of an attempt of the day before; one whose last record comes less than the window
+    before ``end`` may go on the next day. Their records are returned (the attempt's columns
+    only), ``"head"`` and ``"tail"``, and the other attempts as a table. An attempt at both
+    edges (records less than the window apart for the task's whole days) goes to the head:
+    its end is not joined with what follows.
+    """
+    window = ATTEMPT_WINDOW.value
+    table = grouped.table
+    first = table.attempts["time"].array.asi8 if len(table.attempts) else np.zeros(0, np.int64)
+    head = first < start.value + window
+    tail = (grouped.last >= end.value - window) & ~head
+    out = {}
+    known = grouped.attempt_of >= 0
+    for side, edge in (("head", head), ("tail", tail)):
+        rows = known.copy()
+        rows[known] = edge[grouped.attempt_of[known]]
+        out[side] = _trimmed(frame.loc[rows, list(_EDGE_COLUMNS)])
+    keep = ~(head | tail)
+    if keep.all():
+        return out, table
+    attempts = table.attempts[keep].reset_index(drop=True)
+    errors = table.errors[keep[table.errors["attempt"].to_numpy(np.int64)]]
+    return out, AttemptTable(attempts=attempts, errors=errors.reset_index(drop=True))
+
+
+def _attempt_facts(mine: AttemptTable, number: int, plan: Plan, buckets: int,
+                   activity_rows: pd.DataFrame) -> dict[str, Any]:
+    """Facts of a task's attempts (and the activity of its records, ``activity_rows``)."""
     attempts = mine.attempts.copy()
     errors = mine.errors.copy()
     offset = number << _ID_SHIFT
@@ -202,17 +304,8 @@ def _facts(root: Path, day: str, number: int, plan: Plan, days: int,
         # its devices are the facts' (devices, or last_seen's for the period): not held twice
         counts[name] = count_parts(source, plan.freq, list(keys), start, plan.hi, plan.tz,
                                    devices=False)
-    # records of this day within the period (the summary's events and KMS hosts)
-    lo = d0 if plan.lo is None else max(d0, plan.lo)
-    hi = d1 if plan.hi is None else min(d1, plan.hi)
-    t = frame[S.EVENT_TIME]
-    here = ((t >= lo) & (t < hi)).to_numpy(bool)
-    own = ((t >= d0) & (t < d1)).to_numpy(bool)  # read for this task: its own days
-    hosts = frame.loc[here & (frame[S.ROLE] == "kms_host").to_numpy(bool), S.HOST]
     pa_ = period.attempts
     times = mine.attempts["time"]
-    activity_rows = _rows(frame, own, _ACTIVITY_COLUMNS)
-    no_code = own & frame[S.RESULT_CODE].isna().to_numpy(bool)
     return {
         "activity": activity_parts(mine, activity_rows, freq=plan.freq, tz=plan.tz),
         "first_attempt": times.min() if len(times) else None,
@@ -224,10 +317,6 @@ def _facts(root: Path, day: str, number: int, plan: Plan, days: int,
         "errors": _trimmed(errors),
         "attempts": int(len(pa_)),
         "sites": pd.Series(pa_["site"].astype(str).unique()),
-        "events": int(here.sum()),
-        "records": int(own.sum()),
-        "kms_hosts": pd.Series(hosts.astype(str).unique()),
-        "unreadable": unreadable(_rows(frame, no_code, _UNREADABLE_COLUMNS)),
     }
 
 
@@ -456,11 +545,22 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
     check_workers(memory, size, TASK_RECORDS, largest, devices)
     groups = day_groups(Path(store), days, max(1, len(memory)), task_records=size, rows=rows)
     buckets = machine_bucket_count(len(memory), sum(rows))
-    tasks = [dask.delayed(partition_facts, pure=True)(path, day, i, plan, span, buckets)
-             for i, (day, span) in enumerate(groups)]
-    if not tasks:
-        return None
     delayed = partial(dask.delayed, pure=True)
+    days_ = [delayed(partition_facts)(path, day, i, plan, span, buckets)
+             for i, (day, span) in enumerate(groups)]
+    if not days_:
+        return None
+    # the attempts at the edges between tasks (and at the range's two ends), grouped from the
+    # records of both sides: each record is read once, by the task of its day; the edges of
+    # _COMBINE tasks at a time (a task per edge cost more than grouping the records)
+    sides = [None, *days_, None]
+    midnights = [[delayed(_edge_rows)(task, side)
+                  for task, side in ((before, "tail"), (after, "head")) if task is not None]
+                 for before, after in zip(sides, sides[1:])]
+    edges = [delayed(boundary_facts)(
+        [rows for midnight in midnights[at:at + _COMBINE] for rows in midnight],
+        len(groups) + k, plan, buckets) for k, at in enumerate(range(0, len(midnights), _COMBINE))]
+    tasks = [*days_, *edges]
     # the small facts merged at once; each bucket of machines once (.dask_machines)
     others = delayed(merge_facts)([delayed(_others)(task) for task in tasks])
     machines = [delayed(merge_machines)([
@@ -486,7 +586,13 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
 
 def _others(facts: dict[str, Any]) -> dict[str, Any]:
     """Return a task's facts but its rows and machines: what :func:`merge_facts` merges."""
-    return {key: value for key, value in facts.items() if key not in (*ROWS, "machines")}
+    return {key: value for key, value in facts.items()
+            if key not in (*ROWS, "machines", "edges")}
+
+
+def _edge_rows(facts: dict[str, Any], side: str) -> pd.DataFrame:
+    """Return the records of a task's ``side`` edge ("head" or "tail")."""
+    return facts["edges"][side]
 
 
 def _rows_of(facts: dict[str, Any]) -> dict[str, Any]:

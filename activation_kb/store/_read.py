@@ -28,27 +28,42 @@ BYTES_PER_RECORD = 1_200
 _DAY = pa.schema([("day", pa.string())])
 
 
-def store_dataset(root: Path) -> ds.Dataset:
-    """Return the store's events as a pyarrow dataset, hive-partitioned by ``day`` (a string)."""
-    return ds.dataset(root, format="parquet",
+def store_dataset(root: Path, dictionaries: Sequence[str] = ()) -> ds.Dataset:
+    """Return the store's events as a pyarrow dataset, hive-partitioned by ``day`` (a string).
+
+    ``dictionaries``: text columns read as Parquet stores them, a dictionary of each file's
+    values and a code per record (see :func:`read_range`).
+    """
+    fmt: str | ds.ParquetFileFormat = "parquet"
+    if dictionaries:
+        fmt = ds.ParquetFileFormat(
+            read_options=ds.ParquetReadOptions(dictionary_columns=list(dictionaries)))
+    return ds.dataset(root, format=fmt,
                       partitioning=ds.partitioning(_DAY, flavor="hive"),
                       ignore_prefixes=[".", "_"])
 
 
 def time_filter(start: pd.Timestamp | None, end: pd.Timestamp | None) -> ds.Expression | None:
-    """Return a filter on ``[start, end)`` that prunes day partitions first, then rows."""
+    """Return a filter on ``[start, end)`` that prunes day partitions first, then rows.
+
+    A bound at UTC midnight is the day partitions' own (a day holds the records of its UTC
+    date): no record is compared with it (filtering the records copied every column read,
+    measured: 4.5 of a Dask task's 8 CPU seconds of reading whole days, 2.4 without).
+    """
     parts = []
     if start is not None:
         start = pd.Timestamp(start).tz_convert("UTC")
         parts.append(ds.field("day") >= start.strftime("%Y-%m-%d"))
-        parts.append(ds.field(S.EVENT_TIME) >= pa.scalar(start.as_unit("ns").value,
-                                                         pa.timestamp("ns", tz="UTC")))
+        if start != start.normalize():
+            parts.append(ds.field(S.EVENT_TIME) >= pa.scalar(start.as_unit("ns").value,
+                                                             pa.timestamp("ns", tz="UTC")))
     if end is not None:
         end = pd.Timestamp(end).tz_convert("UTC")
         last = (end - pd.Timedelta(1, "ns")).strftime("%Y-%m-%d")
         parts.append(ds.field("day") <= last)
-        parts.append(ds.field(S.EVENT_TIME) < pa.scalar(end.as_unit("ns").value,
-                                                        pa.timestamp("ns", tz="UTC")))
+        if end != end.normalize():
+            parts.append(ds.field(S.EVENT_TIME) < pa.scalar(end.as_unit("ns").value,
+                                                            pa.timestamp("ns", tz="UTC")))
     if not parts:
         return None
     expr = parts[0]
@@ -121,23 +136,65 @@ def read_store(
 
 def read_range(root: Path, start: pd.Timestamp | None, end: pd.Timestamp | None,
                columns: Sequence[str] | None = None, complete: bool = True,
-               ordered: bool = True) -> pd.DataFrame:
+               ordered: bool = True, categories: Sequence[str] = ()) -> pd.DataFrame:
     """Read ``[start, end)`` of an opened store (see :func:`read_store`).
 
     ``ordered=False`` leaves the records in the files' order (for a caller that orders what it
     needs itself: sorting every column by time and host took a fifth of a Dask task).
+
+    ``categories``: text columns returned as pandas categoricals (categories in no particular
+    order) instead of text, for a caller that groups on them: read as the Parquet dictionaries
+    they are stored as, each file's distinct values are decoded once, not once per record, and
+    need not be hashed again (measured on a 1.4 million-record day of seven such columns: read
+    and encoding 1.25 -> 0.65 CPU seconds). Only with ``ordered=False``.
     """
     if not day_dirs(root):
         return S.empty_events()
+    if categories and ordered:
+        raise ValueError("categories are read in the files' order only (ordered=False)")
     wanted = None if columns is None else [c for c in S.EVENT_COLUMNS if c in set(columns)]
+    coded = [c for c in categories if wanted is None or c in wanted]
     try:
-        table = store_dataset(root).to_table(columns=wanted, filter=time_filter(start, end))
+        table = store_dataset(root, coded).to_table(columns=wanted,
+                                                     filter=time_filter(start, end))
     except (pa.ArrowException, OSError) as exc:
         raise StoreError(f"{root}: cannot read the store's events ({exc})") from exc
-    # one chunk per column unordered: a Parquet file's row groups are chunks, and taking rows
-    # from a column of hundreds of chunks cost the attempt grouping twice its time
-    frame = _to_pandas(_time_ordered(table) if ordered else table.combine_chunks())
+    if ordered:
+        frame = _to_pandas(_time_ordered(table))
+    else:
+        # one chunk per column: a Parquet file's row groups are chunks, and taking rows from
+        # a column of hundreds of chunks cost the attempt grouping twice its time
+        names = table.column_names
+        kept = {c: _categorical(table[c]) for c in coded if c in names}
+        frame = _to_pandas(table.drop_columns(list(kept)).combine_chunks())
+        for column, values in kept.items():
+            frame[column] = values
+        frame = frame[[c for c in names if c != "day"]]
     return complete_columns(frame) if complete else frame
+
+
+def _categorical(values: pa.ChunkedArray) -> pd.Categorical:
+    """Return Arrow text (dictionary-encoded or not) as a pandas categorical.
+
+    Categories keep the canonical text dtype; the per-file dictionaries are united in Arrow
+    (unique values, in the order met) and not checked for uniqueness again (a hash of every
+    value: a tenth of a second for 460,000 machine names).
+    """
+    if not pa.types.is_dictionary(values.type):
+        values = pc.dictionary_encode(values)
+    values = values.unify_dictionaries()
+    if values.num_chunks:
+        dictionary = values.chunk(0).dictionary
+        codes = np.concatenate([pc.fill_null(chunk.indices, -1).to_numpy()
+                                .astype(np.int32, copy=False) for chunk in values.chunks])
+    else:
+        dictionary, codes = pa.array([], pa.string()), np.zeros(0, np.int32)
+    text = pd.array(dictionary.cast(pa.large_string()), dtype=pd.StringDtype("pyarrow"))
+    try:  # the dictionary's values are distinct: pandas' own fast path skips the check
+        dtype = pd.CategoricalDtype._from_fastpath(pd.Index(text), ordered=False)
+    except AttributeError:  # pragma: no cover - a pandas without it
+        dtype = pd.CategoricalDtype(pd.Index(text), ordered=False)
+    return pd.Categorical.from_codes(codes, dtype=dtype, validate=False)
 
 
 def _time_ordered(table: pa.Table) -> pa.Table:
