@@ -131,8 +131,18 @@ class _ByTime:
         return np.unique(self.device[rows])
 
     def rows(self, positions: Sequence[np.ndarray]) -> pd.DataFrame:
-        """Return the errors at any of ``positions`` (each once), in their order."""
-        return self.used.iloc[np.unique(np.concatenate(positions))]
+        """Return the errors at any of ``positions`` (each once), in their order.
+
+        A mask over every error, not a sort of the positions (an incident of millions of
+        errors: a seventh of explaining the spikes of 50 million records).
+        """
+        if len(positions) == 1 and (len(positions[0]) < 2 or
+                                    (np.diff(positions[0]) > 0).all()):
+            return self.used.iloc[positions[0]]
+        mask = np.zeros(len(self.used), dtype=bool)
+        for rows in positions:
+            mask[rows] = True
+        return self.used.iloc[np.flatnonzero(mask)]
 
 
 #: Up to this many spikes, a spike's errors are found by a mask over every error's time (6.4
@@ -293,8 +303,32 @@ def _machines(devices: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(names)
 
 
+class _ProfileRows:
+    """Rows of a profile (one per machine) by machine code, looked up once per set of names.
+
+    The incidents of one explanation share their machines' names (the errors' categories):
+    looking every incident's machines up among the fleet's took a quarter of explaining the
+    spikes of 50 million records.
+    """
+
+    def __init__(self, profile: pd.DataFrame) -> None:
+        self.profile = profile
+        self._names: pd.Index | None = None
+        self._rows = np.zeros(0, dtype=np.int64)
+
+    def of(self, names: pd.Index, codes: np.ndarray) -> pd.DataFrame:
+        """Return the profile's rows of the machines ``names[codes]`` (-1: no machine)."""
+        codes = codes[codes >= 0]
+        if not self.profile.index.is_unique:  # not one row per machine: each machine's rows
+            return self.profile.loc[self.profile.index.isin(names.take(codes))]
+        if self._names is not names:
+            self._names, self._rows = names, self.profile.index.get_indexer(names)
+        rows = self._rows[codes]
+        return self.profile.iloc[np.sort(rows[rows >= 0])]
+
+
 def _dimensions(
-    failing_devices: np.ndarray, names: pd.Index, profile: pd.DataFrame,
+    failing_devices: np.ndarray, names: pd.Index, profile: _ProfileRows,
     shares: dict[str, pd.Series], top_n: int
 ) -> list[dict[str, Any]]:
     """Rank dimension values by the failing devices they hold beyond their share of the fleet.
@@ -305,10 +339,9 @@ def _dimensions(
     """
     total = len(failing_devices)
     rows: list[dict[str, Any]] = []
-    if total == 0 or profile.empty:
+    if total == 0 or profile.profile.empty:
         return rows
-    known = names.take(failing_devices[failing_devices >= 0])
-    failing = profile.loc[profile.index.isin(known)]
+    failing = profile.of(names, failing_devices)
     for dim, fleet in shares.items():
         for value, count in failing[dim].value_counts().items():
             # unknown (a MAK machine has no KMS host): explains nothing; a category held by
@@ -463,8 +496,9 @@ def explain_spikes(
     profile = _profile(table.attempts, dimensions)
     # the fleet's share of each value: the same for every incident, counted once
     shares = {dim: profile[dim].value_counts(normalize=True) for dim in profile.columns}
+    lookup = _ProfileRows(profile)
     incidents = [
-        _incident(spikes.iloc[ids], by_time.rows([per_spike[i] for i in ids]), profile,
+        _incident(spikes.iloc[ids], by_time.rows([per_spike[i] for i in ids]), lookup,
                   shares, rows, lang, top_n)
         for ids in groups
     ]
@@ -613,13 +647,28 @@ def _group(spikes: pd.DataFrame, devices: list[np.ndarray], keys: list[str],
 
 
 def _most_failing(failing: pd.DataFrame, limit: int = _DEVICES_LISTED) -> list[str]:
-    """Names of the devices with the most failed attempts (at most ``limit``)."""
-    # grouped on the machines as they are (categories), named after: a row per machine
-    per = failing.groupby("device", observed=True, dropna=False)["attempt"].nunique()
-    counts = per.reset_index(name="n")
-    counts["device"] = counts["device"].astype(str)
-    counts = counts.sort_values(["n", "device"], ascending=[False, True])
-    return counts["device"].head(limit).tolist()
+    """Names of the devices with the most failed attempts (at most ``limit``).
+
+    Ties go to the name first in code point order; failures without a machine name count as
+    one machine, "nan". Counted on machine codes (an attempt is one machine's): grouping a
+    million failures by machine took a sixth of explaining the spikes of 50 million records.
+    """
+    if failing.empty:
+        return []
+    _, first = np.unique(failing["attempt"].to_numpy(), return_index=True)
+    machine, names = _machines(failing["device"].iloc[first])
+    named = machine >= 0
+    per = np.bincount(machine[named], minlength=len(names))
+    held = np.flatnonzero(per)
+    counts = list(zip(per[held].tolist(), names.take(held).astype(str).tolist()))
+    if not named.all():
+        counts.append((int((~named).sum()), "nan"))
+    if len(counts) > limit:  # the limit-th largest count and those at least as large
+        floor = np.partition(np.array([n for n, _ in counts]), len(counts) - limit)[
+            len(counts) - limit]
+        counts = [c for c in counts if c[0] >= floor]
+    counts.sort(key=lambda c: (-c[0], c[1]))
+    return [name for _, name in counts[:limit]]
 
 
 def _incident(group, errors, profile, shares, rows, lang, top_n) -> dict[str, Any]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from activation_kb.analysis.attempts import activation_attempts
 from activation_kb.analysis.frequency import error_frequency
@@ -182,3 +184,36 @@ def test_windows_found_by_mask_or_by_sorted_times_are_the_same(dns_and_rogue, mo
     pd.testing.assert_frame_equal(masked, sorted_)
     by_time = module._ByTime(table.errors, len(spikes))
     assert by_time.order is not None  # the sorted path was the one taken
+
+
+def _most_failing_by_groups(failing, limit):
+    """The reference: distinct failed attempts per machine, most first, ties by name.
+
+    Failures without a machine name are one machine, named "nan".
+    """
+    per = failing.groupby("device", observed=True, dropna=False)["attempt"].nunique()
+    counts = per.reset_index(name="n")
+    names = counts["device"].astype(object)
+    counts["device"] = names.where(names.notna(), "nan").astype(str)
+    counts = counts.sort_values(["n", "device"], ascending=[False, True])
+    return counts["device"].head(limit).tolist()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    attempts=st.lists(st.tuples(st.sampled_from(["a", "b", "c", "ws-é", "Z", None]),
+                                st.integers(1, 3)), max_size=40),
+    limit=st.integers(1, 5),
+    categorical=st.booleans(),
+)
+def test_most_failing_machines_are_counted_by_distinct_attempts(attempts, limit, categorical):
+    from activation_kb.analysis.incidents import _most_failing
+
+    # each attempt is one machine's, with one to three codes (a row each)
+    rows = [(number, device) for number, (device, codes) in enumerate(attempts)
+            for _ in range(codes)]
+    failing = pd.DataFrame({"attempt": [r[0] for r in rows],
+                            "device": pd.Series([r[1] for r in rows], dtype=object)})
+    if categorical:
+        failing["device"] = failing["device"].astype("category")
+    assert _most_failing(failing, limit) == _most_failing_by_groups(failing, limit)
