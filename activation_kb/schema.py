@@ -267,3 +267,16 @@ def validate_events(events: pd.DataFrame) -> None:
         raise SchemaError(
             "events frame does not follow the canonical schema: " + "; ".join(problems)
         )
+
+
+def distinct_categories(categories: pd.Index) -> pd.CategoricalDtype:
+    """Return the unordered categorical dtype of ``categories``, known to be distinct.
+
+    For values that are distinct by construction (a dictionary's, a hash table's): pandas'
+    own fast path, which does not hash them all again to check (a tenth of a second for
+    460,000 machine names).
+    """
+    try:
+        return pd.CategoricalDtype._from_fastpath(categories, ordered=False)
+    except AttributeError:  # pragma: no cover - a pandas without it
+        return pd.CategoricalDtype(categories, ordered=False)

@@ -169,9 +169,18 @@ def _position(values: pa.Array, value: str) -> int:
 
 
 def _device_names(uniques: pa.Array) -> pa.Array:
-    """Lower-case machine names without their DNS domain."""
+    """Lower-case machine names without their DNS domain.
+
+    Only the names with a dot go through the regular expression, and ASCII names are
+    lower-cased as ASCII (a day's 460,000 names: 84 -> 25 ms).
+    """
     names = _text(uniques)
-    return pc.utf8_lower(pc.replace_substring_regex(names, r"\..*$", ""))
+    dotted = pc.greater_equal(pc.find_substring(names, "."), 0)
+    if pc.any(dotted).as_py():
+        short = pc.replace_substring_regex(names.filter(dotted), r"\..*$", "")
+        names = pc.replace_with_mask(names, dotted, short)
+    ascii_only = pc.all(pc.string_is_ascii(names)).as_py() is not False
+    return pc.ascii_lower(names) if ascii_only else pc.utf8_lower(names)
 
 
 def _text(values: np.ndarray | pa.Array | pd.Index) -> pa.Array:
@@ -199,25 +208,33 @@ def _utc(ns: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(ns.astype("datetime64[ns]")).tz_localize("UTC")
 
 
-def _labels(codes: np.ndarray, uniques: np.ndarray | pa.Array) -> pd.Categorical:
+def _labels(codes: np.ndarray, uniques: np.ndarray | pa.Array,
+            distinct: bool = False) -> pd.Categorical:
     """Return a categorical of ``uniques[codes]``, with "" where the code is -1.
 
     In Arrow (categories sorted in code point order, as Python sorts): numpy sorted the
     machine names as Python objects, a third of the attempt grouping of a day of 1.4 million
-    records.
+    records. ``distinct``: no value of ``uniques`` comes twice (they need not be joined).
     """
     labels = pa.concat_arrays([_text(uniques), pa.array([""], pa.string())])
     picked = np.where(codes < 0, len(labels) - 1, codes)
     # only the values that occur become categories, so counts list no empty category
     used = np.flatnonzero(np.bincount(picked, minlength=len(labels)))
-    encoded = pc.dictionary_encode(labels.take(pa.array(used)))  # equal names join
-    order = pc.array_sort_indices(encoded.dictionary).to_numpy()
+    taken = labels.take(pa.array(used))
+    if distinct and pc.sum(pc.equal(taken, "")).as_py() in (None, 0, 1):
+        # at most one "" (the appended one or a name's): the values are distinct as they are
+        dictionary, indices = taken, np.arange(len(used))
+    else:  # equal names join
+        encoded = pc.dictionary_encode(taken)
+        dictionary, indices = encoded.dictionary, encoded.indices.to_numpy()
+    order = pc.array_sort_indices(dictionary).to_numpy()
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
     remap = np.zeros(len(labels), dtype=np.int64)
-    remap[used] = rank[encoded.indices.to_numpy()]
-    categories = pd.Index(encoded.dictionary.take(pa.array(order)).to_pandas())
-    return pd.Categorical.from_codes(remap[picked], categories)
+    remap[used] = rank[indices]
+    categories = pd.Index(dictionary.take(pa.array(order)).to_pandas())
+    return pd.Categorical.from_codes(remap[picked], dtype=schema.distinct_categories(categories),
+                                     validate=False)
 
 
 def _encode_columns(events: pd.DataFrame, rows: np.ndarray) -> dict[str, tuple]:
@@ -354,7 +371,7 @@ def grouped_records(events: pd.DataFrame, *,
         {
             "attempt": np.arange(starts.size),
             "time": _utc(t_s[starts]),
-            "device": _labels(dev_s[starts], dev_names),
+            "device": _labels(dev_s[starts], dev_names, distinct=True),
             "failed": (np.logical_or.reduceat((code > 0) | refused, starts) if n
                        else np.zeros(0, bool)),
             "records": np.diff(np.append(starts, n)),

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 from .. import schema
 from ._fields import items
 
-__all__ = ["UNREADABLE_COLUMNS", "unreadable_codes"]
+__all__ = ["UNREADABLE_COLUMNS", "CODED_KINDS", "unreadable_codes"]
 
 #: Columns of :func:`unreadable_codes` output.
 UNREADABLE_COLUMNS = ("source_file", "source_record", "event_id", "event_kind", "text")
@@ -34,6 +34,9 @@ _LABEL = {
     "activation_failure": r"(?i)\bhr\s*=\s*(?P<v>[^\s;,]+)",
     "vl_failure": r"(?i)\bReason\s*:\s*(?P<v>[^\s;,]+)",
 }
+#: Event kinds whose records write a result code: only their records without one read are
+#: looked at by :func:`unreadable_codes`.
+CODED_KINDS = (*_ITEM, *_LABEL)
 
 
 def _code_text(kind: str, data: pa.Array) -> pa.Array:
@@ -66,7 +69,7 @@ def unreadable_codes(events: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in UNREADABLE_COLUMNS})
     missing = events[schema.RESULT_CODE].isna().to_numpy(dtype=bool)
     parts = []
-    for name in (*_ITEM, *_LABEL) if missing.any() else ():
+    for name in CODED_KINDS if missing.any() else ():
         rows = np.flatnonzero(missing & (events[schema.EVENT_KIND] == name).to_numpy(dtype=bool))
         if not rows.size:
             continue
