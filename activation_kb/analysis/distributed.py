@@ -564,7 +564,14 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
     # are freed, and merges do not all wait for the last task (given Dask's own order, at 50
     # million records they ran after the 45th of 60 tasks, a sixth of the run's time)
     then = partial(submit, priority=1)
-    days_ = [submit(partition_facts, path, day, i, plan, span, buckets)
+    # the largest tasks first: one of the largest days last kept a worker busy alone at the
+    # end (at 50 million records, 4 s of the busiest day's 2.4 million records)
+    held = dict(zip(days, rows))
+    size = [sum(held.get(str((pd.Timestamp(day) + pd.Timedelta(days=k)).date()), 0)
+                for k in range(span)) for day, span in groups]
+    by_size = sorted(range(len(groups)), key=lambda i: -size[i])
+    rank = {i: -r for r, i in enumerate(by_size)}
+    days_ = [submit(partition_facts, path, day, i, plan, span, buckets, priority=rank[i])
              for i, (day, span) in enumerate(groups)]
     if not days_:
         return None
@@ -579,7 +586,8 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
                   [rows for midnight in midnights[at:at + _COMBINE] for rows in midnight],
                   len(groups) + k, plan, buckets)
              for k, at in enumerate(range(0, len(midnights), _COMBINE))]
-    tasks = [*days_, *edges]
+    # in the order they run: each group of machine facts is combined as soon as it can be
+    tasks = [*(days_[i] for i in by_size), *edges]
     # the small facts merged at once; each bucket of machines once (.dask_machines)
     final = then(merge_facts, [then(_others, task) for task in tasks])
     machines = [then(merge_machines, [
