@@ -468,18 +468,21 @@ def _devices_of(store: Path, days: Sequence[str], sample: int = 7) -> int:
     0.1 s; the busiest day alone 26,122).
     """
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     from ..store._layout import day_dirs
 
     folders = day_dirs(store)
     picked = {days[int(i)] for i in np.linspace(0, len(days) - 1, min(sample, len(days)))}
-    # read as dictionaries: each file's distinct names, not a string per record
-    names = [chunk.dictionary
-             for day in sorted(picked) if day in folders
-             for f in sorted(folders[day].glob("*.parquet"))
-             for chunk in pq.read_table(f, columns=[S.HOST],
-                                        read_dictionary=[S.HOST])[S.HOST].chunks]
+    # read as dictionaries: each file's distinct names, not a string per record; one dataset,
+    # read on all cores (a file at a time: 1.7-2.5 s for 315 files at 50 million records,
+    # 1.0-1.4 s so)
+    files = [str(f) for day in sorted(picked) if day in folders
+             for f in sorted(folders[day].glob("*.parquet"))]
+    if not files:
+        return 0
+    coded = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=[S.HOST]))
+    column = ds.dataset(files, format=coded).to_table(columns=[S.HOST])[S.HOST]
+    names = [chunk.dictionary for chunk in column.chunks]
     return int(pc.count_distinct(pa.concat_arrays(names)).as_py()) if names else 0
 
 
