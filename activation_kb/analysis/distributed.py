@@ -328,7 +328,8 @@ def _attempt_facts(mine: AttemptTable, number: int, plan: Plan, buckets: int,
         "failed": _trimmed(pa_[pa_["failed"].to_numpy(bool)]),
         "errors": _trimmed(errors),
         "attempts": int(len(pa_)),
-        "sites": pd.Series(pa_["site"].astype(str).unique()),
+        # the distinct sites named (not a Python string per attempt)
+        "sites": pd.Series(np.asarray(pa_["site"].unique(), dtype=object).astype(str)),
     }
 
 
