@@ -2,17 +2,19 @@
 
 One Dask task per run of consecutive day partitions of an event store (:func:`day_groups`:
 about two per worker, at most :data:`TASK_RECORDS` records each, fewer when the workers' memory
-limit asks for it: :mod:`.dask_memory`) reads those days' records (plus
-:data:`OVERLAP` of the days either side, so an attempt that straddles midnight stays one attempt:
-it belongs to the day of its first record), groups them into attempts with the package's own
+limit asks for it: :mod:`.dask_memory`; the largest run first) reads those days' records, and
+only those, groups them into attempts with the package's own
 :func:`~activation_kb.activation_attempts`, and reduces them to small, additive **facts**: the
 parts of every count the report needs (:func:`~.frequency.count_parts`), each machine's
 dimension counts and last attempt (cut into buckets by machine: :mod:`.dask_machines`), the
-failed attempts and their errors. The counts are merged at once on a worker, each bucket of
-machines once (a few tasks' at a time as they end, then all); the client receives the merged
-facts, the machines' rows and each task's failed attempts and errors, then detects spikes and
-explains incidents exactly as the pandas engine does (the tests assert identical counts, spikes
-and incidents).
+failed attempts and their errors. The attempts within the attempt window of a task's first or
+last midnight may go on across it: the task hands their records on, and
+:func:`boundary_facts` groups the records of both sides of a few midnights at once, so an
+attempt that straddles midnight stays one attempt and each record is read once. The counts are
+merged at once on a worker, each bucket of machines once (a few tasks' at a time as they end,
+then all); the client receives the merged facts, the machines' rows and each task's failed
+attempts and errors, then detects spikes and explains incidents exactly as the pandas engine
+does (the tests assert identical counts, spikes and incidents).
 
 Workers must see the store at the same path (a shared or network file system) and have
 activation_kb installed.
