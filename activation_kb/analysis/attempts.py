@@ -13,6 +13,8 @@ An attempt fails when any of its records carries a non-zero HRESULT; each distin
 failed attempt is one **error** (so an attempt that logged 0x8007232B and 0xC004F074 is one error
 of each code). Dimensions (site, KMS host, SKU, edition ...) are taken from whichever record of the
 attempt carries them: the 12288 names the KMS host that the 8198 of the same attempt does not.
+Where an attempt's records disagree, the greatest value in code point order is taken, whatever
+order the records come in.
 """
 
 from __future__ import annotations
