@@ -132,3 +132,30 @@ def test_simulated_fleet_attempts_match_the_model():
     assert table.attempts["failed"].sum() == failed
     # each failed attempt is one 0x800706BA (12288/8233) and one 0xC004F074 (8198)
     assert (table.errors["code"].value_counts() == failed).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(sites=st.lists(st.sampled_from(["lyon", "Berlin", "oslo", "", "zürich"]), min_size=2,
+                      max_size=4),
+       others=st.lists(st.sampled_from(["lyon", "Berlin", "oslo", "zürich"]), max_size=3),
+       as_category=st.booleans())
+def test_disagreeing_records_give_the_greatest_value_whatever_their_order(sites, others,
+                                                                          as_category):
+    # one attempt whose records name different sites, beside other machines' attempts that
+    # make the sites' encoding order differ from one frame to the other
+    def frame(first, order):
+        rows = [_rec(first + i, f"ws{10 + i}", 12288, "kms_request", code=0, site=site)
+                for i, site in enumerate(others)]
+        rows += [_rec(10 + i, "ws01", 12288, "kms_request", code=0xC004F074, site=site)
+                 for i, site in enumerate(order)]
+        return _events(rows).sort_values("event_time", kind="stable", ignore_index=True)
+
+    # the other machines' sites met after ws01's in one frame, before in the other, and ws01's
+    # own records in the opposite order: the sites are encoded in different orders
+    forward, backward = frame(100, sites), frame(-100, sites[::-1])
+    if as_category:
+        forward["site"] = forward["site"].astype("category")
+    want = max((s for s in sites if s), default="")
+    for frame in (forward, backward):
+        attempts = activation_attempts(frame).attempts
+        assert attempts.loc[attempts["device"] == "ws01", "site"].astype(str).tolist() == [want]
