@@ -576,9 +576,9 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
     # the largest tasks first: one of the largest days last kept a worker busy alone at the
     # end (at 50 million records, 4 s of the busiest day's 2.4 million records)
     held = dict(zip(days, rows))
-    size = [sum(held.get(str((pd.Timestamp(day) + pd.Timedelta(days=k)).date()), 0)
-                for k in range(span)) for day, span in groups]
-    by_size = sorted(range(len(groups)), key=lambda i: -size[i])
+    sizes = [sum(held.get(str((pd.Timestamp(day) + pd.Timedelta(days=k)).date()), 0)
+                 for k in range(span)) for day, span in groups]
+    by_size = sorted(range(len(groups)), key=lambda i: -sizes[i])
     rank = {i: -r for r, i in enumerate(by_size)}
     days_ = [submit(partition_facts, path, day, i, plan, span, buckets, priority=rank[i])
              for i, (day, span) in enumerate(groups)]
@@ -592,20 +592,21 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
                   for task, side in ((before, "tail"), (after, "head")) if task is not None]
                  for before, after in zip(sides, sides[1:])]
     edges = [then(boundary_facts,
-                  [rows for midnight in midnights[at:at + _COMBINE] for rows in midnight],
+                  [part for midnight in midnights[at:at + _COMBINE] for part in midnight],
                   len(groups) + k, plan, buckets)
              for k, at in enumerate(range(0, len(midnights), _COMBINE))]
-    # in the order they run: each group of machine facts is combined as soon as it can be
-    tasks = [*(days_[i] for i in by_size), *edges]
-    # the small facts merged at once; each bucket of machines once (.dask_machines)
+    tasks = [*days_, *edges]  # the failed attempts and errors come in the days' order
+    # the small facts merged at once; each bucket of machines once (.dask_machines), in the
+    # order the tasks run: each group is combined as soon as it can be
     final = then(merge_facts, [then(_others, task) for task in tasks])
+    running = [*(days_[i] for i in by_size), *edges]
     machines = [then(merge_machines, [
-        then(combine_machines, [then(_bucket, task, k) for task in tasks[at:at + _COMBINE]])
-        for at in range(0, len(tasks), _COMBINE)]) for k in range(buckets)]
+        then(combine_machines, [then(_bucket, task, k) for task in running[at:at + _COMBINE]])
+        for at in range(0, len(running), _COMBINE)]) for k in range(buckets)]
     sent = [*machines, *[then(_rows_of, task) for task in tasks]]
     machines_ = len(machines)
     # only the results are held here: a task's facts are freed once what reads them ran
-    del days_, sides, midnights, edges, tasks, machines
+    del days_, sides, midnights, edges, tasks, running, machines
     order = {future.key: i for i, future in enumerate(sent)}
     rows = RowGatherer()
     pending = len(sent) - machines_  # tasks whose failed attempts and errors are to come
