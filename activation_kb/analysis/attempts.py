@@ -446,17 +446,16 @@ def _add_dimensions(attempts: pd.DataFrame, encoded: dict, events: pd.DataFrame,
             attempts[name] = pd.Categorical.from_codes(np.where(seen, 0, 1), ["client", "kms_host"])
             continue
         codes, uniques = _dimension_codes(name, encoded, events, rows, on_host)
-        if not n:
-            attempts[name] = _labels(np.zeros(0, np.int64), uniques)
-            continue
-        # ranks of the values in text order (-1 stays -1), the greatest per attempt
-        by_text = pc.array_sort_indices(_text(uniques)).to_numpy().astype(np.int64)
-        rank = np.empty(len(by_text), dtype=np.int64)
-        rank[by_text] = np.arange(len(by_text))
-        ranked = np.where(codes >= 0, rank[np.maximum(codes, 0)] if len(rank) else -1, -1)
-        per = np.maximum.reduceat(ranked[order], starts)
-        attempts[name] = _labels(np.where(per >= 0, by_text[np.maximum(per, 0)]
-                                          if len(by_text) else -1, -1), uniques)
+        per = np.full(starts.size, -1, dtype=np.int64)  # none: no record carries a value
+        if n and len(uniques):
+            # ranks of the values in text order (-1 stays -1), the greatest per attempt
+            by_text = pc.array_sort_indices(_text(uniques)).to_numpy().astype(np.int64)
+            rank = np.empty(len(by_text), dtype=np.int64)
+            rank[by_text] = np.arange(len(by_text))
+            ranked = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+            best = np.maximum.reduceat(ranked[order], starts)
+            per = np.where(best >= 0, by_text[np.maximum(best, 0)], -1)
+        attempts[name] = _labels(per, uniques)
 
 
 def _errors(attempts: pd.DataFrame, attempt: np.ndarray, code: np.ndarray,

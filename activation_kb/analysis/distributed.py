@@ -93,8 +93,6 @@ _ACTIVITY_COLUMNS = (S.EVENT_TIME, S.ROLE, S.HOST, S.SITE)
 #: record's text; four columns of eighteen, a tenth of a task's read).
 _UNREADABLE_COLUMNS = (S.EVENT_KIND, S.RESULT_CODE, S.RAW, S.SOURCE_FILE, S.SOURCE_RECORD,
                        S.EVENT_ID)
-#: What the records at a task's edges carry to :func:`boundary_facts`: what it read.
-_EDGE_COLUMNS = READ_COLUMNS
 #: What a task keeps of its records once they are grouped into attempts.
 _OWN_COLUMNS = (S.EVENT_KIND, S.RESULT_CODE, *_ACTIVITY_COLUMNS)
 #: Tasks whose machine facts are combined at a time, bucket by bucket, as they end (workers
@@ -234,8 +232,7 @@ def boundary_facts(edges: Sequence[pd.DataFrame], number: int, plan: Plan,
     table = activation_attempts(frame)
     return {**_attempt_facts(table, number, plan, buckets, frame.iloc[:0]),
             "events": 0, "records": 0, "kms_hosts": pd.Series([], dtype=object),
-            "unreadable": _NOTHING_UNREADABLE,
-            "edges": {"head": None, "tail": None}}
+            "unreadable": _NOTHING_UNREADABLE}
 
 
 def _facts(root: Path, day: str, number: int, plan: Plan, days: int,
@@ -296,7 +293,7 @@ def _edges(frame: pd.DataFrame, grouped: GroupedRecords, start: pd.Timestamp,
     for side, edge in (("head", head), ("tail", tail)):
         rows = known.copy()
         rows[known] = edge[grouped.attempt_of[known]]
-        out[side] = _trimmed(frame.loc[rows, list(_EDGE_COLUMNS)])
+        out[side] = _trimmed(frame.loc[rows, list(READ_COLUMNS)])  # what the grouping reads
     keep = ~(head | tail)
     if keep.all():
         return out, table
@@ -350,12 +347,6 @@ def _trimmed(rows: pd.DataFrame) -> pd.DataFrame:
         if isinstance(out[column].dtype, pd.CategoricalDtype):
             out[column] = out[column].cat.remove_unused_categories()
     return out
-
-
-def _rows(frame: pd.DataFrame, keep: np.ndarray, columns: Sequence[str]) -> pd.DataFrame:
-    """``columns`` of the rows of ``frame`` where ``keep``: a copy of those columns only."""
-    part = frame[list(columns)]
-    return part if keep.all() else part[keep].reset_index(drop=True)
 
 
 def _previous_part(table: AttemptTable, plan: Plan) -> dict[str, Any] | None:
@@ -604,12 +595,11 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
         then(combine_machines, [then(_bucket, task, k) for task in running[at:at + _COMBINE]])
         for at in range(0, len(running), _COMBINE)]) for k in range(buckets)]
     sent = [*machines, *[then(_rows_of, task) for task in tasks]]
-    machines_ = len(machines)
+    pending = len(tasks)  # tasks whose failed attempts and errors are to come
     # only the results are held here: a task's facts are freed once what reads them ran
     del days_, sides, midnights, edges, tasks, running, machines
     order = {future.key: i for i, future in enumerate(sent)}
     rows = RowGatherer()
-    pending = len(sent) - machines_  # tasks whose failed attempts and errors are to come
     joined = {}
     for received, done in enumerate(as_completed(sent), 1):  # as they come: workers free them
         part = done.result()
@@ -624,7 +614,7 @@ def compute_facts(store: Path, days: list[str], plan: Plan, client: Any) -> dict
             trim_memory()  # the messages are freed: their pages go back, not kept in holes
     del sent
     facts = final.result()
-    facts.update(joined or {key: rows.frame(key) for key in ROWS})
+    facts.update(joined)  # every task's rows came before the loop ended
     return with_machines(facts, rows.frame("machines"), plan)
 
 

@@ -22,7 +22,7 @@ from ..deprecation import old_forms
 from ..errors import AnalysisError, SchemaError
 from ..l10n import dimension_label, format_percent, value_label
 from ..params import check_duration, check_lang, check_number, check_top_n
-from .attempts import DIMENSIONS, AttemptTable, activation_attempts
+from .attempts import DIMENSIONS, AttemptTable, _text, activation_attempts
 
 __all__ = ["explain_spikes", "catalogue_rows", "code_text", "incident_id", "number_incidents",
            "INCIDENT_COLUMNS", "INCIDENT_KINDS", "UMBRELLA_CODES", "STATUSES"]
@@ -321,20 +321,11 @@ class _ProfileRows:
         if self._names is not names:
             # in Arrow, one hash of the fleet's names (pandas' lookup checked them for
             # uniqueness first, a second hash)
-            found = pc.index_in(_arrow_text(names), value_set=_arrow_text(self.profile.index))
+            found = pc.index_in(_text(names), value_set=_text(self.profile.index))
             self._names = names
             self._rows = pc.fill_null(found, -1).to_numpy().astype(np.int64)
         rows = self._rows[codes[codes >= 0]]
         return self.profile.iloc[np.sort(rows[rows >= 0])]
-
-
-def _arrow_text(values: pd.Index) -> pa.Array:
-    """Return an index of names as Arrow text (Arrow's own when it is Arrow-backed)."""
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        chunked = values.array.__arrow_array__()
-        values = chunked.combine_chunks() if isinstance(chunked, pa.ChunkedArray) else chunked
-        return values.cast(pa.large_string())
-    return pa.array(np.asarray(values, dtype=object).astype(str), pa.large_string())
 
 
 def _dimensions(
